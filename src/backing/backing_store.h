@@ -1,0 +1,86 @@
+// BackingStore: the narrow interface every store implements (file, memory, null; rbd later).
+// Primitives only: read, write, flush, size. SCSI semantics (ranges, FUA policy, write
+// cache) stay in devices/.
+//
+// Threads: a store is shared by every reactor that has a session on its LU; each call is
+// made on some reactor thread and its completion runs on that same reactor. Calls from
+// different reactors may overlap; the store must be safe for that (positional I/O).
+// `r` is the calling reactor (stores that need no event loop accept null).
+// Completion may run inline, before the call returns (memory and null stores do); callers
+// must not touch state after the call that the completion may have released.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "base/result.h"
+
+namespace stgt::reactor {
+class Reactor;
+}
+
+namespace stgt::backing {
+
+// Completion of one store operation: result is bytes transferred (0 for flush) or -errno.
+class StoreCompletion {
+ public:
+  virtual void store_done(int64_t result) = 0;
+
+ protected:
+  ~StoreCompletion() = default;
+};
+
+class BackingStore {
+ public:
+  virtual ~BackingStore() = default;
+
+  virtual std::string_view kind() const = 0;
+  // Capacity in bytes as opened (a block device's size, or the file's size).
+  virtual uint64_t size() const = 0;
+
+  // Reads/writes exactly the iovecs' total length at `offset` (offset+len <= size()).
+  // A short transfer is retried inside the store; the completion sees the full length
+  // or -errno. `fua`: the data is durable before completion.
+  virtual void read(reactor::Reactor* r, std::span<const iovec> iov, uint64_t offset,
+                    StoreCompletion* done) = 0;
+  virtual void write(reactor::Reactor* r, std::span<const iovec> iov, uint64_t offset, bool fua,
+                     StoreCompletion* done) = 0;
+  // Makes every completed write durable (fdatasync for files).
+  virtual void flush(reactor::Reactor* r, StoreCompletion* done) = 0;
+};
+
+// What the configuration says about one store. `path` and `size` depend on the kind:
+// file: path required; size creates a missing file sparse (and must match an existing
+// regular file unless 0); memory/null: size required.
+struct StoreSpec {
+  std::string kind;
+  std::string path;
+  uint64_t size = 0;
+  bool read_only = false;
+};
+
+using StoreFactory = std::function<base::Result<std::unique_ptr<BackingStore>, std::string>(
+    const StoreSpec&)>;
+
+// Store kinds by name. Filled explicitly at start (no static constructors).
+class StoreRegistry {
+ public:
+  void add(std::string kind, StoreFactory factory);
+  // Opens a store; the error is one sentence naming the problem (e.g. "cannot open
+  // /x/y.img: Permission denied").
+  base::Result<std::unique_ptr<BackingStore>, std::string> open(const StoreSpec& spec) const;
+  bool has(const std::string& kind) const { return factories_.count(kind) != 0; }
+
+ private:
+  std::map<std::string, StoreFactory> factories_;
+};
+
+void register_builtin_backing_stores(StoreRegistry& registry);
+
+}  // namespace stgt::backing

@@ -1,0 +1,113 @@
+// Reactor: one event loop on one thread, shared-nothing. Every connection, session and
+// command lives on exactly one reactor; other threads reach it only through post().
+//
+// Backends (chosen at start, see reactor_group.h):
+//   - io_uring: one ring carries socket readiness (multishot POLL_ADD), file I/O
+//     (READV/WRITEV/FSYNC) and the wake-up eventfd.
+//   - epoll: readiness through epoll (edge-triggered); file I/O runs on a small blocking
+//     thread pool whose completions are posted back to the reactor.
+//
+// Contracts, identical for both backends:
+//   - fd readiness is edge-triggered: a handler is called when the fd may have become
+//     readable/writable (or on error/hang-up) and must read/write until EAGAIN.
+//   - Every callback (fd handler, file I/O completion, timer, posted function) runs on the
+//     reactor's own thread, never inline inside the call that registered it.
+//   - File I/O completions of one reactor may arrive in any order.
+//   - A reactor never blocks except in its wait for events.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include "base/buffer_pool.h"
+
+namespace stgt::reactor {
+
+enum class IoBackend { kUring, kEpoll };
+
+std::string_view to_string(IoBackend b);
+
+// Readiness event bits passed to FdHandler.
+inline constexpr uint32_t kReadable = 1;
+inline constexpr uint32_t kWritable = 2;
+inline constexpr uint32_t kHangup = 4;  // error or peer hang-up; the handler should close
+
+using FdHandler = std::function<void(uint32_t events)>;
+
+// Completion of one asynchronous file operation: result is bytes transferred or -errno.
+// The object must stay alive until on_file_io is called.
+class FileIoCompletion {
+ public:
+  virtual void on_file_io(int64_t result) = 0;
+
+ protected:
+  ~FileIoCompletion() = default;
+};
+
+struct WatchId {
+  uint64_t value = 0;
+  bool valid() const { return value != 0; }
+};
+struct TimerId {
+  uint64_t value = 0;
+  bool valid() const { return value != 0; }
+};
+
+class Reactor {
+ public:
+  virtual ~Reactor() = default;
+
+  // Creates a reactor with the requested backend; returns nullptr if the backend cannot be
+  // set up here (io_uring disabled or too old), so the caller can fall back.
+  static std::unique_ptr<Reactor> create(IoBackend backend, unsigned id);
+
+  unsigned id() const { return id_; }
+  virtual IoBackend backend() const = 0;
+
+  // The reactor whose thread is calling, or nullptr off reactor threads.
+  static Reactor* current();
+
+  // Runs the loop on the calling thread until stop(). Sets current().
+  virtual void run() = 0;
+  // Thread-safe: asks the loop to return after the callbacks now runnable.
+  virtual void stop() = 0;
+
+  // Thread-safe: runs fn on this reactor's thread, in post order per posting thread.
+  virtual void post(std::function<void()> fn) = 0;
+
+  // Readiness of a non-blocking fd (edge-triggered, see above). The reactor does not own
+  // the fd; unwatch before closing it. Handlers for an unwatched fd are never called again.
+  virtual WatchId watch_fd(int fd, uint32_t events, FdHandler handler) = 0;
+  virtual void unwatch_fd(WatchId id) = 0;
+
+  // Asynchronous file I/O at `offset`. iov must stay valid until completion.
+  // `fua` makes the write durable before it completes (RWF_DSYNC).
+  virtual void submit_readv(int fd, const iovec* iov, int iovcnt, uint64_t offset,
+                            FileIoCompletion* done) = 0;
+  virtual void submit_writev(int fd, const iovec* iov, int iovcnt, uint64_t offset, bool fua,
+                             FileIoCompletion* done) = 0;
+  virtual void submit_fdatasync(int fd, FileIoCompletion* done) = 0;
+
+  // Timers fire on this thread; a periodic timer re-arms until cancelled.
+  virtual TimerId add_timer(std::chrono::milliseconds after, bool periodic,
+                            std::function<void()> fn) = 0;
+  virtual void cancel_timer(TimerId id) = 0;
+
+  // This reactor's data buffers (not thread-safe; use only on this reactor's thread).
+  base::BufferPool& buffers() { return buffers_; }
+
+ protected:
+  explicit Reactor(unsigned id) : id_(id) {}
+  static void set_current(Reactor* r);
+
+ private:
+  unsigned id_;
+  base::BufferPool buffers_;
+};
+
+}  // namespace stgt::reactor

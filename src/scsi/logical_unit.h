@@ -1,0 +1,76 @@
+// LogicalUnit: one LU as the mid-layer and devices see it: its device type, its store, its
+// geometry, identity and mode parameters.
+//
+// Threads: an LU is shared by every session that maps it, on any reactor. Geometry and
+// identity are immutable after construction; the changeable mode parameters are atomics
+// (written by MODE SELECT from any reactor, read by every command). State that needs
+// ordering across sessions (task sets, reservations, unit attentions) gets a single owner
+// in later layers; see docs/architecture.md.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "backing/backing_store.h"
+#include "scsi/opcode.h"
+#include "scsi/sense.h"
+
+namespace stgt::scsi {
+
+struct LuIdentity {
+  std::string vendor = "STGT";      // INQUIRY T10 VENDOR IDENTIFICATION (8 chars)
+  std::string product = "VIRTUAL-DISK";  // PRODUCT IDENTIFICATION (16 chars)
+  std::string revision = "0001";    // PRODUCT REVISION LEVEL (4 chars)
+  std::string serial;               // VPD 0x80; unique per LU
+  uint64_t naa = 0;                 // NAA IEEE Registered identifier (type 5), VPD 0x83
+};
+
+struct LuSettings {
+  uint32_t block_size = 512;
+  bool read_only = false;
+  bool removable = false;
+  bool write_cache = true;  // default WCE
+  bool thin = false;
+};
+
+class LogicalUnit {
+ public:
+  // `store` may be null for device types without a medium (the controller at LUN 0).
+  LogicalUnit(const DeviceType& type, std::unique_ptr<backing::BackingStore> store,
+              LuIdentity identity, LuSettings settings);
+
+  const DeviceType& type() const { return *type_; }
+  backing::BackingStore* store() const { return store_.get(); }
+  const LuIdentity& identity() const { return identity_; }
+  const LuSettings& settings() const { return settings_; }
+  uint32_t block_size() const { return settings_.block_size; }
+  uint64_t num_blocks() const { return num_blocks_; }
+
+  // Changeable mode parameters (SBC-4 caching page WCE; SPC-5 control page D_SENSE, SWP).
+  bool wce() const { return wce_.load(std::memory_order_relaxed); }
+  void set_wce(bool v) { wce_.store(v, std::memory_order_relaxed); }
+  bool d_sense() const { return d_sense_.load(std::memory_order_relaxed); }
+  void set_d_sense(bool v) { d_sense_.store(v, std::memory_order_relaxed); }
+  bool swp() const { return swp_.load(std::memory_order_relaxed); }
+  void set_swp(bool v) { swp_.store(v, std::memory_order_relaxed); }
+
+  SenseFormat sense_format() const {
+    return d_sense() ? SenseFormat::kDescriptor : SenseFormat::kFixed;
+  }
+  // Writes refused: configured read-only or software write protect.
+  bool write_protected() const { return settings_.read_only || swp(); }
+
+ private:
+  const DeviceType* type_;
+  std::unique_ptr<backing::BackingStore> store_;
+  LuIdentity identity_;
+  LuSettings settings_;
+  uint64_t num_blocks_ = 0;
+  std::atomic<bool> wce_;
+  std::atomic<bool> d_sense_{false};
+  std::atomic<bool> swp_{false};
+};
+
+}  // namespace stgt::scsi
