@@ -15,6 +15,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "backing/backing_store.h"
 #include "base/buffer_pool.h"
@@ -73,6 +74,7 @@ class Command final : public backing::StoreCompletion {
   CommandOwner* owner = nullptr;
   reactor::Reactor* reactor = nullptr;  // the submitting reactor (null in unit tests)
   base::BufferPool* pool = nullptr;     // where data buffers come from (the reactor's)
+  void* transport_context = nullptr;    // the transport's own per-command state
 
   // ---- result: set by the mid-layer before command_done ----
   Status status = Status::kGood;
@@ -93,6 +95,9 @@ class Command final : public backing::StoreCompletion {
   bool fua = false;
   // Continuation run by store_done(); devices set it before each store call.
   void (*on_store_done)(Command& cmd, int64_t result) = nullptr;
+  // Device scratch buffer that must outlive a store call (e.g. the medium copy VERIFY
+  // compares against, whose iovecs the store may keep until completion).
+  base::BufferChain aux;
 
   // Allocates data-in for a response that wants `length` bytes: records in_length and
   // gets min(length, expected_in_length) bytes from `pool`. False if out of
@@ -101,6 +106,11 @@ class Command final : public backing::StoreCompletion {
 
   // Completion helpers: each finishes the command and calls owner->command_done().
   void complete_good();
+  // GOOD with parameter data: sends min(bytes.size(), allocation_length) bytes (SPC-5 4.2.5.6:
+  // truncation to the allocation length is not an error, so in_length is the truncated
+  // length and no overflow residual is reported). Fails with INTERNAL TARGET FAILURE when
+  // out of buffers.
+  void complete_data(std::span<const uint8_t> bytes, uint32_t allocation_length);
   void complete_status(Status s);
   void complete_sense(SenseReason reason, const SenseDetail& detail = {});
   void complete_sense(SenseCode code, const SenseDetail& detail);

@@ -56,6 +56,13 @@ class LogicalUnit {
   bool swp() const { return swp_.load(std::memory_order_relaxed); }
   void set_swp(bool v) { swp_.store(v, std::memory_order_relaxed); }
 
+  // Removable media state (SBC-4 5.27 START STOP UNIT LOEJ, 5.15 PREVENT ALLOW MEDIUM
+  // REMOVAL). A non-removable LU always has its medium.
+  bool medium_present() const { return medium_present_.load(std::memory_order_relaxed); }
+  void set_medium_present(bool v) { medium_present_.store(v, std::memory_order_relaxed); }
+  bool removal_prevented() const { return prevent_.load(std::memory_order_relaxed); }
+  void set_removal_prevented(bool v) { prevent_.store(v, std::memory_order_relaxed); }
+
   SenseFormat sense_format() const {
     return d_sense() ? SenseFormat::kDescriptor : SenseFormat::kFixed;
   }
@@ -71,6 +78,8 @@ class LogicalUnit {
   std::atomic<bool> wce_;
   std::atomic<bool> d_sense_{false};
   std::atomic<bool> swp_{false};
+  std::atomic<bool> medium_present_{true};
+  std::atomic<bool> prevent_{false};
 };
 
 }  // namespace stgt::scsi

@@ -38,6 +38,7 @@ enum class SenseReason : uint8_t {
   kSavingParametersNotSupported,  // 39/00
   kInvalidCommandOperationCode,   // alias kept for tables: 20/00
   kInvalidReleaseOfPersistentReservation,  // 26/04
+  kMediumRemovalPrevented,     // 53/02
   // NOT READY
   kLunNotReadyManualIntervention,  // 04/03
   kMediumNotPresent,           // 3a/00

@@ -1,0 +1,193 @@
+#include "backing/file/file_store.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "reactor/blocking_io.h"
+#include "reactor/reactor.h"
+
+namespace stgt::backing {
+namespace {
+
+// Reports what the reactor returned as the store contract wants it: full length or -errno.
+int64_t store_result(int64_t result, uint64_t expected) {
+  if (result >= 0 && uint64_t(result) != expected) return -EIO;
+  return result;
+}
+
+class FileOp final : public reactor::FileIoCompletion {
+ public:
+  void on_file_io(int64_t result) override;
+
+  StoreCompletion* done = nullptr;
+  uint64_t expected = 0;
+};
+
+// Free FileOps of the calling thread (one reactor). Bounded: past kMaxCached, ops are freed.
+class OpCache {
+ public:
+  static constexpr size_t kMaxCached = 4096;
+  ~OpCache() {
+    for (FileOp* op : free_)
+      delete op;
+  }
+  FileOp* acquire() {
+    if (free_.empty()) return new FileOp;
+    FileOp* op = free_.back();
+    free_.pop_back();
+    return op;
+  }
+  void release(FileOp* op) {
+    if (free_.size() >= kMaxCached) {
+      delete op;
+      return;
+    }
+    free_.push_back(op);
+  }
+
+ private:
+  std::vector<FileOp*> free_;
+};
+
+thread_local OpCache t_ops;
+
+void FileOp::on_file_io(int64_t result) {
+  StoreCompletion* const caller = done;
+  const uint64_t want = expected;
+  // Back on the free list first: the caller's completion may start the next operation.
+  t_ops.release(this);
+  caller->store_done(store_result(result, want));
+}
+
+base::Result<uint64_t, std::string> device_or_file_size(int fd, const std::string& path) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    return base::unexpected(fmt::format("cannot stat {}: {}", path, std::strerror(errno)));
+  }
+  if (S_ISREG(st.st_mode)) return uint64_t(st.st_size);
+  if (S_ISBLK(st.st_mode)) {
+    uint64_t bytes = 0;
+    if (::ioctl(fd, BLKGETSIZE64, &bytes) != 0) {
+      return base::unexpected(
+          fmt::format("cannot get the size of {}: {}", path, std::strerror(errno)));
+    }
+    return bytes;
+  }
+  return base::unexpected(fmt::format("{} is not a regular file or block device", path));
+}
+
+// Creates a missing image sparse: its blocks are allocated as they are written.
+base::Result<base::UniqueFd, std::string> create_sparse(const StoreSpec& spec) {
+  base::UniqueFd fd(::open(spec.path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd.valid()) {
+    return base::unexpected(fmt::format("cannot create {}: {}", spec.path, std::strerror(errno)));
+  }
+  if (::ftruncate(fd.get(), off_t(spec.size)) != 0) {
+    const int err = errno;
+    ::unlink(spec.path.c_str());
+    return base::unexpected(
+        fmt::format("cannot size {} to {} bytes: {}", spec.path, spec.size, std::strerror(err)));
+  }
+  return fd;
+}
+
+}  // namespace
+
+base::Result<std::unique_ptr<BackingStore>, std::string> FileStore::open(const StoreSpec& spec) {
+  if (spec.path.empty()) return base::unexpected(std::string("a file store needs a path"));
+  base::UniqueFd fd(::open(spec.path.c_str(), (spec.read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC));
+  if (!fd.valid()) {
+    const int err = errno;
+    if (err != ENOENT || spec.size == 0 || spec.read_only) {
+      return base::unexpected(fmt::format("cannot open {}: {}", spec.path, std::strerror(err)));
+    }
+    auto created = create_sparse(spec);
+    if (!created) return base::unexpected(created.error());
+    fd = std::move(created).value();
+  }
+  auto actual = device_or_file_size(fd.get(), spec.path);
+  if (!actual) return base::unexpected(actual.error());
+  if (spec.size != 0 && *actual != spec.size) {
+    return base::unexpected(fmt::format("{} is {} bytes but the configured size is {} bytes",
+                                        spec.path, *actual, spec.size));
+  }
+  if (*actual == 0) return base::unexpected(fmt::format("{} is empty", spec.path));
+  struct stat st {};
+  const bool block = ::fstat(fd.get(), &st) == 0 && S_ISBLK(st.st_mode);
+  return std::unique_ptr<BackingStore>(
+      new FileStore(std::move(fd), spec.path, *actual, spec.read_only, block));
+}
+
+int FileStore::check_range(std::span<const iovec> iov, uint64_t offset, uint64_t* len) const {
+  if (iov.empty() || iov.size() > IOV_MAX) return -EINVAL;
+  uint64_t n = 0;
+  for (const iovec& v : iov)
+    n += v.iov_len;
+  if (offset > size_ || n > size_ - offset) return -EINVAL;
+  *len = n;
+  return 0;
+}
+
+void FileStore::read(reactor::Reactor* r, std::span<const iovec> iov, uint64_t offset,
+                     StoreCompletion* done) {
+  uint64_t len = 0;
+  if (const int err = check_range(iov, offset, &len); err != 0) {
+    done->store_done(err);
+    return;
+  }
+  if (r == nullptr) {
+    const int64_t res = reactor::blocking_readv(fd_.get(), iov.data(), int(iov.size()), offset);
+    done->store_done(store_result(res, len));
+    return;
+  }
+  FileOp* op = t_ops.acquire();
+  op->done = done;
+  op->expected = len;
+  r->submit_readv(fd_.get(), iov.data(), int(iov.size()), offset, op);
+}
+
+void FileStore::write(reactor::Reactor* r, std::span<const iovec> iov, uint64_t offset, bool fua,
+                      StoreCompletion* done) {
+  uint64_t len = 0;
+  if (read_only_) {
+    done->store_done(-EROFS);
+    return;
+  }
+  if (const int err = check_range(iov, offset, &len); err != 0) {
+    done->store_done(err);
+    return;
+  }
+  if (r == nullptr) {
+    const int64_t res =
+        reactor::blocking_writev(fd_.get(), iov.data(), int(iov.size()), offset, fua);
+    done->store_done(store_result(res, len));
+    return;
+  }
+  FileOp* op = t_ops.acquire();
+  op->done = done;
+  op->expected = len;
+  r->submit_writev(fd_.get(), iov.data(), int(iov.size()), offset, fua, op);
+}
+
+void FileStore::flush(reactor::Reactor* r, StoreCompletion* done) {
+  if (r == nullptr) {
+    done->store_done(reactor::blocking_fdatasync(fd_.get()));
+    return;
+  }
+  FileOp* op = t_ops.acquire();
+  op->done = done;
+  op->expected = 0;
+  r->submit_fdatasync(fd_.get(), op);
+}
+
+}  // namespace stgt::backing

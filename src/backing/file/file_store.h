@@ -1,0 +1,71 @@
+// FileStore: a regular file or a block device, read and written with positional I/O through
+// the calling reactor (io_uring READV/WRITEV, or the epoll backend's blocking pool); with no
+// reactor (r == null: tools, unit tests) the call does blocking I/O and completes inline.
+//
+// Opening (FileStore::open):
+//   - path is required; the file is opened O_RDWR (O_RDONLY if read_only) | O_CLOEXEC.
+//   - a missing file with size > 0 is created sparse (0644, ftruncate to size); its
+//     directory must exist. A missing file with size 0, or read_only, is an error.
+//   - an existing regular file must be exactly `size` bytes when size > 0: a mismatch is
+//     an error, never a silent grow or shrink (a typo in the path or size must not resize
+//     somebody's image). size 0 takes the file's size; an empty file is an error.
+//   - a block device's size comes from BLKGETSIZE64, and the same matching rule applies.
+//
+// Operations: the iovec array passed to read/write must stay valid until the completion
+// runs (the reactor reads it asynchronously). A completion reports the full length or
+// -errno: a short transfer that the reactor could not finish (end of file: the file was
+// truncated behind our back) is reported as -EIO. Writes to a read-only store fail with
+// -EROFS. flush is fdatasync.
+//
+// Per-operation state: a small FileOp bridges the reactor's FileIoCompletion to the
+// caller's StoreCompletion. FileOps come from a free list per thread (so per reactor; a
+// completion runs on the thread that submitted), allocated while warming up and reused
+// after that: no allocation per operation in steady state, and no lock.
+//
+// Threads: any number of reactors may call at once (positional I/O, no shared cursor).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "backing/backing_store.h"
+#include "base/unique_fd.h"
+
+namespace stgt::backing {
+
+class FileStore final : public BackingStore {
+ public:
+  static base::Result<std::unique_ptr<BackingStore>, std::string> open(const StoreSpec& spec);
+
+  std::string_view kind() const override { return "file"; }
+  uint64_t size() const override { return size_; }
+  void read(reactor::Reactor* r, std::span<const iovec> iov, uint64_t offset,
+            StoreCompletion* done) override;
+  void write(reactor::Reactor* r, std::span<const iovec> iov, uint64_t offset, bool fua,
+             StoreCompletion* done) override;
+  void flush(reactor::Reactor* r, StoreCompletion* done) override;
+
+  const std::string& path() const { return path_; }
+  bool read_only() const { return read_only_; }
+  bool is_block_device() const { return block_device_; }
+  int fd() const { return fd_.get(); }
+
+ private:
+  FileStore(base::UniqueFd fd, std::string path, uint64_t size, bool read_only, bool block)
+      : fd_(std::move(fd)),
+        path_(std::move(path)),
+        size_(size),
+        read_only_(read_only),
+        block_device_(block) {}
+
+  // -EINVAL unless [offset, offset + len) lies inside the store and iov is usable.
+  int check_range(std::span<const iovec> iov, uint64_t offset, uint64_t* len) const;
+
+  base::UniqueFd fd_;
+  std::string path_;
+  uint64_t size_;
+  bool read_only_;
+  bool block_device_;
+};
+
+}  // namespace stgt::backing

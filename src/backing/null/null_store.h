@@ -1,0 +1,32 @@
+// NullStore: reads return zeros, writes are discarded, flush does nothing; every operation
+// completes inline (before the call returns). For benchmarks of everything above the store.
+// Stateless, so safe from any number of reactors at once.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "backing/backing_store.h"
+
+namespace stgt::backing {
+
+class NullStore final : public BackingStore {
+ public:
+  // Requires spec.size > 0.
+  static base::Result<std::unique_ptr<BackingStore>, std::string> open(const StoreSpec& spec);
+
+  explicit NullStore(uint64_t size) : size_(size) {}
+
+  std::string_view kind() const override { return "null"; }
+  uint64_t size() const override { return size_; }
+  void read(reactor::Reactor* r, std::span<const iovec> iov, uint64_t offset,
+            StoreCompletion* done) override;
+  void write(reactor::Reactor* r, std::span<const iovec> iov, uint64_t offset, bool fua,
+             StoreCompletion* done) override;
+  void flush(reactor::Reactor* r, StoreCompletion* done) override;
+
+ private:
+  uint64_t size_;
+};
+
+}  // namespace stgt::backing

@@ -1,0 +1,95 @@
+// The declarative configuration of stgtd: a plain model, its TOML reader and writer, and the
+// validation shared by the reader and by the control plane.
+//
+// Thread and ownership: pure functions over values; nothing here touches a reactor, a socket or a
+// global. load_config_file() blocks on file I/O, so call it at start-up or from the control-plane
+// thread, never from a reactor. No exception leaves this module: errors are ConfigError values.
+// The TOML shape is documented in docs/configuration.md.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace stgt::config {
+
+struct DaemonConfig {
+  std::string control_socket = "/run/stgt/stgtd.sock";
+  unsigned reactors = 0;  // 0 = one per core
+  std::string io_backend = "uring";  // uring | epoll
+  std::string log_level = "info";    // debug | info | warn | error
+  bool operator==(const DaemonConfig&) const = default;
+};
+
+struct PortalConfig {
+  std::string address;  // "127.0.0.1:3260", "[::1]:3260"; normalised to always carry the port
+  uint16_t group_tag = 1;
+  bool operator==(const PortalConfig&) const = default;
+};
+
+struct LunConfig {
+  uint32_t id = 0;     // 0..16383
+  std::string store;   // file | memory | null
+  std::string path;    // file store only
+  uint64_t size = 0;   // bytes; file: size of a file created when missing (0 = use existing file)
+  uint32_t block_size = 512;  // 512 | 4096
+  bool read_only = false;
+  bool removable = false;
+  bool write_cache = true;
+  std::string vendor, product, serial;  // INQUIRY overrides; empty = built-in default
+  bool operator==(const LunConfig&) const = default;
+};
+
+struct AclConfig {
+  std::string initiator;  // "ALL" or an iSCSI name (iqn./eui./naa.), normalised to lower case
+  bool operator==(const AclConfig&) const = default;
+};
+
+struct TargetConfig {
+  std::string iqn;  // any iSCSI name, normalised to lower case
+  std::string alias;
+  std::vector<LunConfig> luns;
+  std::vector<AclConfig> acls;  // empty = no initiator may see the target
+  bool operator==(const TargetConfig&) const = default;
+};
+
+struct Config {
+  DaemonConfig daemon;
+  std::vector<PortalConfig> portals;
+  std::vector<TargetConfig> targets;
+  std::string source;  // file name, or "<default>"
+  bool operator==(const Config&) const = default;
+};
+
+struct ConfigError {
+  std::string file;
+  uint32_t line = 0;   // 1-based; 0 = no line (e.g. a missing section, an unreadable file)
+  std::string field;   // path such as "target[0].lun[1].block_size"; may be empty
+  std::string message;
+  // "FILE:LINE: FIELD: message"; the line and the field are left out when unknown.
+  std::string to_string() const;
+};
+
+// Parses and validates TOML text. source_name is used in errors and stored in Config::source.
+base::Result<Config, ConfigError> parse_config(std::string_view text, std::string_view source_name);
+
+// Reads the file and calls parse_config(). Blocks.
+base::Result<Config, ConfigError> load_config_file(const std::string& path);
+
+// Validates and normalises a model built in code (e.g. by the control plane before applying a
+// change): iSCSI names lower-cased, portal addresses given their port. Errors carry no line.
+base::Result<void, ConfigError> validate_config(Config& config);
+
+// The configuration used when stgtd starts without --config: target iqn.2026-11.org.stgt:demo with
+// LUN 1, a 1 GiB file store "<var_dir>/demo-lun1.img" (created sparse on start), block size 512,
+// portal 127.0.0.1:3260, ACL ALL.
+Config default_config(const std::string& var_dir);
+
+// Serialises back to TOML that parse_config() reads into an equal model (write-back after a
+// live change). The caller owns atomic replacement of the file.
+std::string to_toml(const Config& config);
+
+}  // namespace stgt::config

@@ -1,0 +1,94 @@
+// Config -> TOML, in the field order of docs/configuration.md so that a written-back file reads
+// like a hand-written one. Every non-default field is written; sizes use a binary unit when exact.
+#include <toml++/toml.h>
+
+#include <sstream>
+
+#include "config/config.h"
+
+namespace stgt::config {
+namespace {
+
+std::string quoted(const std::string& text) {
+  std::ostringstream out;
+  out << toml::value<std::string>(text);  // toml++ applies TOML string escaping
+  return out.str();
+}
+
+std::string size_text(uint64_t size) {
+  struct Unit {
+    const char* suffix;
+    uint64_t factor;
+  };
+  static constexpr Unit kUnits[] = {{"TiB", 1ull << 40}, {"GiB", 1ull << 30},
+                                    {"MiB", 1ull << 20}, {"KiB", 1ull << 10}};
+  for (const Unit& unit : kUnits) {
+    if (size != 0 && size % unit.factor == 0) {
+      return "\"" + std::to_string(size / unit.factor) + unit.suffix + "\"";
+    }
+  }
+  return std::to_string(size);
+}
+
+class Writer {
+ public:
+  void key(const char* name, const std::string& value_text) {
+    out_ << name << " = " << value_text << "\n";
+  }
+  void string_key(const char* name, const std::string& value, bool skip_empty = false) {
+    if (skip_empty && value.empty()) return;
+    key(name, quoted(value));
+  }
+  void bool_key(const char* name, bool value) { key(name, value ? "true" : "false"); }
+  void comment(const char* text) { out_ << "# " << text << "\n"; }
+  void header(const char* name) { out_ << "\n" << name << "\n"; }
+  std::string take() { return out_.str(); }
+
+ private:
+  std::ostringstream out_;
+};
+
+void write_lun(Writer& w, const LunConfig& lun) {
+  w.header("[[target.lun]]");
+  w.key("id", std::to_string(lun.id));
+  w.string_key("store", lun.store);
+  w.string_key("path", lun.path, true);
+  if (lun.size != 0) w.key("size", size_text(lun.size));
+  w.key("block_size", std::to_string(lun.block_size));
+  if (lun.read_only) w.bool_key("read_only", true);
+  if (lun.removable) w.bool_key("removable", true);
+  if (!lun.write_cache) w.bool_key("write_cache", false);
+  w.string_key("vendor", lun.vendor, true);
+  w.string_key("product", lun.product, true);
+  w.string_key("serial", lun.serial, true);
+}
+
+}  // namespace
+
+std::string to_toml(const Config& config) {
+  Writer w;
+  w.comment("stgtd configuration (docs/configuration.md); rewritten by stgtd after live changes.");
+  w.header("[daemon]");
+  w.string_key("control_socket", config.daemon.control_socket);
+  w.key("reactors", std::to_string(config.daemon.reactors));
+  w.string_key("io_backend", config.daemon.io_backend);
+  w.string_key("log_level", config.daemon.log_level);
+  for (const PortalConfig& portal : config.portals) {
+    w.header("[[portal]]");
+    w.string_key("address", portal.address);
+    if (portal.group_tag != 1) w.key("group_tag", std::to_string(portal.group_tag));
+  }
+  for (const TargetConfig& target : config.targets) {
+    w.header("[[target]]");
+    w.string_key("iqn", target.iqn);
+    w.string_key("alias", target.alias, true);
+    for (const LunConfig& lun : target.luns) write_lun(w, lun);
+    for (const AclConfig& acl : target.acls) {
+      w.header("[[target.acl]]");
+      w.string_key("initiator", acl.initiator);
+    }
+  }
+  return w.take();
+}
+
+}  // namespace stgt::config

@@ -1,0 +1,181 @@
+#include "config/validate.h"
+
+#include <algorithm>
+#include <array>
+#include <set>
+#include <string_view>
+
+#include "config/iscsi_name.h"
+#include "config/portal_address.h"
+
+namespace stgt::config {
+
+uint32_t SourceLines::line_of(std::string field) const {
+  while (!field.empty()) {
+    const auto it = lines_.find(field);
+    if (it != lines_.end()) return it->second;
+    const size_t cut = field.find_last_of(".[");
+    if (cut == std::string::npos) break;
+    field.resize(cut);
+  }
+  return 0;
+}
+
+namespace {
+
+using VoidResult = base::Result<void, ConfigError>;
+
+template <size_t N>
+bool one_of(const std::string& value, const std::array<std::string_view, N>& allowed) {
+  return std::find(allowed.begin(), allowed.end(), value) != allowed.end();
+}
+
+bool printable_ascii(const std::string& text) {
+  return std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+}
+
+class Validator {
+ public:
+  Validator(Config& config, const SourceLines& lines) : config_(config), lines_(lines) {}
+
+  VoidResult run() {
+    if (!check_daemon() || !check_portals()) return base::unexpected(std::move(error_));
+    std::set<std::string> iqns;
+    for (size_t t = 0; t < config_.targets.size(); ++t) {
+      if (!check_target(t, iqns)) return base::unexpected(std::move(error_));
+    }
+    return {};
+  }
+
+ private:
+  bool fail(const std::string& field, std::string message) {
+    error_ = ConfigError{config_.source, lines_.line_of(field), field, std::move(message)};
+    return false;
+  }
+
+  bool check_daemon() {
+    const DaemonConfig& d = config_.daemon;
+    if (d.control_socket.empty() || d.control_socket.front() != '/') {
+      return fail("daemon.control_socket", "must be an absolute path");
+    }
+    if (d.control_socket.size() > kMaxUnixSocketPath) {
+      return fail("daemon.control_socket", "longer than a Unix socket path may be (107 bytes)");
+    }
+    if (d.reactors > kMaxReactors) return fail("daemon.reactors", "must be 0..1024 (0 = one per core)");
+    static constexpr std::array<std::string_view, 2> kBackends = {"uring", "epoll"};
+    if (!one_of(d.io_backend, kBackends)) {
+      return fail("daemon.io_backend", "must be \"uring\" or \"epoll\"");
+    }
+    static constexpr std::array<std::string_view, 4> kLevels = {"debug", "info", "warn", "error"};
+    if (!one_of(d.log_level, kLevels)) {
+      return fail("daemon.log_level", "must be \"debug\", \"info\", \"warn\" or \"error\"");
+    }
+    return true;
+  }
+
+  bool check_portals() {
+    if (config_.portals.empty()) return fail("portal", "at least one [[portal]] is required");
+    std::set<std::string> seen;
+    for (size_t i = 0; i < config_.portals.size(); ++i) {
+      PortalConfig& portal = config_.portals[i];
+      const std::string field = "portal[" + std::to_string(i) + "]";
+      auto address = parse_portal_address(portal.address);
+      if (!address) return fail(field + ".address", address.error());
+      portal.address = address->to_string();
+      if (portal.group_tag == 0) return fail(field + ".group_tag", "must be 1..65535");
+      if (!seen.insert(portal.address).second) {
+        return fail(field + ".address", "duplicate portal " + portal.address);
+      }
+    }
+    return true;
+  }
+
+  bool check_target(size_t t, std::set<std::string>& iqns) {
+    TargetConfig& target = config_.targets[t];
+    const std::string field = "target[" + std::to_string(t) + "]";
+    auto name = normalize_iscsi_name(target.iqn);
+    if (!name) return fail(field + ".iqn", name.error());
+    target.iqn = std::move(name.value());
+    if (!iqns.insert(target.iqn).second) {
+      return fail(field + ".iqn", "duplicate target " + target.iqn);
+    }
+    if (target.alias.size() > kMaxTargetAlias || !printable_ascii(target.alias)) {
+      return fail(field + ".alias", "must be at most 255 printable ASCII characters");
+    }
+    std::set<uint32_t> ids;
+    for (size_t l = 0; l < target.luns.size(); ++l) {
+      const std::string lun_field = field + ".lun[" + std::to_string(l) + "]";
+      if (!check_lun(target.luns[l], lun_field)) return false;
+      if (!ids.insert(target.luns[l].id).second) {
+        return fail(lun_field + ".id", "duplicate LUN " + std::to_string(target.luns[l].id) +
+                                           " in target " + target.iqn);
+      }
+    }
+    return check_acls(target, field);
+  }
+
+  bool check_lun(const LunConfig& lun, const std::string& field) {
+    if (lun.id > kMaxLunId) return fail(field + ".id", "must be 0..16383");
+    if (lun.block_size != 512 && lun.block_size != 4096) {
+      return fail(field + ".block_size", "must be 512 or 4096");
+    }
+    if (lun.store == "file") {
+      if (lun.path.empty()) return fail(field + ".path", "a file store needs a path");
+    } else if (lun.store == "memory" || lun.store == "null") {
+      if (!lun.path.empty()) return fail(field + ".path", "only a file store takes a path");
+      if (lun.size == 0) return fail(field + ".size", "a " + lun.store + " store needs a size > 0");
+    } else {
+      return fail(field + ".store", "must be \"file\", \"memory\" or \"null\"");
+    }
+    if (lun.size % lun.block_size != 0) {
+      return fail(field + ".size", "must be a multiple of block_size (" +
+                                       std::to_string(lun.block_size) + ")");
+    }
+    if (lun.vendor.size() > kMaxVendorLength || !printable_ascii(lun.vendor)) {
+      return fail(field + ".vendor", "must be at most 8 printable ASCII characters");
+    }
+    if (lun.product.size() > kMaxProductLength || !printable_ascii(lun.product)) {
+      return fail(field + ".product", "must be at most 16 printable ASCII characters");
+    }
+    if (lun.serial.size() > kMaxSerialLength || !printable_ascii(lun.serial)) {
+      return fail(field + ".serial", "must be at most 64 printable ASCII characters");
+    }
+    return true;
+  }
+
+  bool check_acls(TargetConfig& target, const std::string& field) {
+    std::set<std::string> seen;
+    for (size_t a = 0; a < target.acls.size(); ++a) {
+      AclConfig& acl = target.acls[a];
+      const std::string acl_field = field + ".acl[" + std::to_string(a) + "].initiator";
+      std::string lower = acl.initiator;
+      std::transform(lower.begin(), lower.end(), lower.begin(),
+                     [](char c) { return char(std::tolower(static_cast<unsigned char>(c))); });
+      if (lower == "all") {
+        acl.initiator = "ALL";
+      } else {
+        auto name = normalize_iscsi_name(acl.initiator);
+        if (!name) return fail(acl_field, name.error() + " (or \"ALL\")");
+        acl.initiator = std::move(name.value());
+      }
+      if (!seen.insert(acl.initiator).second) {
+        return fail(acl_field, "duplicate initiator " + acl.initiator);
+      }
+    }
+    return true;
+  }
+
+  Config& config_;
+  const SourceLines& lines_;
+  ConfigError error_;
+};
+
+}  // namespace
+
+VoidResult validate_config(Config& config, const SourceLines& lines) {
+  return Validator(config, lines).run();
+}
+
+VoidResult validate_config(Config& config) { return validate_config(config, SourceLines{}); }
+
+}  // namespace stgt::config

@@ -1,0 +1,151 @@
+#include "daemon/daemon.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "backing/backing_store.h"
+#include "base/log.h"
+#include "config/config.h"
+#include "devices/device_type.h"
+#include "reactor/reactor_group.h"
+#include "scsi/target.h"
+#include "transport/iscsi/server.h"
+
+namespace stgt::daemon {
+
+namespace {
+
+base::LogLevel parse_level(const std::string& s) {
+  if (s == "debug") return base::LogLevel::kDebug;
+  if (s == "warn") return base::LogLevel::kWarn;
+  if (s == "error") return base::LogLevel::kError;
+  return base::LogLevel::kInfo;
+}
+
+// Builds every target of the configuration: opens its stores and maps its LUs.
+base::Result<std::vector<std::shared_ptr<const scsi::Target>>, std::string> build_targets(
+    const config::Config& cfg) {
+  backing::StoreRegistry registry;
+  backing::register_builtin_backing_stores(registry);
+  std::vector<std::shared_ptr<const scsi::Target>> targets;
+  for (const config::TargetConfig& tc : cfg.targets) {
+    auto target = std::make_shared<scsi::Target>(tc.iqn, tc.alias);
+    bool has_lun0 = false;
+    for (const config::LunConfig& lc : tc.luns) {
+      backing::StoreSpec spec{lc.store, lc.path, lc.size, lc.read_only};
+      if (lc.store == "file" && lc.size > 0) {
+        std::error_code ec;
+        const auto dir = std::filesystem::path(lc.path).parent_path();
+        if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+      }
+      auto store = registry.open(spec);
+      if (!store) {
+        return base::unexpected(
+            fmt::format("target {} LUN {}: {}", tc.iqn, lc.id, store.error()));
+      }
+      scsi::LuIdentity identity = devices::identity_for(tc.iqn, lc.id);
+      if (!lc.vendor.empty()) identity.vendor = lc.vendor;
+      if (!lc.product.empty()) identity.product = lc.product;
+      if (!lc.serial.empty()) identity.serial = lc.serial;
+      scsi::LuSettings settings;
+      settings.block_size = lc.block_size;
+      settings.read_only = lc.read_only;
+      settings.removable = lc.removable;
+      settings.write_cache = lc.write_cache;
+      auto lu = devices::make_disk(std::move(store).value(), identity, settings);
+      if (lu->num_blocks() == 0) {
+        return base::unexpected(fmt::format(
+            "target {} LUN {}: the store holds less than one {}-byte block", tc.iqn, lc.id,
+            lc.block_size));
+      }
+      target->add_lun(lc.id, std::move(lu));
+      has_lun0 = has_lun0 || lc.id == 0;
+    }
+    if (!has_lun0) target->set_controller(devices::make_controller(devices::identity_for(tc.iqn, 0)));
+    for (const config::AclConfig& acl : tc.acls) target->allow_initiator(acl.initiator);
+    targets.push_back(std::move(target));
+  }
+  return targets;
+}
+
+}  // namespace
+
+int run(const DaemonOptions& options) {
+  auto loaded = options.config_path.empty()
+                    ? base::Result<config::Config, config::ConfigError>(
+                          config::default_config(options.var_dir))
+                    : config::load_config_file(options.config_path);
+  if (!loaded) {
+    fmt::print(stderr, "stgtd: {}\n", loaded.error().to_string());
+    return 2;
+  }
+  config::Config cfg = std::move(loaded).value();
+  base::set_log_level(parse_level(options.log_level.value_or(cfg.daemon.log_level)));
+
+  // Signals are taken synchronously by this thread; block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto targets = build_targets(cfg);
+  if (!targets) {
+    STGT_LOG_ERROR("{}", targets.error());
+    return 1;
+  }
+
+  const std::string backend_name = options.io_backend.value_or(cfg.daemon.io_backend);
+  const auto backend =
+      backend_name == "epoll" ? reactor::IoBackend::kEpoll : reactor::IoBackend::kUring;
+  auto group = reactor::ReactorGroup::start(options.reactors.value_or(cfg.daemon.reactors), backend);
+  if (!group) {
+    STGT_LOG_ERROR("cannot start reactors: {}", group.error());
+    return 1;
+  }
+
+  iscsi::IscsiServer server(**group, iscsi::IscsiSettings{});
+  for (const config::PortalConfig& p : cfg.portals) {
+    auto added = server.add_portal(p.address, p.group_tag);
+    if (!added) {
+      STGT_LOG_ERROR("{}", added.error());
+      server.shutdown();
+      return 1;
+    }
+  }
+  auto catalog = std::make_shared<iscsi::Catalog>();
+  catalog->targets = std::move(targets).value();
+  catalog->portals = server.portals();
+  server.publish(catalog);
+
+  for (const auto& p : catalog->portals) {
+    for (const auto& t : catalog->targets) {
+      STGT_LOG_INFO("serving iscsi://{}/{} ({} LUNs)", p.address, t->name(),
+                    t->lun_numbers(false).size());
+    }
+  }
+  STGT_LOG_INFO("stgtd ready: {} reactors, {} backend", (*group)->size(),
+                reactor::to_string((*group)->backend()));
+
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      STGT_LOG_INFO("SIGHUP: configuration reload is not supported yet; ignoring");
+      continue;
+    }
+    STGT_LOG_INFO("signal {}: shutting down", sig);
+    break;
+  }
+  server.shutdown();
+  (*group)->stop();
+  return 0;
+}
+
+}  // namespace stgt::daemon

@@ -1,0 +1,22 @@
+// The stgtd daemon: reads the configuration, opens the stores, builds the targets, starts
+// the reactors and the iSCSI portals, and serves until SIGTERM or SIGINT.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace stgt::daemon {
+
+struct DaemonOptions {
+  std::string config_path;               // empty: the embedded default configuration
+  std::optional<unsigned> reactors;      // overrides [daemon] reactors
+  std::optional<std::string> io_backend;  // overrides [daemon] io_backend
+  std::optional<std::string> log_level;   // overrides [daemon] log_level
+  std::string var_dir = "./var";         // where the default configuration keeps its LUN
+};
+
+// Returns the process exit code: 0 after a clean shutdown, 1 when something could not be
+// started (a store, a portal), 2 for a configuration error.
+int run(const DaemonOptions& options);
+
+}  // namespace stgt::daemon

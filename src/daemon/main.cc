@@ -1,0 +1,32 @@
+// stgtd: the stgt SCSI target daemon. See docs/configuration.md and `stgtd --help`.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "daemon/daemon.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"stgtd: user-space SCSI target daemon (iSCSI)"};
+  stgt::daemon::DaemonOptions options;
+  app.add_option("-c,--config", options.config_path,
+                 "TOML configuration file (default: the embedded demo configuration)");
+  unsigned reactors = 0;
+  auto* reactors_opt =
+      app.add_option("--reactors", reactors, "Number of reactor threads (default: one per core)")
+          ->check(CLI::Range(1u, 256u));
+  std::string backend;
+  auto* backend_opt = app.add_option("--io-backend", backend, "I/O backend")
+                          ->check(CLI::IsMember({"uring", "epoll"}));
+  std::string level;
+  auto* level_opt = app.add_option("--log-level", level, "Log level")
+                        ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  app.add_option("--var-dir", options.var_dir,
+                 "Directory for the default configuration's backing file")
+      ->capture_default_str();
+  app.set_version_flag("--version", "stgtd 0.1.0");
+  CLI11_PARSE(app, argc, argv);
+  if (reactors_opt->count() > 0) options.reactors = reactors;
+  if (backend_opt->count() > 0) options.io_backend = backend;
+  if (level_opt->count() > 0) options.log_level = level;
+  return stgt::daemon::run(options);
+}

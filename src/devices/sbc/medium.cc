@@ -1,0 +1,37 @@
+#include "devices/sbc/sbc.h"
+#include "scsi/logical_unit.h"
+
+namespace stgt::devices::sbc {
+
+// SBC-4 5.27: START STOP UNIT. Power conditions are accepted and ignored; LOEJ loads or
+// ejects the medium of a removable LU.
+void start_stop_unit(scsi::Command& cmd) {
+  const uint8_t power_condition = cmd.cdb[4] >> 4;
+  const bool loej = (cmd.cdb[4] & 0x02) != 0;
+  const bool start = (cmd.cdb[4] & 0x01) != 0;
+  // With a POWER CONDITION other than 0h, START and LOEJ are ignored.
+  if (power_condition != 0 || !loej) {
+    cmd.complete_good();
+    return;
+  }
+  scsi::LogicalUnit& lu = *cmd.lu;
+  if (!lu.settings().removable) {
+    cmd.fail_cdb_field(4, 1);
+    return;
+  }
+  if (!start && lu.removal_prevented()) {
+    cmd.complete_sense(scsi::SenseReason::kMediumRemovalPrevented);
+    return;
+  }
+  lu.set_medium_present(start);
+  cmd.complete_good();
+}
+
+// SBC-4 5.15: PREVENT ALLOW MEDIUM REMOVAL. PREVENT 01b prevents, 00b allows; the
+// obsolete values are treated as their low bit.
+void prevent_allow_medium_removal(scsi::Command& cmd) {
+  cmd.lu->set_removal_prevented((cmd.cdb[4] & 0x01) != 0);
+  cmd.complete_good();
+}
+
+}  // namespace stgt::devices::sbc

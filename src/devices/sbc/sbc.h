@@ -1,0 +1,21 @@
+// SBC-4 block commands for the disk device type. Every handler checks all CDB fields and
+// the LBA range before any store I/O; store calls complete through cmd.on_store_done,
+// possibly inline (backing/backing_store.h).
+#pragma once
+
+#include "scsi/command.h"
+
+namespace stgt::devices::sbc {
+
+void read(scsi::Command& cmd);               // 5.12-5.15 READ (6/10/12/16)
+void write(scsi::Command& cmd);              // 5.37-5.40 WRITE (6/10/12/16)
+void verify(scsi::Command& cmd);             // 5.30-5.32 VERIFY (10/12/16)
+void write_and_verify(scsi::Command& cmd);   // 5.41-5.43 WRITE AND VERIFY (10/12/16)
+void read_capacity10(scsi::Command& cmd);    // 5.20
+void read_capacity16(scsi::Command& cmd);    // 5.21
+void synchronize_cache(scsi::Command& cmd);  // 5.28, 5.29
+void pre_fetch(scsi::Command& cmd);          // 5.8, 5.9
+void start_stop_unit(scsi::Command& cmd);    // 5.27
+void prevent_allow_medium_removal(scsi::Command& cmd);  // 5.15
+
+}  // namespace stgt::devices::sbc

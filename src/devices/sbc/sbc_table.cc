@@ -1,0 +1,96 @@
+// The disk opcode table (SBC-4 table 36 plus the SPC-5 commands a disk must support).
+#include "devices/device_type.h"
+#include "devices/sbc/sbc.h"
+#include "devices/spc/spc.h"
+#include "devices/table_builder.h"
+
+namespace stgt::devices {
+namespace {
+
+using scsi::DataDirection;
+constexpr auto kIn = DataDirection::kIn;
+constexpr auto kOut = DataDirection::kOut;
+constexpr auto kNone = DataDirection::kNone;
+
+constexpr std::array<scsi::ServiceAction, 1> kServiceActionIn16{{
+    sa(0x10, sbc::read_capacity16, "READ CAPACITY (16)", 16, kIn,
+       usage({0x9e, 0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+              0x01, kControl})),
+}};
+
+constexpr std::array<scsi::ServiceAction, 1> kMaintenanceIn{{
+    sa(spc::kRsocServiceAction, spc::report_supported_opcodes,
+       "REPORT SUPPORTED OPERATION CODES", 12, kIn,
+       usage({0xa3, 0x0c, 0x87, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, kControl})),
+}};
+
+constexpr Usage rw10(uint8_t op, uint8_t flags) {
+  return usage({op, flags, 0xff, 0xff, 0xff, 0xff, 0x3f, 0xff, 0xff, kControl});
+}
+constexpr Usage rw12(uint8_t op, uint8_t flags) {
+  return usage({op, flags, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f, kControl});
+}
+constexpr Usage rw16(uint8_t op, uint8_t flags) {
+  return usage({op, flags, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                0xff, 0x3f, kControl});
+}
+
+// Byte 1 of the READ/WRITE CDBs: PROTECT, DPO, FUA, FUA_NV (bits 7..5, 4, 3, 1).
+constexpr uint8_t kRwFlags = 0xfa;
+// Byte 1 of VERIFY / WRITE AND VERIFY: PROTECT, DPO, BYTCHK.
+constexpr uint8_t kVerifyFlags = 0xf6;
+
+constexpr scsi::OpcodeTable kSbcOpcodes = [] {
+  scsi::OpcodeTable t{};
+  t[0x00] = op(spc::test_unit_ready, "TEST UNIT READY", kNone, usage({0x00, 0, 0, 0, 0, kControl}));
+  t[0x03] = op(spc::request_sense, "REQUEST SENSE", kIn,
+               usage({0x03, 0x01, 0, 0, 0xff, kControl}), kUaExempt);
+  t[0x08] = op(sbc::read, "READ (6)", kIn, usage({0x08, 0x1f, 0xff, 0xff, 0xff, kControl}));
+  t[0x0a] = op(sbc::write, "WRITE (6)", kOut, usage({0x0a, 0x1f, 0xff, 0xff, 0xff, kControl}));
+  t[0x12] = op(spc::inquiry, "INQUIRY", kIn, usage({0x12, 0x01, 0xff, 0xff, 0xff, kControl}),
+               kUaExempt);
+  t[0x15] = op(spc::mode_select, "MODE SELECT (6)", kOut,
+               usage({0x15, 0x11, 0, 0, 0xff, kControl}), kNoMedium);
+  t[0x1a] = op(spc::mode_sense, "MODE SENSE (6)", kIn,
+               usage({0x1a, 0x08, 0xff, 0xff, 0xff, kControl}), kNoMediumNoConflict);
+  t[0x1b] = op(sbc::start_stop_unit, "START STOP UNIT", kNone,
+               usage({0x1b, 0x01, 0, 0x0f, 0xf7, kControl}), kNoMedium);
+  t[0x1e] = op(sbc::prevent_allow_medium_removal, "PREVENT ALLOW MEDIUM REMOVAL", kNone,
+               usage({0x1e, 0, 0, 0, 0x03, kControl}), kNoMedium);
+  t[0x25] = op(sbc::read_capacity10, "READ CAPACITY (10)", kIn,
+               usage({0x25, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0x01, kControl}));
+  t[0x28] = op(sbc::read, "READ (10)", kIn, rw10(0x28, kRwFlags));
+  t[0x2a] = op(sbc::write, "WRITE (10)", kOut, rw10(0x2a, kRwFlags));
+  t[0x2e] = op(sbc::write_and_verify, "WRITE AND VERIFY (10)", kOut, rw10(0x2e, kVerifyFlags));
+  t[0x2f] = op(sbc::verify, "VERIFY (10)", kOut, rw10(0x2f, kVerifyFlags));
+  t[0x34] = op(sbc::pre_fetch, "PRE-FETCH (10)", kNone, rw10(0x34, 0x02));
+  t[0x35] = op(sbc::synchronize_cache, "SYNCHRONIZE CACHE (10)", kNone, rw10(0x35, 0x02));
+  t[0x55] = op(spc::mode_select, "MODE SELECT (10)", kOut,
+               usage({0x55, 0x11, 0, 0, 0, 0, 0, 0xff, 0xff, kControl}), kNoMedium);
+  t[0x5a] = op(spc::mode_sense, "MODE SENSE (10)", kIn,
+               usage({0x5a, 0x18, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, kControl}),
+               kNoMediumNoConflict);
+  t[0x88] = op(sbc::read, "READ (16)", kIn, rw16(0x88, kRwFlags));
+  t[0x8a] = op(sbc::write, "WRITE (16)", kOut, rw16(0x8a, kRwFlags));
+  t[0x8e] = op(sbc::write_and_verify, "WRITE AND VERIFY (16)", kOut, rw16(0x8e, kVerifyFlags));
+  t[0x8f] = op(sbc::verify, "VERIFY (16)", kOut, rw16(0x8f, kVerifyFlags));
+  t[0x90] = op(sbc::pre_fetch, "PRE-FETCH (16)", kNone, rw16(0x90, 0x02));
+  t[0x91] = op(sbc::synchronize_cache, "SYNCHRONIZE CACHE (16)", kNone, rw16(0x91, 0x02));
+  t[0x9e] = sa_op("SERVICE ACTION IN (16)", 16, kServiceActionIn16);
+  t[0xa0] = op(spc::report_luns, "REPORT LUNS", kIn,
+               usage({0xa0, 0, 0xff, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, kControl}), kUaExempt);
+  t[0xa3] = sa_op("MAINTENANCE IN", 12, kMaintenanceIn, kNoMediumNoConflict);
+  t[0xa8] = op(sbc::read, "READ (12)", kIn, rw12(0xa8, kRwFlags));
+  t[0xaa] = op(sbc::write, "WRITE (12)", kOut, rw12(0xaa, kRwFlags));
+  t[0xae] = op(sbc::write_and_verify, "WRITE AND VERIFY (12)", kOut, rw12(0xae, kVerifyFlags));
+  t[0xaf] = op(sbc::verify, "VERIFY (12)", kOut, rw12(0xaf, kVerifyFlags));
+  return t;
+}();
+
+constexpr scsi::DeviceType kSbc{0x00, "disk", &kSbcOpcodes};
+
+}  // namespace
+
+const scsi::DeviceType& sbc_device_type() { return kSbc; }
+
+}  // namespace stgt::devices

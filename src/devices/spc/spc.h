@@ -1,0 +1,27 @@
+// SPC-5 primary commands shared by every device type. Each handler decodes and checks its
+// CDB, then completes the command (scsi/opcode.h Handler contract). They run on the
+// command's reactor; none blocks or touches a store.
+#pragma once
+
+#include <cstdint>
+
+#include "scsi/command.h"
+
+namespace stgt::devices::spc {
+
+void inquiry(scsi::Command& cmd);                    // 6.7
+void test_unit_ready(scsi::Command& cmd);            // 6.47
+void request_sense(scsi::Command& cmd);              // 6.39
+void report_luns(scsi::Command& cmd);                // 6.33
+void report_supported_opcodes(scsi::Command& cmd);   // 6.35
+void mode_sense(scsi::Command& cmd);                 // 6.14, 6.15 (6- and 10-byte)
+void mode_select(scsi::Command& cmd);                // 6.12, 6.13 (6- and 10-byte)
+
+// MAINTENANCE IN (A3h) service actions every device type offers.
+inline constexpr uint8_t kRsocServiceAction = 0x0c;
+
+// Largest transfer any command may ask for (SBC-4 6.6.4 MAXIMUM TRANSFER LENGTH is this
+// over the block size): half a BufferChain, so VERIFY can hold data-out and medium at once.
+inline constexpr uint32_t kMaxTransferBytes = 16u << 20;
+
+}  // namespace stgt::devices::spc

@@ -1,0 +1,160 @@
+#include "devices/spc/vpd.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "devices/spc/cdb.h"
+#include "devices/spc/spc.h"
+#include "scsi/it_nexus.h"
+#include "scsi/logical_unit.h"
+
+namespace stgt::devices::spc {
+namespace {
+
+constexpr std::array<VpdPage, 6> kPages{{
+    {0x00, false, supported_vpd_pages},
+    {0x80, false, unit_serial_number},
+    {0x83, false, device_identification},
+    {0xb0, true, block_limits},
+    {0xb1, true, block_device_characteristics},
+    {0xb2, true, logical_block_provisioning},
+}};
+
+bool is_disk(const scsi::Command& cmd) {
+  return cmd.lu->type().peripheral_device_type == 0x00;
+}
+
+size_t header(const scsi::Command& cmd, uint8_t code, uint8_t* out) {
+  out[0] = cmd.lu->type().peripheral_device_type;
+  out[1] = code;
+  return 4;
+}
+
+size_t finish_page(uint8_t* out, size_t len) {
+  base::store_be16(out + 2, uint16_t(len - 4));
+  return len;
+}
+
+constexpr uint8_t kProtocolIscsi = 0x5;  // SPC-5 7.6.1 table 444
+constexpr uint8_t kCodeSetBinary = 0x1;
+constexpr uint8_t kCodeSetAscii = 0x2;
+constexpr uint8_t kCodeSetUtf8 = 0x3;
+constexpr uint8_t kAssocLu = 0x0;
+constexpr uint8_t kAssocTargetPort = 0x1;
+
+// SPC-5 7.7.6.1: designation descriptor header; PIV set for target-port designators so the
+// protocol identifier counts.
+size_t designator(uint8_t* out, uint8_t code_set, uint8_t assoc, uint8_t type,
+                  const uint8_t* id, size_t len) {
+  const bool piv = assoc == kAssocTargetPort;
+  out[0] = uint8_t((piv ? kProtocolIscsi << 4 : 0) | code_set);
+  out[1] = uint8_t((piv ? 0x80 : 0) | assoc << 4 | type);
+  out[2] = 0;
+  out[3] = uint8_t(len);
+  std::memcpy(out + 4, id, len);
+  return 4 + len;
+}
+
+// SPC-5 7.7.6.9: SCSI name string of the target port, "<iqn>,t,0x<TPGT>", null
+// terminated and padded to a multiple of four bytes.
+size_t scsi_name_designator(const scsi::Command& cmd, uint8_t* out) {
+  char tpgt[16];
+  std::snprintf(tpgt, sizeof(tpgt), ",t,0x%04x", cmd.nexus->port().portal_group_tag);
+  std::string name = cmd.nexus->target().name() + tpgt;
+  name.resize(std::min<size_t>(name.size(), 251));
+  size_t len = name.size() + 1;
+  len = (len + 3) & ~size_t{3};
+  std::array<uint8_t, 256> id{};
+  std::memcpy(id.data(), name.data(), name.size());
+  return designator(out, kCodeSetUtf8, kAssocTargetPort, 0x8, id.data(), len);
+}
+
+}  // namespace
+
+const VpdPage* find_vpd_page(const scsi::Command& cmd, uint8_t code) {
+  for (const VpdPage& p : kPages) {
+    if (p.code == code && (!p.disk_only || is_disk(cmd))) return &p;
+  }
+  return nullptr;
+}
+
+// SPC-5 7.7.16: Supported VPD Pages.
+size_t supported_vpd_pages(const scsi::Command& cmd, uint8_t* out) {
+  size_t len = header(cmd, 0x00, out);
+  for (const VpdPage& p : kPages) {
+    if (!p.disk_only || is_disk(cmd)) out[len++] = p.code;
+  }
+  return finish_page(out, len);
+}
+
+// SPC-5 7.7.18: Unit Serial Number.
+size_t unit_serial_number(const scsi::Command& cmd, uint8_t* out) {
+  size_t len = header(cmd, 0x80, out);
+  const std::string& serial = cmd.lu->identity().serial;
+  const size_t n = std::min<size_t>(serial.size(), 64);
+  put_ascii(out + len, n, serial);
+  return finish_page(out, len + n);
+}
+
+// SPC-5 7.7.6: Device Identification: NAA and T10 vendor ID for the LU; relative target
+// port, target port group and SCSI name string for the port the command came through.
+size_t device_identification(const scsi::Command& cmd, uint8_t* out) {
+  const scsi::LuIdentity& id = cmd.lu->identity();
+  size_t len = header(cmd, 0x83, out);
+  std::array<uint8_t, 8> naa{};
+  base::store_be64(naa.data(), id.naa);
+  len += designator(out + len, kCodeSetBinary, kAssocLu, 0x3, naa.data(), naa.size());
+
+  std::array<uint8_t, 8 + 64> t10{};
+  const size_t serial_len = std::min<size_t>(id.serial.size(), 64);
+  put_ascii(t10.data(), 8, id.vendor);
+  put_ascii(t10.data() + 8, serial_len, id.serial);
+  len += designator(out + len, kCodeSetAscii, kAssocLu, 0x1, t10.data(), 8 + serial_len);
+
+  if (cmd.nexus != nullptr) {
+    std::array<uint8_t, 4> v{};
+    base::store_be16(v.data() + 2, cmd.nexus->port().relative_port_id);
+    len += designator(out + len, kCodeSetBinary, kAssocTargetPort, 0x4, v.data(), v.size());
+    base::store_be16(v.data() + 2, cmd.nexus->port().port_group_id);
+    len += designator(out + len, kCodeSetBinary, kAssocTargetPort, 0x5, v.data(), v.size());
+    len += scsi_name_designator(cmd, out + len);
+  }
+  return finish_page(out, len);
+}
+
+// SBC-4 6.6.4: Block Limits (the SBC-3 length, 3Ch). No UNMAP, no WRITE SAME limits yet.
+size_t block_limits(const scsi::Command& cmd, uint8_t* out) {
+  constexpr size_t kLength = 0x40;
+  header(cmd, 0xb0, out);
+  std::memset(out + 4, 0, kLength - 4);
+  const uint32_t max_blocks = kMaxTransferBytes / cmd.lu->block_size();
+  base::store_be16(out + 6, 1);            // OPTIMAL TRANSFER LENGTH GRANULARITY
+  base::store_be32(out + 8, max_blocks);   // MAXIMUM TRANSFER LENGTH
+  base::store_be32(out + 12, max_blocks);  // OPTIMAL TRANSFER LENGTH
+  base::store_be32(out + 16, max_blocks);  // MAXIMUM PREFETCH LENGTH
+  return finish_page(out, kLength);
+}
+
+// SBC-4 6.6.2: Block Device Characteristics: non-rotating medium.
+size_t block_device_characteristics(const scsi::Command& cmd, uint8_t* out) {
+  constexpr size_t kLength = 0x40;
+  header(cmd, 0xb1, out);
+  std::memset(out + 4, 0, kLength - 4);
+  base::store_be16(out + 4, 0x0001);  // MEDIUM ROTATION RATE: non-rotating
+  return finish_page(out, kLength);
+}
+
+// SBC-4 6.6.6: Logical Block Provisioning. LBPU/LBPWS/LBPWS10 stay clear until the stores
+// offer unmap; the provisioning type follows the configuration.
+size_t logical_block_provisioning(const scsi::Command& cmd, uint8_t* out) {
+  constexpr size_t kLength = 8;
+  header(cmd, 0xb2, out);
+  std::memset(out + 4, 0, kLength - 4);
+  out[6] = cmd.lu->settings().thin ? 0x02 : 0x00;  // PROVISIONING TYPE
+  return finish_page(out, kLength);
+}
+
+}  // namespace stgt::devices::spc

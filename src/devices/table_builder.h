@@ -1,0 +1,77 @@
+// constexpr helpers that build opcode table entries (scsi/opcode.h) readably: one line per
+// command with its CDB usage data (SPC-5 6.35.3), so the same table drives dispatch and
+// REPORT SUPPORTED OPERATION CODES.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+
+#include "scsi/opcode.h"
+
+namespace stgt::devices {
+
+using Usage = std::array<uint8_t, 16>;
+
+constexpr Usage usage(std::initializer_list<uint8_t> bytes) {
+  Usage u{};
+  size_t i = 0;
+  for (const uint8_t b : bytes) u[i++] = b;
+  return u;
+}
+
+struct OpFlags {
+  bool allowed_with_ua = false;
+  bool allowed_without_medium = false;
+  scsi::ConflictPolicy reservation = scsi::ConflictPolicy::kConflict;
+};
+
+inline constexpr OpFlags kDefault{};
+// INQUIRY, REPORT LUNS, REQUEST SENSE: answered through a unit attention (SAM-5 5.14) and
+// without a medium.
+inline constexpr OpFlags kUaExempt{true, true, scsi::ConflictPolicy::kAllowed};
+inline constexpr OpFlags kNoMedium{false, true, scsi::ConflictPolicy::kConflict};
+inline constexpr OpFlags kNoMediumNoConflict{false, true, scsi::ConflictPolicy::kAllowed};
+
+constexpr scsi::OpcodeEntry op(scsi::Handler handler, const char* name,
+                               scsi::DataDirection direction, Usage use,
+                               OpFlags flags = kDefault) {
+  scsi::OpcodeEntry e{};
+  e.handler = handler;
+  e.name = name;
+  e.cdb_length = 0;
+  for (size_t i = 0; i < use.size(); ++i) {
+    if (use[i] != 0) e.cdb_length = uint8_t(i + 1);
+  }
+  e.direction = direction;
+  e.allowed_with_ua = flags.allowed_with_ua;
+  e.allowed_without_medium = flags.allowed_without_medium;
+  e.reservation = flags.reservation;
+  e.usage = use;
+  return e;
+}
+
+// An opcode dispatched by service action; every action shares the CDB length.
+constexpr scsi::OpcodeEntry sa_op(const char* name, uint8_t cdb_length,
+                                  std::span<const scsi::ServiceAction> actions,
+                                  OpFlags flags = kDefault) {
+  scsi::OpcodeEntry e{};
+  e.name = name;
+  e.cdb_length = cdb_length;
+  e.allowed_with_ua = flags.allowed_with_ua;
+  e.allowed_without_medium = flags.allowed_without_medium;
+  e.reservation = flags.reservation;
+  e.service_actions = actions;
+  return e;
+}
+
+constexpr scsi::ServiceAction sa(uint16_t action, scsi::Handler handler, const char* name,
+                                 uint8_t cdb_length, scsi::DataDirection direction, Usage use) {
+  return scsi::ServiceAction{action, handler, name, cdb_length, direction, use};
+}
+
+// Usage data's last byte is the CONTROL byte: NACA and LINK are examined (and refused).
+inline constexpr uint8_t kControl = 0x05;
+
+}  // namespace stgt::devices

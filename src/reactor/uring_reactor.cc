@@ -1,0 +1,290 @@
+#include "reactor/uring_reactor.h"
+
+#include <poll.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include "base/log.h"
+
+namespace stgt::reactor {
+namespace {
+
+constexpr unsigned kRingEntries = 512;
+constexpr unsigned kCqEntries = 4096;
+constexpr unsigned kCqeBatch = 128;
+
+// user_data: an 8-bit tag above a 56-bit payload (a watch id or a FileOp pointer; user
+// space pointers on Linux fit in 56 bits).
+enum class Tag : uint64_t { kPoll = 1, kWakeup = 2, kFile = 3, kIgnore = 4 };
+constexpr int kTagShift = 56;
+constexpr uint64_t kPayloadMask = (uint64_t{1} << kTagShift) - 1;
+
+constexpr uint64_t make_user_data(Tag tag, uint64_t payload) {
+  return uint64_t(tag) << kTagShift | (payload & kPayloadMask);
+}
+
+unsigned poll_mask_for(uint32_t events) {
+  unsigned mask = POLLERR | POLLHUP;
+  if (events & kReadable) mask |= POLLIN | POLLRDHUP;
+  if (events & kWritable) mask |= POLLOUT;
+  return mask;
+}
+
+uint32_t events_from_poll(uint32_t mask) {
+  uint32_t events = 0;
+  if (mask & (POLLIN | POLLRDHUP | POLLPRI)) events |= kReadable;
+  if (mask & POLLOUT) events |= kWritable;
+  if (mask & (POLLERR | POLLHUP)) events |= kHangup;
+  return events;
+}
+
+uint64_t iov_total(const iovec* iov, int n) {
+  uint64_t total = 0;
+  for (int i = 0; i < n; ++i)
+    total += iov[i].iov_len;
+  return total;
+}
+
+}  // namespace
+
+UringReactor::UringReactor(unsigned id) : ReactorCore(id) {}
+
+UringReactor::~UringReactor() {
+  if (ring_ready_) io_uring_queue_exit(&ring_);
+}
+
+std::unique_ptr<UringReactor> UringReactor::create(unsigned id) {
+  std::unique_ptr<UringReactor> r(new UringReactor(id));
+  if (!r->init()) return nullptr;
+  return r;
+}
+
+bool UringReactor::init() {
+  if (!init_wakeup()) return false;
+  io_uring_params params{};
+  params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_COOP_TASKRUN;
+  params.cq_entries = kCqEntries;
+  int rc = io_uring_queue_init_params(kRingEntries, &ring_, &params);
+  if (rc == -EINVAL) {  // kernels before 5.19 lack COOP_TASKRUN
+    params = io_uring_params{};
+    params.flags = IORING_SETUP_CQSIZE;
+    params.cq_entries = kCqEntries;
+    rc = io_uring_queue_init_params(kRingEntries, &ring_, &params);
+  }
+  if (rc < 0) {
+    STGT_LOG_WARN("io_uring setup failed: {}", std::strerror(-rc));
+    return false;
+  }
+  ring_ready_ = true;
+  if (!(params.features & IORING_FEAT_EXT_ARG)) {
+    // Needed for waiting with a timeout without consuming an SQE (Linux 5.11).
+    STGT_LOG_WARN("io_uring lacks IORING_FEAT_EXT_ARG; not using it");
+    return false;
+  }
+  arm_poll(make_user_data(Tag::kWakeup, 0), wakeup_fd(), kReadable);
+  return io_uring_submit(&ring_) >= 0;
+}
+
+io_uring_sqe* UringReactor::get_sqe() {
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+  for (int attempt = 0; sqe == nullptr && attempt < 8; ++attempt) {
+    io_uring_submit(&ring_);  // SQ full: flush it early
+    sqe = io_uring_get_sqe(&ring_);
+  }
+  return sqe;
+}
+
+void UringReactor::arm_poll(uint64_t user_data, int fd, uint32_t events) {
+  io_uring_sqe* sqe = get_sqe();
+  if (sqe == nullptr) {
+    STGT_LOG_ERROR("io_uring submission queue stuck; fd {} not armed", fd);
+    return;
+  }
+  io_uring_prep_poll_multishot(sqe, fd, poll_mask_for(events));
+  io_uring_sqe_set_data64(sqe, user_data);
+}
+
+WatchId UringReactor::watch_fd(int fd, uint32_t events, FdHandler handler) {
+  const WatchId id = add_watch(fd, events, std::move(handler));
+  arm_poll(make_user_data(Tag::kPoll, id.value), fd, events);
+  return id;
+}
+
+void UringReactor::unwatch_fd(WatchId id) {
+  if (remove_watch(id.value) == nullptr) return;
+  io_uring_sqe* sqe = get_sqe();
+  if (sqe == nullptr) return;  // a stale CQE is dropped by its generation anyway
+  io_uring_prep_poll_remove(sqe, make_user_data(Tag::kPoll, id.value));
+  io_uring_sqe_set_data64(sqe, make_user_data(Tag::kIgnore, 0));
+  // The poll holds a reference to the file: submit now so that the caller's close() of
+  // the fd takes effect (e.g. sends FIN) without waiting for the next iteration.
+  io_uring_submit(&ring_);
+}
+
+UringReactor::FileOp* UringReactor::new_op() {
+  if (free_ops_.empty()) {
+    ops_.push_back(std::make_unique<FileOp>());
+    return ops_.back().get();
+  }
+  FileOp* op = free_ops_.back();
+  free_ops_.pop_back();
+  return op;
+}
+
+void UringReactor::submit_readv(int fd, const iovec* iov, int iovcnt, uint64_t offset,
+                                FileIoCompletion* done) {
+  FileOp* op = new_op();
+  *op = FileOp{OpKind::kRead,      false, fd, iov, iovcnt, offset, iov_total(iov, iovcnt), 0, done,
+               std::move(op->rest)};
+  start_file_op(op);
+}
+
+void UringReactor::submit_writev(int fd, const iovec* iov, int iovcnt, uint64_t offset, bool fua,
+                                 FileIoCompletion* done) {
+  FileOp* op = new_op();
+  *op = FileOp{OpKind::kWrite,     fua, fd, iov, iovcnt, offset, iov_total(iov, iovcnt), 0, done,
+               std::move(op->rest)};
+  start_file_op(op);
+}
+
+void UringReactor::submit_fdatasync(int fd, FileIoCompletion* done) {
+  FileOp* op = new_op();
+  *op = FileOp{OpKind::kSync, false, fd, nullptr, 0, 0, 0, 0, done, std::move(op->rest)};
+  start_file_op(op);
+}
+
+void UringReactor::start_file_op(FileOp* op) {
+  io_uring_sqe* sqe = get_sqe();
+  if (sqe == nullptr) {
+    // Completions never run inside the submitting call: report the failure by post.
+    post([this, op] { finish_file_op(op, -EBUSY); });
+    return;
+  }
+  const uint64_t offset = op->offset + op->done_bytes;
+  switch (op->kind) {
+    case OpKind::kRead:
+      io_uring_prep_readv(sqe, op->fd, op->iov, unsigned(op->iovcnt), offset);
+      break;
+    case OpKind::kWrite:
+      io_uring_prep_writev(sqe, op->fd, op->iov, unsigned(op->iovcnt), offset);
+      if (op->fua) sqe->rw_flags = RWF_DSYNC;
+      break;
+    case OpKind::kSync:
+      io_uring_prep_fsync(sqe, op->fd, IORING_FSYNC_DATASYNC);
+      break;
+  }
+  io_uring_sqe_set_data64(sqe, make_user_data(Tag::kFile, reinterpret_cast<uintptr_t>(op)));
+}
+
+void UringReactor::finish_file_op(FileOp* op, int64_t result) {
+  FileIoCompletion* done = op->done;
+  op->rest.clear();  // keeps capacity for the next short transfer
+  free_ops_.push_back(op);
+  done->on_file_io(result);
+}
+
+void UringReactor::handle_file(FileOp* op, int32_t res) {
+  if (res == -EAGAIN || res == -EINTR) {
+    start_file_op(op);
+    return;
+  }
+  if (res < 0 || op->kind == OpKind::kSync) {
+    finish_file_op(op, res);
+    return;
+  }
+  op->done_bytes += uint64_t(res);
+  if (op->done_bytes >= op->total || res == 0) {  // 0: end of file
+    finish_file_op(op, int64_t(op->done_bytes));
+    return;
+  }
+  // Short transfer (rare: signals, some file systems): resubmit the remainder, described
+  // in op->rest. op->iov may point into op->rest, so build the new list separately.
+  std::vector<iovec> next;
+  next.reserve(size_t(op->iovcnt));
+  size_t skip = size_t(res);
+  for (int i = 0; i < op->iovcnt; ++i) {
+    const iovec& v = op->iov[i];
+    if (skip >= v.iov_len) {
+      skip -= v.iov_len;
+      continue;
+    }
+    next.push_back(iovec{static_cast<uint8_t*>(v.iov_base) + skip, v.iov_len - skip});
+    skip = 0;
+  }
+  op->rest = std::move(next);
+  op->iov = op->rest.data();
+  op->iovcnt = int(op->rest.size());
+  start_file_op(op);
+}
+
+void UringReactor::handle_poll(uint64_t id, int32_t res, uint32_t flags) {
+  if (find_watch(id) == nullptr) return;  // unwatched: stale event
+  if (res >= 0) {
+    dispatch(id, events_from_poll(uint32_t(res)));
+  } else if (res != -ECANCELED) {
+    dispatch(id, kHangup);
+  }
+  // The kernel ended the multishot poll (overflow, error, ...): re-arm. The new poll
+  // reports the current readiness at once, so no edge is lost.
+  if (!(flags & IORING_CQE_F_MORE)) {
+    if (Watch* w = find_watch(id)) {
+      arm_poll(make_user_data(Tag::kPoll, id), w->fd, w->events);
+    }
+  }
+}
+
+void UringReactor::handle_cqe(uint64_t user_data, int32_t res, uint32_t flags) {
+  const uint64_t payload = user_data & kPayloadMask;
+  switch (Tag(user_data >> kTagShift)) {
+    case Tag::kPoll:
+      handle_poll(payload, res, flags);
+      return;
+    case Tag::kWakeup:
+      drain_wakeup();
+      if (!(flags & IORING_CQE_F_MORE)) arm_poll(user_data, wakeup_fd(), kReadable);
+      return;
+    case Tag::kFile:
+      handle_file(reinterpret_cast<FileOp*>(payload), res);
+      return;
+    case Tag::kIgnore:
+      return;
+  }
+}
+
+void UringReactor::poll_once(std::chrono::nanoseconds timeout) {
+  io_uring_cqe* cqe = nullptr;
+  if (timeout.count() == 0) {
+    io_uring_submit(&ring_);
+  } else if (timeout.count() < 0) {
+    io_uring_submit_and_wait(&ring_, 1);
+  } else {
+    __kernel_timespec ts{};
+    ts.tv_sec = timeout.count() / 1'000'000'000;
+    ts.tv_nsec = timeout.count() % 1'000'000'000;
+    io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+  }
+  // Copy a batch out and advance the ring before dispatching, so callbacks may queue
+  // (and, when the SQ fills, submit) new work freely.
+  struct Entry {
+    uint64_t user_data;
+    int32_t res;
+    uint32_t flags;
+  };
+  std::array<io_uring_cqe*, kCqeBatch> cqes;
+  std::array<Entry, kCqeBatch> batch;
+  for (;;) {
+    const unsigned n = io_uring_peek_batch_cqe(&ring_, cqes.data(), kCqeBatch);
+    if (n == 0) return;
+    for (unsigned i = 0; i < n; ++i) {
+      batch[i] = Entry{cqes[i]->user_data, cqes[i]->res, cqes[i]->flags};
+    }
+    io_uring_cq_advance(&ring_, n);
+    for (unsigned i = 0; i < n; ++i)
+      handle_cqe(batch[i].user_data, batch[i].res, batch[i].flags);
+    if (n < kCqeBatch) return;
+  }
+}
+
+}  // namespace stgt::reactor

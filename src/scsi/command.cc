@@ -1,0 +1,70 @@
+#include "scsi/command.h"
+
+#include <algorithm>
+
+#include "scsi/logical_unit.h"
+
+namespace stgt::scsi {
+
+bool Command::allocate_in(uint32_t length) {
+  in_length = length;
+  const uint32_t n = std::min(length, expected_in_length);
+  if (n == 0) {
+    data.reset();
+    return true;
+  }
+  if (pool == nullptr) return false;
+  return data.allocate(*pool, n);
+}
+
+void Command::complete_good() {
+  status = Status::kGood;
+  finish();
+}
+
+void Command::complete_data(std::span<const uint8_t> bytes, uint32_t allocation_length) {
+  const auto n = uint32_t(std::min<size_t>(bytes.size(), allocation_length));
+  if (!allocate_in(n)) {
+    complete_sense(SenseReason::kInternalTargetFailure);
+    return;
+  }
+  data.copy_in(0, bytes.data(), n);
+  complete_good();
+}
+
+void Command::complete_status(Status s) {
+  status = s;
+  finish();
+}
+
+void Command::complete_sense(SenseReason reason, const SenseDetail& detail) {
+  complete_sense(sense_code(reason), detail);
+}
+
+void Command::complete_sense(SenseCode code, const SenseDetail& detail) {
+  status = Status::kCheckCondition;
+  // SPC-5 7.5.10: D_SENSE in the LU's control page picks the format.
+  const SenseFormat format = lu != nullptr ? lu->sense_format() : SenseFormat::kFixed;
+  sense_length = uint8_t(encode_sense(format, code, detail, sense));
+  // No data-in accompanies CHECK CONDITION.
+  in_length = 0;
+  data.reset();
+  finish();
+}
+
+void Command::fail_cdb_field(uint16_t byte, int bit) {
+  FieldPointer f{.cdb = true, .byte = byte, .bit = std::nullopt};
+  if (bit >= 0) f.bit = uint8_t(bit);
+  complete_sense(SenseReason::kInvalidFieldInCdb, SenseDetail{.field = f});
+}
+
+void Command::reset() { *this = Command{}; }
+
+void Command::finish() {
+  if (completed_) return;  // a second completion is a bug in a handler; never report twice
+  completed_ = true;
+  aux.reset();  // device scratch is never part of the response
+  if (owner != nullptr) owner->command_done(*this);
+}
+
+}  // namespace stgt::scsi

@@ -1,0 +1,43 @@
+#include "scsi/it_nexus.h"
+
+namespace stgt::scsi {
+
+ItNexus::ItNexus(std::shared_ptr<const Target> target, std::string initiator_name,
+                 std::string initiator_port, TargetPort port)
+    : target_(std::move(target)),
+      initiator_name_(std::move(initiator_name)),
+      initiator_port_(std::move(initiator_port)),
+      port_(port) {
+  // SAM-5 6.3.1: a new I_T nexus starts as after a power on; every LUN it can reach owes
+  // it POWER ON, RESET, OR BUS DEVICE RESET OCCURRED. Doing it here means no transport can
+  // forget it.
+  if (!target_) return;
+  for (const uint32_t lun : target_->lun_numbers(true)) {
+    queue_unit_attention(lun, SenseReason::kPowerOnReset);
+  }
+}
+
+void ItNexus::queue_unit_attention(uint32_t lun, SenseReason reason) {
+  auto& q = unit_attentions_[lun];
+  // SAM-5 5.14: the same condition twice is reported once.
+  for (const SenseReason r : q) {
+    if (r == reason) return;
+  }
+  q.push_back(reason);
+}
+
+bool ItNexus::has_unit_attention(uint32_t lun) const {
+  const auto it = unit_attentions_.find(lun);
+  return it != unit_attentions_.end() && !it->second.empty();
+}
+
+SenseReason ItNexus::pop_unit_attention(uint32_t lun) {
+  const auto it = unit_attentions_.find(lun);
+  if (it == unit_attentions_.end() || it->second.empty()) return SenseReason::kNone;
+  const SenseReason r = it->second.front();
+  it->second.pop_front();
+  if (it->second.empty()) unit_attentions_.erase(it);
+  return r;
+}
+
+}  // namespace stgt::scsi

@@ -1,0 +1,159 @@
+#include "scsi/scsi_layer.h"
+
+#include <array>
+#include <optional>
+
+#include "base/byte_order.h"
+#include "scsi/it_nexus.h"
+#include "scsi/logical_unit.h"
+#include "scsi/lun.h"
+#include "scsi/opcode.h"
+
+namespace stgt::scsi {
+namespace {
+
+constexpr uint8_t kInquiry = 0x12;
+constexpr uint8_t kRequestSense = 0x03;
+constexpr uint8_t kReportLuns = 0xa0;
+
+// SPC-5 6.7.2: INQUIRY to a LUN with no logical unit: peripheral qualifier 011b, device
+// type 1Fh, the rest of the standard data still well formed.
+void inquiry_unmapped(Command& cmd) {
+  if ((cmd.cdb[1] & 0x01) != 0) {
+    cmd.complete_sense(SenseReason::kLunNotSupported);
+    return;
+  }
+  std::array<uint8_t, 36> d{};
+  d[0] = 0x7f;
+  d[2] = 0x06;  // SPC-4
+  d[3] = 0x02;  // response data format 2
+  d[4] = uint8_t(d.size() - 5);
+  cmd.complete_data(d, base::load_be16(&cmd.cdb[3]));
+}
+
+// SPC-5 6.39.1: REQUEST SENSE to an incorrect LUN returns sense data (as parameter data)
+// with ILLEGAL REQUEST, LOGICAL UNIT NOT SUPPORTED.
+void request_sense_unmapped(Command& cmd) {
+  const bool desc = (cmd.cdb[1] & 0x01) != 0;
+  std::array<uint8_t, kMaxSenseLength> s{};
+  const size_t n = encode_sense(desc ? SenseFormat::kDescriptor : SenseFormat::kFixed,
+                                SenseReason::kLunNotSupported, {}, s);
+  cmd.complete_data(std::span<const uint8_t>(s.data(), n), cmd.cdb[4]);
+}
+
+// Commands addressed to a LUN without a logical unit (SPC-5 4.2.2).
+void serve_unmapped(Command& cmd) {
+  switch (cmd.cdb[0]) {
+    case kInquiry:
+      inquiry_unmapped(cmd);
+      return;
+    case kRequestSense:
+      request_sense_unmapped(cmd);
+      return;
+    case kReportLuns: {
+      // REPORT LUNS works at any LUN; LUN 0 (configured or the controller) answers it.
+      LogicalUnit* lu0 = cmd.nexus != nullptr ? cmd.nexus->target().lookup(0) : nullptr;
+      const Handler h = lu0 != nullptr ? (*lu0->type().opcodes)[kReportLuns].handler : nullptr;
+      if (h != nullptr) {
+        cmd.lu = lu0;
+        h(cmd);
+        return;
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  cmd.complete_sense(SenseReason::kLunNotSupported);
+}
+
+struct Resolved {
+  Handler handler = nullptr;
+  uint8_t cdb_length = 0;
+};
+
+// Opcode table lookup; service-action opcodes by CDB byte 1 bits 4..0 (SPC-5 4.2.5.1).
+// Fails the command and returns nullopt when the opcode or service action is unknown.
+std::optional<Resolved> resolve(Command& cmd, const OpcodeEntry& entry) {
+  if (!entry.service_actions.empty()) {
+    const uint8_t sa = cmd.cdb[1] & 0x1f;
+    for (const ServiceAction& a : entry.service_actions) {
+      if (a.action == sa && a.handler != nullptr) return Resolved{a.handler, a.cdb_length};
+    }
+    cmd.fail_cdb_field(1, 4);
+    return std::nullopt;
+  }
+  if (entry.handler == nullptr) {
+    cmd.complete_sense(SenseReason::kInvalidCommandOperationCode,
+                       SenseDetail{.field = FieldPointer{.cdb = true, .byte = 0, .bit = 7}});
+    return std::nullopt;
+  }
+  return Resolved{entry.handler, entry.cdb_length};
+}
+
+// SAM-5 5.2: CONTROL byte. We support neither NACA (no ACA) nor linked commands.
+bool control_byte_ok(Command& cmd, uint8_t cdb_length) {
+  if (cdb_length == 0 || cdb_length > Command::kMaxCdb) return true;
+  const uint16_t at = cdb_length - 1;
+  const uint8_t control = cmd.cdb[at];
+  if ((control & 0x04) != 0) {
+    cmd.fail_cdb_field(at, 2);
+    return false;
+  }
+  if ((control & 0x01) != 0) {
+    cmd.fail_cdb_field(at, 0);
+    return false;
+  }
+  return true;
+}
+
+// Reservation hook (SPC-5 5.13): no reservations are held yet, so nothing conflicts.
+bool reservation_allows(const Command& /*cmd*/, const OpcodeEntry& /*entry*/) { return true; }
+
+// Task-set ordering hook (SAM-5 8.6): commands run as they arrive until task sets exist.
+bool task_set_allows(const Command& /*cmd*/) { return true; }
+
+}  // namespace
+
+void submit(Command& cmd) {
+  // 1. LUN exists and is mapped (SAM-5 4.7, SPC-5 4.2.2).
+  const std::optional<uint32_t> lun = decode_lun(cmd.lun);
+  LogicalUnit* lu = nullptr;
+  if (lun && cmd.nexus != nullptr) lu = cmd.nexus->target().lookup(*lun);
+  if (lu == nullptr) {
+    serve_unmapped(cmd);
+    return;
+  }
+  cmd.lu = lu;
+  const OpcodeEntry& entry = (*lu->type().opcodes)[cmd.cdb[0]];
+
+  // 2. ACA: NACA is refused below, so no ACA condition can ever be established.
+
+  // 3. Unit attention (SAM-5 5.14, SPC-5 5.14): reported once, then cleared.
+  if (!entry.allowed_with_ua && cmd.nexus->has_unit_attention(*lun)) {
+    cmd.complete_sense(cmd.nexus->pop_unit_attention(*lun));
+    return;
+  }
+  // 4. Reservation conflict.
+  if (entry.reservation == ConflictPolicy::kConflict && !reservation_allows(cmd, entry)) {
+    cmd.complete_status(Status::kReservationConflict);
+    return;
+  }
+  // 5. Task-set ordering.
+  if (!task_set_allows(cmd)) {
+    cmd.complete_status(Status::kBusy);
+    return;
+  }
+  // 6. Opcode, service action and CONTROL byte; the handler checks the rest of the CDB.
+  const std::optional<Resolved> r = resolve(cmd, entry);
+  if (!r || !control_byte_ok(cmd, r->cdb_length)) return;
+  // SBC-4 4.3: with the medium removed only medium-independent commands run.
+  if (!lu->medium_present() && !entry.allowed_without_medium) {
+    cmd.complete_sense(SenseReason::kMediumNotPresent);
+    return;
+  }
+  // 7. Execute.
+  r->handler(cmd);
+}
+
+}  // namespace stgt::scsi

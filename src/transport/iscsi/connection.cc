@@ -1,0 +1,486 @@
+// Connection: socket I/O, the receive state machine and the send queue.
+// PDU handlers are in connection_ffp.cc (full feature phase) and connection_login.cc.
+#include "transport/iscsi/connection.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "base/crc32c.h"
+#include "base/log.h"
+#include "transport/iscsi/connection_internal.h"
+#include "transport/iscsi/server.h"
+
+namespace stgt::iscsi {
+
+namespace {
+
+constexpr size_t kStageBufferSize = 16 * 1024;
+// Data segments at least this long are read straight into the command's buffers.
+constexpr size_t kDirectReadMin = 4 * 1024;
+constexpr size_t kMaxWriteIov = 128;
+// During login no MaxRecvDataSegmentLength is negotiated yet (RFC 7143 13.12: 8192).
+constexpr uint32_t kLoginMaxDataSegment = 8192;
+
+void store_digest(uint8_t* p, uint32_t crc) {
+  // RFC 7143 11.1 / B.4: digests go on the wire least significant byte first.
+  p[0] = uint8_t(crc);
+  p[1] = uint8_t(crc >> 8);
+  p[2] = uint8_t(crc >> 16);
+  p[3] = uint8_t(crc >> 24);
+}
+
+uint32_t load_digest(const uint8_t* p) {
+  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+}
+
+}  // namespace
+
+Connection::Connection(reactor::Reactor& reactor, base::UniqueFd fd,
+                       std::shared_ptr<ServerShared> shared, uint64_t id,
+                       std::string local_address, std::string peer_address,
+                       uint16_t portal_group_tag)
+    : reactor_(reactor),
+      fd_(std::move(fd)),
+      shared_(std::move(shared)),
+      id_(id),
+      local_address_(std::move(local_address)),
+      peer_address_(std::move(peer_address)),
+      portal_group_tag_(portal_group_tag),
+      rx_stage_buf_(kStageBufferSize) {}
+
+Connection::~Connection() = default;
+
+void Connection::start() {
+  started_at_ = std::chrono::steady_clock::now();
+  last_rx_ = started_at_;
+  login_ = std::make_unique<LoginMachine>(*this);
+  watch_ = reactor_.watch_fd(fd_.get(), reactor::kReadable | reactor::kWritable,
+                             [this](uint32_t ev) { on_events(ev); });
+  timer_ = reactor_.add_timer(std::chrono::seconds(1), true, [this] { on_timer(); });
+  STGT_LOG_DEBUG("connection {} from {} to {}", id_, peer_address_, local_address_);
+}
+
+void Connection::close(std::string_view why) {
+  if (closed_) return;
+  closed_ = true;
+  close_reason_ = std::string(why);
+  if (nexus_ != nullptr || tsih_ != 0) {
+    STGT_LOG_INFO("session {} ({} -> {}) closed: {}", tsih_, identity_.initiator_name,
+                  identity_.target_name, why);
+  } else {
+    STGT_LOG_DEBUG("connection {} from {} closed: {}", id_, peer_address_, why);
+  }
+  if (watch_.valid()) reactor_.unwatch_fd(watch_);
+  if (timer_.valid()) reactor_.cancel_timer(timer_);
+  watch_ = {};
+  timer_ = {};
+  fd_.reset();
+  if (tsih_ != 0) shared_->sessions.remove(tsih_);
+  // Drop every queued PDU; tasks whose last PDU this was can go.
+  while (!tx_queue_.empty()) {
+    TxPdu* p = tx_queue_.front();
+    tx_queue_.pop_front();
+    tx_release(p);
+  }
+  if (tasks_ != nullptr) tasks_->release_idle(*this);
+  held_.clear();
+  if (finished()) schedule_drop();
+}
+
+void Connection::schedule_drop() {
+  if (drop_scheduled_) return;
+  drop_scheduled_ = true;
+  // Posted: the set's shared_ptr may be the last one, and we may be inside a callback.
+  reactor_.post([s = shared_, rid = reactor_.id(), id = id_] { s->connections[rid].erase(id); });
+}
+
+void Connection::on_events(uint32_t events) {
+  if (closed_) return;
+  if ((events & reactor::kReadable) != 0 || (events & reactor::kHangup) != 0) receive();
+  if (!closed_ && (events & reactor::kWritable) != 0 && tx_blocked_) flush_tx();
+  if (!closed_ && !tx_queue_.empty() && !tx_blocked_) flush_tx();
+}
+
+void Connection::on_timer() {
+  if (closed_) return;
+  const auto now = std::chrono::steady_clock::now();
+  const IscsiSettings& s = shared_->settings;
+  if (phase_ == Phase::kLogin) {
+    if (now - started_at_ > s.login_timeout) close("login timed out");
+    return;
+  }
+  if (ping_ttt_.has_value()) {
+    if (now - ping_sent_at_ > s.nop_timeout) close("initiator did not answer NOP-In");
+    return;
+  }
+  if (now - last_rx_ > s.nop_interval) send_ping();
+}
+
+// ---------------------------------------------------------------------------------------
+// Receive
+
+// Fills `need` bytes of `dest` (starting after `done`) from the staging buffer and the
+// socket. Returns true when complete, false when the socket has nothing more for now (or
+// the connection closed).
+bool Connection::rx_fill(std::span<iovec> dest, size_t& done, size_t need, bool allow_direct) {
+  while (done < need) {
+    // Locate the iovec and offset where byte `done` goes.
+    size_t idx = 0;
+    size_t skip = done;
+    while (idx < dest.size() && skip >= dest[idx].iov_len) {
+      skip -= dest[idx].iov_len;
+      ++idx;
+    }
+    const size_t avail = rx_stage_tail_ - rx_stage_head_;
+    if (avail > 0) {
+      const size_t n = std::min({avail, dest[idx].iov_len - skip, need - done});
+      std::memcpy(static_cast<uint8_t*>(dest[idx].iov_base) + skip,
+                  rx_stage_buf_.data() + rx_stage_head_, n);
+      rx_stage_head_ += n;
+      done += n;
+      if (rx_stage_head_ == rx_stage_tail_) rx_stage_head_ = rx_stage_tail_ = 0;
+      continue;
+    }
+    ssize_t n;
+    if (allow_direct && need - done >= kDirectReadMin) {
+      std::array<iovec, 40> v;
+      size_t cnt = 0;
+      v[cnt++] = iovec{static_cast<uint8_t*>(dest[idx].iov_base) + skip, dest[idx].iov_len - skip};
+      for (size_t i = idx + 1; i < dest.size() && cnt < v.size(); ++i) v[cnt++] = dest[i];
+      n = ::readv(fd_.get(), v.data(), int(cnt));
+      if (n > 0) {
+        done += size_t(n);
+        last_rx_ = std::chrono::steady_clock::now();
+        continue;
+      }
+    } else {
+      n = ::recv(fd_.get(), rx_stage_buf_.data(), rx_stage_buf_.size(), 0);
+      if (n > 0) {
+        rx_stage_head_ = 0;
+        rx_stage_tail_ = size_t(n);
+        last_rx_ = std::chrono::steady_clock::now();
+        continue;
+      }
+    }
+    if (n == 0) {
+      close("connection closed by the initiator");
+      return false;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+    close(fmt::format("receive failed: {}", std::strerror(errno)));
+    return false;
+  }
+  return true;
+}
+
+void Connection::receive() {
+  while (!closed_ && rx_step()) {
+  }
+}
+
+// Advances the receive state machine by one stage; false when it must wait for bytes.
+bool Connection::rx_step() {
+  switch (rx_stage_) {
+    case RxStage::kHeader: {
+      iovec v{rx_bhs_.bytes.data(), kBhsLength};
+      if (!rx_fill({&v, 1}, rx_done_, kBhsLength, false)) return false;
+      rx_done_ = 0;
+      rx_dsl_ = rx_bhs_.data_segment_length();
+      const uint32_t limit = phase_ == Phase::kLogin ? kLoginMaxDataSegment
+                                                     : conn_params_.max_recv_data_segment_length;
+      if (rx_dsl_ > limit) {
+        // RFC 7143 11.2.1.5: a segment longer than we declared is a protocol error.
+        reject(RejectReason::kProtocolError);
+        protocol_error(fmt::format("data segment of {} bytes exceeds {}", rx_dsl_, limit));
+        return false;
+      }
+      if (rx_bhs_.total_ahs_length() > 0) {
+        rx_stage_ = RxStage::kAhs;
+      } else if (header_digest_) {
+        rx_stage_ = RxStage::kHeaderDigest;
+      } else {
+        rx_header_done();
+      }
+      return true;
+    }
+    case RxStage::kAhs: {
+      const size_t len = size_t(rx_bhs_.total_ahs_length()) * 4;
+      iovec v{rx_ahs_.data(), len};
+      if (!rx_fill({&v, 1}, rx_done_, len, false)) return false;
+      rx_done_ = 0;
+      if (header_digest_) {
+        rx_stage_ = RxStage::kHeaderDigest;
+      } else {
+        rx_header_done();
+      }
+      return true;
+    }
+    case RxStage::kHeaderDigest: {
+      iovec v{rx_digest_.data(), kDigestLength};
+      if (!rx_fill({&v, 1}, rx_done_, kDigestLength, false)) return false;
+      rx_done_ = 0;
+      uint32_t crc = base::crc32c_update(base::crc32c_begin(), rx_bhs_.bytes.data(), kBhsLength);
+      crc = base::crc32c_update(crc, rx_ahs_.data(), size_t(rx_bhs_.total_ahs_length()) * 4);
+      if (base::crc32c_finish(crc) != load_digest(rx_digest_.data())) {
+        // RFC 7143 7.8: with a bad header digest the length cannot be trusted (ERL 0).
+        protocol_error("header digest mismatch");
+        return false;
+      }
+      rx_header_done();
+      return true;
+    }
+    case RxStage::kData: {
+      const size_t pad = padded(rx_dsl_) - rx_dsl_;
+      std::array<iovec, 40> v;
+      size_t cnt = 0;
+      for (size_t i = 0; i < rx_dest_count_; ++i) v[cnt++] = rx_dest_[i];
+      if (pad > 0) v[cnt++] = iovec{rx_pad_.data(), pad};
+      if (!rx_fill({v.data(), cnt}, rx_done_, padded(rx_dsl_), true)) return false;
+      rx_done_ = 0;
+      if (data_digest_) {
+        rx_stage_ = RxStage::kDataDigest;
+      } else {
+        rx_pdu_done();
+      }
+      return true;
+    }
+    case RxStage::kDataDigest: {
+      iovec v{rx_digest_.data(), kDigestLength};
+      if (!rx_fill({&v, 1}, rx_done_, kDigestLength, false)) return false;
+      rx_done_ = 0;
+      uint32_t crc = base::crc32c_begin();
+      for (size_t i = 0; i < rx_dest_count_; ++i) {
+        crc = base::crc32c_update(crc, rx_dest_[i].iov_base, rx_dest_[i].iov_len);
+      }
+      crc = base::crc32c_update(crc, rx_pad_.data(), padded(rx_dsl_) - rx_dsl_);
+      if (base::crc32c_finish(crc) != load_digest(rx_digest_.data())) {
+        // RFC 7143 7.8: reject the PDU. Its data never reaches a store; at ERL 0 the
+        // command it belonged to cannot complete, so the connection goes.
+        reject(RejectReason::kDataDigestError);
+        protocol_error("data digest mismatch");
+        return false;
+      }
+      rx_pdu_done();
+      return true;
+    }
+  }
+  return false;
+}
+
+// The header (and its digest) is in: decide where the data segment goes.
+void Connection::rx_header_done() {
+  rx_task_ = nullptr;
+  rx_discard_ = false;
+  rx_sink_ = false;
+  rx_reject_.reset();
+  rx_dest_count_ = 0;
+  if (phase_ == Phase::kLogin && rx_bhs_.opcode() != Opcode::kLoginRequest) {
+    protocol_error(fmt::format("{} during login", to_string(rx_bhs_.opcode())));
+    return;
+  }
+  switch (rx_bhs_.opcode()) {
+    case Opcode::kScsiCommand:
+      handle_scsi_command_header();
+      break;
+    case Opcode::kDataOut:
+      handle_data_out_header();
+      break;
+    default:
+      rx_data_.resize(rx_dsl_);
+      if (rx_dsl_ > 0) rx_dest_[rx_dest_count_++] = iovec{rx_data_.data(), rx_dsl_};
+      break;
+  }
+  if (closed_) return;
+  if ((rx_discard_ || rx_sink_) && rx_dsl_ > 0) {
+    rx_discard_buf_.resize(std::min<size_t>(rx_dsl_, 64 * 1024));
+    // Point every destination at the scratch buffer (reads overwrite it).
+    rx_dest_count_ = 0;
+    size_t left = rx_dsl_;
+    while (left > 0 && rx_dest_count_ < rx_dest_.size()) {
+      const size_t n = std::min(left, rx_discard_buf_.size());
+      rx_dest_[rx_dest_count_++] = iovec{rx_discard_buf_.data(), n};
+      left -= n;
+    }
+  }
+  if (rx_dsl_ > 0) {
+    rx_stage_ = RxStage::kData;
+    return;
+  }
+  rx_pdu_done();
+}
+
+void Connection::rx_pdu_done() {
+  rx_stage_ = RxStage::kHeader;
+  if (rx_reject_.has_value()) {
+    reject(*rx_reject_);
+    rx_reject_.reset();
+    return;
+  }
+  if (rx_discard_) return;
+  switch (rx_bhs_.opcode()) {
+    case Opcode::kLoginRequest:
+      handle_login();
+      break;
+    case Opcode::kScsiCommand:
+      handle_scsi_command();
+      break;
+    case Opcode::kDataOut:
+      handle_data_out();
+      break;
+    case Opcode::kNopOut:
+      handle_nop_out();
+      break;
+    case Opcode::kTextRequest:
+      handle_text();
+      break;
+    case Opcode::kLogoutRequest:
+      handle_logout();
+      break;
+    case Opcode::kTaskManagementRequest:
+      handle_task_management();
+      break;
+    case Opcode::kSnackRequest:
+      // RFC 7143 11.16: SNACK needs ErrorRecoveryLevel > 0; we negotiate 0.
+      reject(RejectReason::kProtocolError);
+      break;
+    default:
+      reject(RejectReason::kCommandNotSupported);
+      break;
+  }
+}
+
+void Connection::protocol_error(std::string_view why) {
+  STGT_LOG_WARN("connection {} from {}: protocol error: {}", id_, peer_address_, why);
+  // Best effort: a queued Reject goes out if the socket takes it; nothing more is read.
+  flush_tx();
+  close(why);
+}
+
+void Connection::reject(RejectReason reason) {
+  TxPdu& p = tx_new();
+  p.owned.assign(rx_bhs_.bytes.begin(), rx_bhs_.bytes.end());
+  p.iov[0] = iovec{p.owned.data(), p.owned.size()};
+  p.iov_count = 1;
+  p.data_len = uint32_t(p.owned.size());
+  tx_queue(p, make_reject(reason, p.data_len, next_sn(true)));
+}
+
+// ---------------------------------------------------------------------------------------
+// Send
+
+Connection::TxPdu& Connection::tx_new() {
+  if (tx_free_.empty()) {
+    tx_all_.push_back(std::make_unique<TxPdu>());
+    tx_free_.push_back(tx_all_.back().get());
+  }
+  TxPdu* p = tx_free_.back();
+  tx_free_.pop_back();
+  return *p;
+}
+
+void Connection::tx_queue(TxPdu& p, const Bhs& bhs) {
+  std::memcpy(p.header.data(), bhs.bytes.data(), kBhsLength);
+  p.header_len = kBhsLength;
+  if (header_digest_) {
+    store_digest(p.header.data() + kBhsLength, base::crc32c(bhs.bytes.data(), kBhsLength));
+    p.header_len += kDigestLength;
+  }
+  const uint32_t pad = padded(p.data_len) - p.data_len;
+  std::memset(p.trailer.data(), 0, p.trailer.size());
+  p.trailer_len = uint8_t(pad);
+  if (data_digest_ && p.data_len > 0) {
+    uint32_t crc = base::crc32c_begin();
+    for (size_t i = 0; i < p.iov_count; ++i) {
+      crc = base::crc32c_update(crc, p.iov[i].iov_base, p.iov[i].iov_len);
+    }
+    crc = base::crc32c_update(crc, p.trailer.data(), pad);
+    store_digest(p.trailer.data() + pad, base::crc32c_finish(crc));
+    p.trailer_len = uint8_t(pad + kDigestLength);
+  }
+  if (p.task != nullptr) ++p.task->pdus_in_flight;
+  tx_queue_.push_back(&p);
+}
+
+void Connection::tx_release(TxPdu* p) {
+  Task* t = p->task;
+  p->task = nullptr;
+  p->iov_count = 0;
+  p->data_len = 0;
+  p->owned.clear();
+  tx_free_.push_back(p);
+  if (t != nullptr) {
+    --t->pdus_in_flight;
+    if (t->completed && t->pdus_in_flight == 0) release_task(*t);
+  }
+}
+
+void Connection::flush_tx() {
+  while (!closed_ && !tx_queue_.empty()) {
+    std::array<iovec, kMaxWriteIov> v;
+    size_t cnt = 0;
+    size_t skip = tx_head_sent_;
+    for (TxPdu* p : tx_queue_) {
+      if (cnt + p->iov_count + 2 > v.size()) break;
+      auto add = [&](void* base, size_t len) {
+        if (len == 0) return;
+        if (skip >= len) {
+          skip -= len;
+          return;
+        }
+        v[cnt++] = iovec{static_cast<uint8_t*>(base) + skip, len - skip};
+        skip = 0;
+      };
+      add(p->header.data(), p->header_len);
+      for (size_t i = 0; i < p->iov_count; ++i) add(p->iov[i].iov_base, p->iov[i].iov_len);
+      add(p->trailer.data(), p->trailer_len);
+    }
+    msghdr msg{};
+    msg.msg_iov = v.data();
+    msg.msg_iovlen = cnt;
+    const ssize_t n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        tx_blocked_ = true;
+        return;
+      }
+      close(fmt::format("send failed: {}", std::strerror(errno)));
+      return;
+    }
+    size_t left = size_t(n) + tx_head_sent_;
+    while (!tx_queue_.empty()) {
+      TxPdu* p = tx_queue_.front();
+      const size_t total = p->total();
+      if (left < total) break;
+      left -= total;
+      tx_queue_.pop_front();
+      tx_release(p);
+    }
+    tx_head_sent_ = left;
+  }
+  tx_blocked_ = false;
+  if (close_after_tx_ && tx_queue_.empty()) close(close_reason_.empty() ? "done" : close_reason_);
+}
+
+SequenceNumbers Connection::next_sn(bool advance_stat_sn) {
+  SequenceNumbers sn{stat_sn_, exp_cmd_sn_, max_cmd_sn()};
+  if (advance_stat_sn) ++stat_sn_;
+  last_max_cmd_sn_ = sn.max_cmd_sn;
+  return sn;
+}
+
+void Connection::send_ping() {
+  ping_ttt_ = next_ping_ttt_++;
+  if (next_ping_ttt_ == kReservedTag) next_ping_ttt_ = 1;
+  ping_sent_at_ = std::chrono::steady_clock::now();
+  TxPdu& p = tx_new();
+  tx_queue(p, make_nop_in(kReservedTag, *ping_ttt_, 0, 0, next_sn(false)));
+  flush_tx();
+}
+
+}  // namespace stgt::iscsi

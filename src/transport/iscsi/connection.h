@@ -1,0 +1,204 @@
+// Connection: one iSCSI TCP connection, from accept to close, on one reactor.
+//
+// It owns the socket, the receive state machine (header, AHS, header digest, data, data
+// digest; RFC 7143 11.1), the send queue (PDUs gathered into one writev), the login phase
+// (login.h) and, in full feature phase, its Session: the CmdSN window, the task table and
+// the I_T nexus. MaxConnections is 1, so a session has exactly one connection.
+//
+// Threads: every method runs on the connection's reactor. Other threads reach a connection
+// only through Reactor::post with a weak_ptr (session reinstatement, shutdown).
+// Lifetime: shared_ptr held by the IscsiServer's per-reactor set; after close() the object
+// stays until every task the SCSI layer still holds has completed, then the set drops it.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/unique_fd.h"
+#include "reactor/reactor.h"
+#include "scsi/command.h"
+#include "scsi/it_nexus.h"
+#include "transport/iscsi/login.h"
+#include "transport/iscsi/params.h"
+#include "transport/iscsi/pdu.h"
+#include "transport/iscsi/task.h"
+
+namespace stgt::iscsi {
+
+class IscsiServer;
+struct ServerShared;
+
+class Connection final : public scsi::CommandOwner,
+                         public LoginContext,
+                         public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(reactor::Reactor& reactor, base::UniqueFd fd, std::shared_ptr<ServerShared> shared,
+             uint64_t id, std::string local_address, std::string peer_address,
+             uint16_t portal_group_tag);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void start();
+  // Closes the socket now; tasks still in the SCSI layer finish and are then dropped.
+  void close(std::string_view why);
+  bool closed() const { return closed_; }
+  // True once closed and no task is held by the SCSI layer any more.
+  bool finished() const { return closed_ && tasks_busy_ == 0; }
+  uint64_t id() const { return id_; }
+  reactor::Reactor& reactor() { return reactor_; }
+
+  void command_done(scsi::Command& cmd) override;
+
+  // LoginContext
+  LoginStatus admit(const LoginIdentity& who) override;
+  std::string target_alias(const std::string& target_name) override;
+  uint16_t portal_group_tag() override;
+  TargetLimits limits() override;
+
+ private:
+  struct TxPdu;
+  class TaskTable;
+  friend class TaskTable;
+
+  // ---- socket events ----
+  void on_events(uint32_t events);
+  void receive();
+  void flush_tx();
+  void on_timer();
+
+  // ---- receive state machine ----
+  enum class RxStage : uint8_t { kHeader, kAhs, kHeaderDigest, kData, kDataDigest };
+  bool rx_fill(std::span<iovec> dest, size_t& count_done, size_t need, bool allow_direct);
+  void rx_header_done();
+  void rx_pdu_done();
+  void rx_set_data_destination();
+  bool rx_step();
+
+  // ---- PDU handlers ----
+  void handle_login();
+  void handle_scsi_command_header();
+  void handle_scsi_command();
+  void handle_data_out_header();
+  void handle_data_out();
+  void handle_nop_out();
+  void handle_text();
+  void handle_logout();
+  void handle_task_management();
+  void send_text_chunk(uint32_t itt, uint64_t lun);
+  uint32_t next_text_ttt();
+  void protocol_error(std::string_view why);
+  void send_ping();
+  void schedule_drop();
+  void send_window_update();
+  void reject(RejectReason reason);
+
+  // ---- session / tasks ----
+  bool accept_cmd_sn(uint32_t cmd_sn, bool immediate);
+  void start_ready_tasks();
+  void start_task(Task& t);
+  void issue_r2ts(Task& t);
+  void maybe_submit(Task& t);
+  void fail_task(Task& t, scsi::SenseReason reason);
+  void send_task_result(Task& t);
+  void release_task(Task& t);
+  SequenceNumbers next_sn(bool advance_stat_sn);
+  uint32_t max_cmd_sn() const;
+  void setup_session();
+  void maybe_finish_logout();
+
+  // ---- send queue ----
+  TxPdu& tx_new();
+  void tx_queue(TxPdu& pdu, const Bhs& bhs);
+  void tx_release(TxPdu* pdu);
+
+  reactor::Reactor& reactor_;
+  base::UniqueFd fd_;
+  std::shared_ptr<ServerShared> shared_;
+  uint64_t id_;
+  std::string local_address_;
+  std::string peer_address_;
+  reactor::WatchId watch_;
+  reactor::TimerId timer_;
+  bool closed_ = false;
+  bool close_after_tx_ = false;
+  bool drop_scheduled_ = false;
+  std::string close_reason_;
+
+  // Phase and negotiated state.
+  enum class Phase : uint8_t { kLogin, kFullFeature, kLoggingOut };
+  Phase phase_ = Phase::kLogin;
+  uint16_t portal_group_tag_;
+  std::unique_ptr<LoginMachine> login_;
+  bool first_login_pdu_ = true;
+  std::shared_ptr<const scsi::Target> login_target_;
+  LoginIdentity identity_;
+  SessionParams session_params_;
+  ConnectionParams conn_params_;
+  bool header_digest_ = false;
+  bool data_digest_ = false;
+  uint16_t tsih_ = 0;
+  std::shared_ptr<scsi::ItNexus> nexus_;
+  std::chrono::steady_clock::time_point started_at_;
+  std::chrono::steady_clock::time_point last_rx_;
+  std::optional<uint32_t> ping_ttt_;
+  std::chrono::steady_clock::time_point ping_sent_at_;
+  uint32_t next_ping_ttt_ = 1;
+
+  // Sequence numbers (RFC 7143 4.2.2).
+  uint32_t stat_sn_ = 0;
+  uint32_t exp_cmd_sn_ = 0;
+  uint32_t last_max_cmd_sn_ = 0;  // MaxCmdSN as last told to the initiator
+  bool logout_pending_ = false;
+  uint32_t logout_itt_ = 0;
+
+  // Text negotiation continuation (a response larger than MaxRecvDataSegmentLength).
+  std::vector<uint8_t> text_out_;
+  size_t text_out_offset_ = 0;
+  uint32_t text_ttt_ = kReservedTag;
+  uint32_t text_ttt_counter_ = 0;
+  std::vector<uint8_t> text_in_;  // request text accumulated over C=1 PDUs
+  std::vector<uint8_t> login_in_;
+
+  // Receive state.
+  RxStage rx_stage_ = RxStage::kHeader;
+  Bhs rx_bhs_;
+  std::array<uint8_t, 1024> rx_ahs_{};
+  std::array<uint8_t, 4> rx_digest_{};
+  std::array<uint8_t, 4> rx_pad_{};
+  uint32_t rx_dsl_ = 0;
+  size_t rx_done_ = 0;     // bytes of the current stage already received
+  std::array<iovec, 36> rx_dest_{};
+  size_t rx_dest_count_ = 0;
+  std::vector<uint8_t> rx_data_;  // data segment of non-SCSI PDUs (bounded by MaxRecvDSL)
+  Task* rx_task_ = nullptr;       // task whose buffer the current data segment goes into
+  bool rx_discard_ = false;       // data segment is thrown away and the PDU not handled
+  bool rx_sink_ = false;          // data segment is thrown away, the PDU still handled
+  std::optional<RejectReason> rx_reject_;  // reject the PDU once its data is consumed
+  std::vector<uint8_t> rx_discard_buf_;
+  std::vector<uint8_t> rx_stage_buf_;  // bytes read from the socket ahead of the parser
+  size_t rx_stage_head_ = 0;
+  size_t rx_stage_tail_ = 0;
+
+  // Tasks.
+  std::unique_ptr<TaskTable> tasks_;
+  uint32_t tasks_busy_ = 0;  // tasks held by the SCSI layer
+  std::vector<Task*> held_;  // started-later tasks waiting for their CmdSN turn
+
+  // Send state.
+  std::deque<TxPdu*> tx_queue_;
+  std::vector<std::unique_ptr<TxPdu>> tx_all_;
+  std::vector<TxPdu*> tx_free_;
+  size_t tx_head_sent_ = 0;  // bytes of tx_queue_.front() already written
+  bool tx_blocked_ = false;  // last write hit EAGAIN; wait for writable
+};
+
+}  // namespace stgt::iscsi

@@ -1,0 +1,96 @@
+// Private pieces of Connection shared by its .cc files: the outgoing PDU record and the
+// task table. Not for use outside transport/iscsi.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "transport/iscsi/connection.h"
+
+namespace stgt::iscsi {
+
+// One PDU waiting in the send queue: header (+digest), data as iovecs (into a task's
+// buffers or into `owned`), then padding (+digest). Pooled per connection.
+struct Connection::TxPdu {
+  std::array<uint8_t, kBhsLength + kDigestLength> header{};
+  uint8_t header_len = 0;
+  std::array<iovec, base::BufferChain::kMaxSegments + 2> iov{};
+  uint8_t iov_count = 0;
+  uint32_t data_len = 0;
+  std::array<uint8_t, 3 + kDigestLength> trailer{};
+  uint8_t trailer_len = 0;
+  std::vector<uint8_t> owned;  // data the PDU carries itself (text, sense, ping echo)
+  Task* task = nullptr;        // released when its last PDU is written
+
+  size_t total() const { return size_t(header_len) + data_len + trailer_len; }
+  void set_owned_data() {
+    iov[0] = iovec{owned.data(), owned.size()};
+    iov_count = owned.empty() ? 0 : 1;
+    data_len = uint32_t(owned.size());
+  }
+};
+
+// Fixed task slots for one session; reused without allocation. ITT lookups scan a compact
+// array (a few hundred entries at most).
+class Connection::TaskTable {
+ public:
+  explicit TaskTable(uint32_t slots) : tasks_(slots), itts_(slots, 0), used_(slots, false) {
+    for (uint32_t i = 0; i < slots; ++i) {
+      tasks_[i].slot = i;
+      tasks_[i].next_free = i + 1 < slots ? &tasks_[i + 1] : nullptr;
+    }
+    free_ = slots > 0 ? &tasks_[0] : nullptr;
+  }
+
+  Task* allocate(uint32_t itt) {
+    Task* t = free_;
+    if (t == nullptr) return nullptr;
+    free_ = t->next_free;
+    t->next_free = nullptr;
+    used_[t->slot] = true;
+    itts_[t->slot] = itt;
+    ++in_use_;
+    return t;
+  }
+
+  Task* find(uint32_t itt) {
+    for (uint32_t i = 0; i < itts_.size(); ++i) {
+      if (used_[i] && itts_[i] == itt) return &tasks_[i];
+    }
+    return nullptr;
+  }
+
+  Task* at_slot(uint32_t slot) {
+    if (slot >= tasks_.size() || !used_[slot]) return nullptr;
+    return &tasks_[slot];
+  }
+
+  void free(Task& t) {
+    used_[t.slot] = false;
+    const uint32_t slot = t.slot;
+    t.cmd.reset();
+    t = Task{};
+    t.slot = slot;
+    t.next_free = free_;
+    free_ = &t;
+    --in_use_;
+  }
+
+  uint32_t in_use() const { return in_use_; }
+  uint32_t size() const { return uint32_t(tasks_.size()); }
+
+  // After close: frees every task the SCSI layer does not hold.
+  void release_idle(Connection& c);
+
+ private:
+  std::vector<Task> tasks_;
+  std::vector<uint32_t> itts_;
+  std::vector<bool> used_;
+  Task* free_ = nullptr;
+  uint32_t in_use_ = 0;
+};
+
+}  // namespace stgt::iscsi

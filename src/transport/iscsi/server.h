@@ -1,0 +1,103 @@
+// IscsiServer: the iSCSI transport as the daemon starts it — portals (listening sockets),
+// the per-reactor sets of connections, the session registry and the catalog of targets.
+//
+// Threads: constructed and driven from the daemon's main thread. A portal's listener runs
+// on reactor 0; each accepted socket is handed round-robin to a reactor, where its
+// Connection lives until it is finished. ServerShared is reached from every reactor: its
+// catalog and registry take short locks (login and logout only, never per command).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <future>
+#include <optional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+#include "reactor/reactor.h"
+#include "transport/iscsi/catalog.h"
+#include "transport/iscsi/params.h"
+
+namespace stgt::reactor {
+class ReactorGroup;
+}
+
+namespace stgt::iscsi {
+
+class Connection;
+
+struct IscsiSettings {
+  TargetLimits limits;
+  uint32_t max_tasks_per_session = 128;  // the CmdSN window (RFC 7143 4.2.2.1)
+  std::chrono::seconds login_timeout{15};
+  std::chrono::seconds nop_interval{10};  // ping an idle connection after this long
+  std::chrono::seconds nop_timeout{30};   // drop it if the ping is not answered by then
+};
+
+// Sessions by TSIH and by (initiator, ISID, target) for session reinstatement
+// (RFC 7143 6.3.5). Login path only.
+class SessionRegistry {
+ public:
+  struct Entry {
+    uint16_t tsih = 0;
+    reactor::Reactor* reactor = nullptr;
+    std::weak_ptr<Connection> connection;
+  };
+  // Registers a new session and returns its TSIH; an older session of the same initiator
+  // port on the same target is returned in `replaced` for the caller to close.
+  uint16_t add(const std::string& initiator, uint64_t isid, const std::string& target,
+               reactor::Reactor* r, std::weak_ptr<Connection> c, std::optional<Entry>& replaced);
+  void remove(uint16_t tsih);
+  bool exists(uint16_t tsih) const;
+  size_t size() const;
+
+ private:
+  using Key = std::tuple<std::string, uint64_t, std::string>;
+  mutable std::mutex mu_;
+  uint16_t next_tsih_ = 1;
+  std::map<Key, Entry> by_port_;
+  std::unordered_map<uint16_t, Key> by_tsih_;
+};
+
+struct ServerShared {
+  CatalogHandle catalog;
+  IscsiSettings settings;
+  SessionRegistry sessions;
+  std::atomic<uint64_t> next_connection_id{1};
+  // Per-reactor connection sets, indexed by reactor id; each touched only on its reactor.
+  std::vector<std::unordered_map<uint64_t, std::shared_ptr<Connection>>> connections;
+};
+
+class IscsiServer {
+ public:
+  IscsiServer(reactor::ReactorGroup& reactors, IscsiSettings settings);
+  ~IscsiServer();
+
+  // Binds a portal ("127.0.0.1:3260", "[::1]:3260") and starts accepting on reactor 0.
+  base::Result<void, std::string> add_portal(const std::string& address, uint16_t group_tag);
+  // The addresses actually bound (with the real port when 0 was asked for).
+  std::vector<PortalInfo> portals() const;
+  void publish(std::shared_ptr<const Catalog> catalog);
+  // Stops accepting and closes every connection; waits (bounded) for them to finish.
+  void shutdown();
+
+ private:
+  struct Listener;
+  void accept_one(Listener& l, base::UniqueFd fd, std::string peer);
+
+  reactor::ReactorGroup& reactors_;
+  std::shared_ptr<ServerShared> shared_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::atomic<unsigned> next_reactor_{0};
+  bool shut_down_ = false;
+};
+
+}  // namespace stgt::iscsi

@@ -1,0 +1,58 @@
+// Task: the iSCSI side of one SCSI command — its scsi::Command plus the state of its data
+// transfer (immediate/unsolicited data, R2Ts, Data-In sequence numbers).
+//
+// Owned by a Connection's TaskTable (fixed slots, reused; no allocation per command). A
+// task lives on its connection's reactor from the SCSI Command PDU to the moment the last
+// PDU that points into its buffers has been written to the socket.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "scsi/command.h"
+
+namespace stgt::iscsi {
+
+inline constexpr uint32_t kMaxOutstandingR2t = 16;
+
+struct R2tSlot {
+  bool active = false;
+  uint32_t ttt = 0;
+  uint32_t offset = 0;
+  uint32_t length = 0;
+  uint32_t received = 0;
+  uint32_t next_data_sn = 0;
+};
+
+struct Task {
+  scsi::Command cmd;
+  uint32_t slot = 0;        // index in the task table (part of every TTT we hand out)
+  uint32_t itt = 0;
+  uint32_t cmd_sn = 0;
+  uint64_t lun_field = 0;
+  uint32_t edtl = 0;        // expected data transfer length
+  bool read = false;
+  bool write = false;
+  bool immediate = false;   // I bit: not CmdSN-ordered
+  bool started = false;     // its CmdSN turn has come
+  bool submitted = false;   // handed to the SCSI layer
+  bool completed = false;   // the SCSI layer is done with it
+  bool failed_early = false;  // answered without reaching the SCSI layer
+
+  // Data-Out bookkeeping (RFC 7143 10.7, 10.8).
+  uint32_t received = 0;             // data bytes received so far (all sequences)
+  uint32_t unsolicited_end = 0;      // immediate + unsolicited data may fill [0, this)
+  uint32_t unsolicited_received = 0;
+  uint32_t unsolicited_next_data_sn = 0;
+  bool unsolicited_done = true;      // the unsolicited sequence ended (F bit) or none expected
+  uint32_t next_r2t_offset = 0;      // first byte not yet solicited
+  uint32_t r2t_sn = 0;
+  uint32_t outstanding_r2ts = 0;
+  std::array<R2tSlot, kMaxOutstandingR2t> r2ts{};
+
+  uint32_t data_sn = 0;              // next Data-In DataSN (also counts R2Ts: RFC 7143 11.4.6)
+  uint32_t pdus_in_flight = 0;       // queued PDUs that reference this task
+  Task* next_free = nullptr;
+};
+
+}  // namespace stgt::iscsi

@@ -1,0 +1,88 @@
+// What is written through one session is read back, byte for byte, through another: single
+// blocks, odd block counts, transfers larger than MaxBurstLength (1 MiB) and not multiples of any
+// PDU size, for both a memory and a file store.
+#include "iscsi_session.h"
+#include "stgtd_fixture.h"
+
+namespace stgt::functional {
+namespace {
+
+constexpr uint64_t kLunSize = 64ull << 20;
+constexpr uint64_t kBlocks = kLunSize / kBlockSize;
+
+struct Extent {
+  uint64_t lba;
+  uint32_t blocks;
+};
+
+// Disjoint extents, in ascending order, covering the start, the end and large transfers.
+constexpr Extent kExtents[] = {
+    {0, 1},       {1, 1},        {2, 3},         {7, 17},     {100, 127},     {300, 129},
+    {1000, 2049},  // 1 MiB + 512: one block past MaxBurstLength
+    {4000, 6145},  // 3 MiB + 512
+    {20000, 255}, {21000, 4097}, {30000, 16384},  // 8 MiB in one command
+    {kBlocks - 3, 2}, {kBlocks - 1, 1}};
+
+class DataIntegrityTest : public StgtdTest, public testing::WithParamInterface<std::string> {
+ protected:
+  void SetUp() override {
+    StgtdTest::SetUp();
+    const config::LunConfig lun = GetParam() == "file" ? stgtd_.file_lun(kLunSize)
+                                                       : StgtdProcess::memory_lun(kLunSize);
+    stgtd_.write_config(stgtd_.base_config({lun}));
+    ASSERT_TRUE(stgtd_.start());
+  }
+};
+
+TEST_P(DataIntegrityTest, WritesAreReadBackThroughAnotherSession) {
+  {
+    IscsiSession writer;
+    ASSERT_TRUE(writer.login(stgtd_.portal(), kTargetIqn));
+    uint64_t seed = 1;
+    for (const Extent& e : kExtents) {
+      ASSERT_TRUE(writer.write(e.lba, make_pattern(seed++, size_t(e.blocks) * kBlockSize)));
+    }
+    ASSERT_TRUE(writer.logout());
+  }
+  IscsiSession reader;
+  ASSERT_TRUE(reader.login(stgtd_.portal(), kTargetIqn));
+  uint64_t seed = 1;
+  for (const Extent& e : kExtents) {
+    std::vector<uint8_t> data;
+    ASSERT_TRUE(reader.read(e.lba, size_t(e.blocks) * kBlockSize, data));
+    EXPECT_TRUE(data == make_pattern(seed++, data.size()))
+        << "mismatch at lba " << e.lba << " blocks " << e.blocks;
+  }
+}
+
+TEST_P(DataIntegrityTest, UnwrittenBlocksReadAsZeroAndNeighboursAreUntouched) {
+  IscsiSession session;
+  ASSERT_TRUE(session.login(stgtd_.portal(), kTargetIqn));
+  std::vector<uint8_t> data;
+  ASSERT_TRUE(session.read(50000, 8 * kBlockSize, data));
+  EXPECT_TRUE(data == std::vector<uint8_t>(8 * kBlockSize, 0));
+  ASSERT_TRUE(session.write(50003, make_pattern(99, 2 * kBlockSize)));
+  ASSERT_TRUE(session.read(50000, 8 * kBlockSize, data));
+  std::vector<uint8_t> expected(8 * kBlockSize, 0);
+  const auto pattern = make_pattern(99, 2 * kBlockSize);
+  std::copy(pattern.begin(), pattern.end(), expected.begin() + 3 * kBlockSize);
+  EXPECT_TRUE(data == expected);
+}
+
+TEST_P(DataIntegrityTest, OverlappingWritesKeepTheLastOne) {
+  IscsiSession session;
+  ASSERT_TRUE(session.login(stgtd_.portal(), kTargetIqn));
+  ASSERT_TRUE(session.write(60000, make_pattern(1, 3000 * kBlockSize)));
+  ASSERT_TRUE(session.write(60001, make_pattern(2, 2999 * kBlockSize)));
+  std::vector<uint8_t> data;
+  ASSERT_TRUE(session.read(60000, 3000 * kBlockSize, data));
+  const auto first = make_pattern(1, kBlockSize);
+  const auto second = make_pattern(2, 2999 * kBlockSize);
+  EXPECT_TRUE(std::equal(first.begin(), first.end(), data.begin()));
+  EXPECT_TRUE(std::equal(second.begin(), second.end(), data.begin() + kBlockSize));
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, DataIntegrityTest, testing::Values("memory", "file"));
+
+}  // namespace
+}  // namespace stgt::functional

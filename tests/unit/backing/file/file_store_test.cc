@@ -1,0 +1,246 @@
+#include "backing/file/file_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <future>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "../store_test_util.h"
+#include "reactor/reactor.h"
+
+namespace stgt::backing {
+namespace {
+
+using testing::Recorder;
+using testing::TempDir;
+
+constexpr uint64_t kSize = 16 << 20;
+
+TEST(FileStoreOpenTest, CreatesAMissingFileSparse) {
+  TempDir dir;
+  const std::string path = dir.file("new.img");
+  auto store = FileStore::open({"file", path, kSize, false});
+  ASSERT_TRUE(store.ok()) << store.error();
+  EXPECT_EQ((*store)->kind(), "file");
+  EXPECT_EQ((*store)->size(), kSize);
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(uint64_t(st.st_size), kSize);
+  EXPECT_LT(uint64_t(st.st_blocks) * 512, kSize / 16);  // sparse: (almost) nothing allocated
+}
+
+TEST(FileStoreOpenTest, ReopenRulesForSize) {
+  TempDir dir;
+  const std::string path = dir.file("disk.img");
+  ASSERT_TRUE(FileStore::open({"file", path, kSize, false}).ok());
+
+  auto same = FileStore::open({"file", path, kSize, false});
+  ASSERT_TRUE(same.ok()) << same.error();
+  auto any = FileStore::open({"file", path, 0, false});
+  ASSERT_TRUE(any.ok()) << any.error();
+  EXPECT_EQ((*any)->size(), kSize);
+
+  auto bigger = FileStore::open({"file", path, kSize * 2, false});
+  ASSERT_FALSE(bigger.ok());
+  EXPECT_EQ(bigger.error(), path + " is 16777216 bytes but the configured size is 33554432 bytes");
+  auto smaller = FileStore::open({"file", path, 4096, false});
+  ASSERT_FALSE(smaller.ok());
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(uint64_t(st.st_size), kSize);  // never resized by a failed open
+}
+
+TEST(FileStoreOpenTest, OtherErrors) {
+  TempDir dir;
+  const std::string empty = dir.file("empty.img");
+  ASSERT_EQ(::close(::creat(empty.c_str(), 0644)), 0);
+  auto e = FileStore::open({"file", empty, 0, false});
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error(), empty + " is empty");
+
+  auto ro_missing = FileStore::open({"file", dir.file("nope.img"), 4096, true});
+  ASSERT_FALSE(ro_missing.ok());
+  EXPECT_EQ(ro_missing.error(),
+            "cannot open " + dir.file("nope.img") + ": No such file or directory");
+
+  auto chr = FileStore::open({"file", "/dev/null", 0, false});
+  ASSERT_FALSE(chr.ok());
+  EXPECT_EQ(chr.error(), "/dev/null is not a regular file or block device");
+}
+
+TEST(FileStoreOpenTest, ReadOnlyRefusesWrites) {
+  TempDir dir;
+  const std::string path = dir.file("ro.img");
+  ASSERT_TRUE(FileStore::open({"file", path, 8192, false}).ok());
+  auto store = FileStore::open({"file", path, 0, true});
+  ASSERT_TRUE(store.ok()) << store.error();
+  std::vector<uint8_t> buf(512, 1);
+  iovec iov{buf.data(), buf.size()};
+  Recorder w;
+  (*store)->write(nullptr, {&iov, 1}, 0, false, &w);
+  EXPECT_EQ(w.result_, -EROFS);
+  Recorder r;
+  (*store)->read(nullptr, {&iov, 1}, 0, &r);
+  EXPECT_EQ(r.result_, 512);
+  EXPECT_EQ(buf, std::vector<uint8_t>(512, 0));
+}
+
+// I/O through a real reactor of each backend, and without a reactor (inline, blocking).
+enum class Mode { kUring, kEpoll, kNoReactor };
+
+class FileStoreIoTest : public ::testing::TestWithParam<Mode> {
+ protected:
+  void SetUp() override {
+    auto store = FileStore::open({"file", dir_.file("io.img"), kSize, false});
+    ASSERT_TRUE(store.ok()) << store.error();
+    store_ = std::move(store).value();
+    if (GetParam() == Mode::kNoReactor) return;
+    reactor_ = reactor::Reactor::create(
+        GetParam() == Mode::kUring ? reactor::IoBackend::kUring : reactor::IoBackend::kEpoll, 0);
+    ASSERT_NE(reactor_, nullptr);
+    thread_ = std::thread([this] { reactor_->run(); });
+  }
+  void TearDown() override {
+    if (reactor_ == nullptr) return;
+    reactor_->stop();
+    thread_.join();
+  }
+
+  // Runs fn on the reactor (or here), then waits until `pending` completions have arrived.
+  void run_and_wait(const std::function<void(reactor::Reactor*)>& fn, std::atomic<int>& left) {
+    if (reactor_ == nullptr) {
+      fn(nullptr);
+    } else {
+      reactor_->post([&] { fn(reactor_.get()); });
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (left.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ASSERT_EQ(left.load(), 0);
+  }
+
+  class Counted final : public StoreCompletion {
+   public:
+    void store_done(int64_t result) override {
+      result_ = result;
+      left_->fetch_sub(1);
+    }
+    std::atomic<int>* left_ = nullptr;
+    int64_t result_ = -12345;
+  };
+
+  TempDir dir_;
+  std::unique_ptr<BackingStore> store_;
+  std::unique_ptr<reactor::Reactor> reactor_;
+  std::thread thread_;
+};
+
+TEST_P(FileStoreIoTest, RoundTripAtManyOffsets) {
+  // Offsets: aligned, unaligned, across the middle, and the very end.
+  std::vector<uint64_t> offsets;
+  for (uint64_t i = 0; i < 64; ++i)
+    offsets.push_back(i * 65536 + (i % 3) * 511);
+  offsets.push_back(kSize - 3 * 4096);
+  const size_t kLen = 3 * 4096;
+  std::vector<std::vector<uint8_t>> data(offsets.size(), std::vector<uint8_t>(kLen));
+  std::vector<std::array<iovec, 3>> wiov(offsets.size());
+  for (size_t i = 0; i < offsets.size(); ++i) {
+    for (size_t j = 0; j < kLen; ++j)
+      data[i][j] = uint8_t(i * 13 + j * 7 + 1);
+    // Uneven segments exercise the iovec walk.
+    wiov[i] = {iovec{data[i].data(), 100}, iovec{data[i].data() + 100, 4000},
+               iovec{data[i].data() + 4100, kLen - 4100}};
+  }
+  std::atomic<int> left{int(offsets.size())};
+  std::vector<Counted> writes(offsets.size());
+  run_and_wait(
+      [&](reactor::Reactor* r) {
+        for (size_t i = 0; i < offsets.size(); ++i) {
+          writes[i].left_ = &left;
+          store_->write(r, wiov[i], offsets[i], i % 4 == 0, &writes[i]);
+        }
+      },
+      left);
+  for (const Counted& w : writes)
+    EXPECT_EQ(w.result_, int64_t(kLen));
+
+  std::atomic<int> flushed{1};
+  Counted flush;
+  flush.left_ = &flushed;
+  run_and_wait([&](reactor::Reactor* r) { store_->flush(r, &flush); }, flushed);
+  EXPECT_EQ(flush.result_, 0);
+
+  std::vector<std::vector<uint8_t>> back(offsets.size(), std::vector<uint8_t>(kLen));
+  std::vector<iovec> riov(offsets.size());
+  std::vector<Counted> reads(offsets.size());
+  left = int(offsets.size());
+  run_and_wait(
+      [&](reactor::Reactor* r) {
+        for (size_t i = 0; i < offsets.size(); ++i) {
+          reads[i].left_ = &left;
+          riov[i] = iovec{back[i].data(), kLen};
+          store_->read(r, {&riov[i], 1}, offsets[i], &reads[i]);
+        }
+      },
+      left);
+  for (size_t i = 0; i < offsets.size(); ++i) {
+    EXPECT_EQ(reads[i].result_, int64_t(kLen)) << i;
+    EXPECT_EQ(back[i], data[i]) << "offset " << offsets[i];
+  }
+
+  // What the store wrote is in the file itself.
+  auto reopened = FileStore::open({"file", dir_.file("io.img"), 0, true});
+  ASSERT_TRUE(reopened.ok());
+  std::vector<uint8_t> direct(kLen);
+  ASSERT_EQ(
+      ::pread(static_cast<FileStore&>(**reopened).fd(), direct.data(), kLen, off_t(offsets.back())),
+      ssize_t(kLen));
+  EXPECT_EQ(direct, data.back());
+}
+
+TEST_P(FileStoreIoTest, OutOfRangeAndTruncatedFile) {
+  std::vector<uint8_t> buf(8192);
+  iovec iov{buf.data(), buf.size()};
+  std::atomic<int> left{2};
+  Counted past, at_end;
+  past.left_ = &left;
+  at_end.left_ = &left;
+  run_and_wait(
+      [&](reactor::Reactor* r) {
+        store_->read(r, {&iov, 1}, kSize - 4096, &past);  // crosses the end: refused
+        // Someone truncated the file behind our back: a short read is an error.
+        ASSERT_EQ(::truncate(dir_.file("io.img").c_str(), off_t(kSize - 4096)), 0);
+        store_->read(r, {&iov, 1}, kSize - 8192, &at_end);
+      },
+      left);
+  EXPECT_EQ(past.result_, -EINVAL);
+  EXPECT_EQ(at_end.result_, -EIO);
+}
+
+std::string mode_name(const ::testing::TestParamInfo<Mode>& p) {
+  switch (p.param) {
+    case Mode::kUring:
+      return "Uring";
+    case Mode::kEpoll:
+      return "Epoll";
+    case Mode::kNoReactor:
+      return "NoReactor";
+  }
+  return "?";
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, FileStoreIoTest,
+                         ::testing::Values(Mode::kUring, Mode::kEpoll, Mode::kNoReactor),
+                         mode_name);
+
+}  // namespace
+}  // namespace stgt::backing

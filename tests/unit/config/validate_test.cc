@@ -1,0 +1,138 @@
+#include "config/validate.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace stgt::config {
+namespace {
+
+// Lines 1-2: portal; 3-4: target; 5-: first LUN, then whatever the case appends.
+std::string with_lun(const std::string& lun_body, const std::string& tail = "") {
+  return "[[portal]]\naddress = \"127.0.0.1:3260\"\n[[target]]\n"
+         "iqn = \"iqn.2026-11.org.example:a\"\n[[target.lun]]\n" +
+         lun_body + tail;
+}
+
+struct BadConfig {
+  const char* name;
+  std::string text;
+  uint32_t line;
+  const char* field;
+  const char* message_part;
+};
+
+class ValidateErrorTest : public testing::TestWithParam<BadConfig> {};
+
+TEST_P(ValidateErrorTest, NamesFileLineAndField) {
+  const BadConfig& c = GetParam();
+  const auto result = parse_config(c.text, "v.toml");
+  ASSERT_FALSE(result.ok()) << c.name;
+  const ConfigError& e = result.error();
+  EXPECT_EQ(e.file, "v.toml");
+  EXPECT_EQ(e.line, c.line) << e.to_string();
+  EXPECT_EQ(e.field, c.field) << e.to_string();
+  EXPECT_NE(e.message.find(c.message_part), std::string::npos) << e.to_string();
+}
+
+const std::string kMemLun = "id = 1\nstore = \"memory\"\nsize = \"1MiB\"\n";
+
+INSTANTIATE_TEST_SUITE_P(
+    Semantics, ValidateErrorTest,
+    testing::Values(
+        BadConfig{"socket_relative", "[daemon]\ncontrol_socket = \"stgtd.sock\"\n", 2,
+                  "daemon.control_socket", "absolute"},
+        BadConfig{"socket_too_long",
+                  "[daemon]\ncontrol_socket = \"/" + std::string(120, 's') + "\"\n", 2,
+                  "daemon.control_socket", "107"},
+        BadConfig{"io_backend", "[daemon]\nio_backend = \"aio\"\n", 2, "daemon.io_backend",
+                  "\"uring\" or \"epoll\""},
+        BadConfig{"log_level", "[daemon]\nlog_level = \"verbose\"\n", 2, "daemon.log_level",
+                  "debug"},
+        BadConfig{"portal_syntax", "[[portal]]\naddress = \"127.0.0.1:70000\"\n", 2,
+                  "portal[0].address", "1..65535"},
+        BadConfig{"portal_ipv6_unbracketed", "[[portal]]\naddress = \"::1\"\n", 2,
+                  "portal[0].address", "brackets"},
+        BadConfig{"portal_duplicate",
+                  "[[portal]]\naddress = \"127.0.0.1:3260\"\n[[portal]]\naddress = \"127.0.0.1\"\n",
+                  4, "portal[1].address", "duplicate portal 127.0.0.1:3260"},
+        BadConfig{"portal_duplicate_v6",
+                  "[[portal]]\naddress = \"[::1]:3260\"\n[[portal]]\naddress = \"[0::1]:3260\"\n",
+                  4, "portal[1].address", "duplicate"},
+        BadConfig{"iqn_syntax", "[[portal]]\naddress = \"1.2.3.4\"\n[[target]]\niqn = \"disk1\"\n",
+                  4, "target[0].iqn", "iqn."},
+        BadConfig{"iqn_duplicate_after_case_folding",
+                  with_lun(kMemLun, "[[target]]\niqn = \"IQN.2026-11.org.example:A\"\n"), 10,
+                  "target[1].iqn", "duplicate target iqn.2026-11.org.example:a"},
+        BadConfig{"alias_control_char",
+                  "[[portal]]\naddress = \"1.2.3.4\"\n[[target]]\niqn = \"eui.0123456789abcdef\"\n"
+                  "alias = \"a\\tb\"\n",
+                  5, "target[0].alias", "printable"},
+        BadConfig{"lun_duplicate_id", with_lun(kMemLun, "[[target.lun]]\n" + kMemLun), 10,
+                  "target[0].lun[1].id", "duplicate LUN 1"},
+        BadConfig{"block_size", with_lun(kMemLun + "block_size = 1024\n"), 9,
+                  "target[0].lun[0].block_size", "512 or 4096"},
+        BadConfig{"store_kind", with_lun("id = 1\nstore = \"rbd\"\n"), 7,
+                  "target[0].lun[0].store", "\"file\", \"memory\" or \"null\""},
+        BadConfig{"file_without_path", with_lun("id = 1\nstore = \"file\"\nsize = 4096\n"), 5,
+                  "target[0].lun[0].path", "needs a path"},
+        BadConfig{"memory_without_size", with_lun("id = 1\nstore = \"memory\"\n"), 5,
+                  "target[0].lun[0].size", "size > 0"},
+        BadConfig{"null_zero_size", with_lun("id = 1\nstore = \"null\"\nsize = 0\n"), 8,
+                  "target[0].lun[0].size", "size > 0"},
+        BadConfig{"memory_with_path", with_lun(kMemLun + "path = \"/tmp/x\"\n"), 9,
+                  "target[0].lun[0].path", "only a file store"},
+        BadConfig{"size_not_block_multiple",
+                  with_lun("id = 1\nstore = \"memory\"\nsize = 4608\nblock_size = 4096\n"), 8,
+                  "target[0].lun[0].size", "multiple of block_size (4096)"},
+        BadConfig{"file_size_not_multiple",
+                  with_lun("id = 1\nstore = \"file\"\npath = \"/tmp/x\"\nsize = 1000\n"), 9,
+                  "target[0].lun[0].size", "multiple"},
+        BadConfig{"vendor_too_long", with_lun(kMemLun + "vendor = \"ABCDEFGHI\"\n"), 9,
+                  "target[0].lun[0].vendor", "8"},
+        BadConfig{"product_too_long", with_lun(kMemLun + "product = \"" + std::string(17, 'p') +
+                                               "\"\n"),
+                  9, "target[0].lun[0].product", "16"},
+        BadConfig{"acl_bad_name", with_lun(kMemLun, "[[target.acl]]\ninitiator = \"bob\"\n"), 10,
+                  "target[0].acl[0].initiator", "ALL"},
+        BadConfig{"acl_duplicate",
+                  with_lun(kMemLun,
+                           "[[target.acl]]\ninitiator = \"iqn.2026-11.org.x:i\"\n"
+                           "[[target.acl]]\ninitiator = \"IQN.2026-11.org.x:I\"\n"),
+                  12, "target[0].acl[1].initiator", "duplicate initiator"}),
+    [](const testing::TestParamInfo<BadConfig>& p) { return std::string(p.param.name); });
+
+TEST(ValidateTest, ModelBuiltInCodeIsNormalised) {
+  Config config;
+  config.source = "<rpc>";
+  config.portals.push_back({.address = "[::1]"});
+  config.targets.push_back({.iqn = "IQN.2026-11.org.Example:X"});
+  config.targets[0].acls.push_back({.initiator = "all"});
+  ASSERT_TRUE(validate_config(config).ok());
+  EXPECT_EQ(config.portals[0].address, "[::1]:3260");
+  EXPECT_EQ(config.targets[0].iqn, "iqn.2026-11.org.example:x");
+  EXPECT_EQ(config.targets[0].acls[0].initiator, "ALL");
+}
+
+TEST(ValidateTest, ModelErrorsCarryNoLine) {
+  Config config;
+  config.source = "<rpc>";
+  config.portals.push_back({.address = "127.0.0.1"});
+  config.targets.push_back({.iqn = "iqn.2026-11.org.example:x"});
+  config.targets[0].luns.push_back({.id = 1, .store = "memory", .size = 0});
+  const auto result = validate_config(config);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().to_string(), "<rpc>: target[0].lun[0].size: a memory store needs a size > 0");
+}
+
+TEST(SourceLinesTest, FallsBackToTheEnclosingTable) {
+  SourceLines lines;
+  lines.record("target[1]", 7);
+  lines.record("target[1].lun[0]", 9);
+  EXPECT_EQ(lines.line_of("target[1].lun[0].size"), 9u);
+  EXPECT_EQ(lines.line_of("target[1].lun[2].size"), 7u);
+  EXPECT_EQ(lines.line_of("portal[0].address"), 0u);
+}
+
+}  // namespace
+}  // namespace stgt::config

@@ -1,0 +1,169 @@
+// Test harness for device handlers: an in-memory BackingStore fake that completes inline,
+// a target with a disk at LUN 0, and a small CDB builder. Commands go through scsi::submit.
+#pragma once
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "base/buffer_pool.h"
+#include "base/byte_order.h"
+#include "devices/device_type.h"
+#include "scsi/command.h"
+#include "scsi/it_nexus.h"
+#include "scsi/lun.h"
+#include "scsi/scsi_layer.h"
+#include "scsi/target.h"
+
+namespace stgt::test {
+
+class MemoryStore final : public backing::BackingStore {
+ public:
+  explicit MemoryStore(uint64_t size) : bytes(size, 0) {}
+  std::string_view kind() const override { return "test-memory"; }
+  uint64_t size() const override { return bytes.size(); }
+  void read(reactor::Reactor*, std::span<const iovec> iov, uint64_t offset,
+            backing::StoreCompletion* done) override {
+    ++reads;
+    uint64_t at = offset;
+    for (const iovec& v : iov) {
+      std::memcpy(v.iov_base, bytes.data() + at, v.iov_len);
+      at += v.iov_len;
+    }
+    done->store_done(int64_t(at - offset));
+  }
+  void write(reactor::Reactor*, std::span<const iovec> iov, uint64_t offset, bool fua,
+             backing::StoreCompletion* done) override {
+    ++writes;
+    last_fua = fua;
+    uint64_t at = offset;
+    for (const iovec& v : iov) {
+      std::memcpy(bytes.data() + at, v.iov_base, v.iov_len);
+      at += v.iov_len;
+    }
+    last_write_bytes = at - offset;
+    done->store_done(int64_t(at - offset));
+  }
+  void flush(reactor::Reactor*, backing::StoreCompletion* done) override {
+    ++flushes;
+    done->store_done(0);
+  }
+
+  std::vector<uint8_t> bytes;
+  int reads = 0;
+  int writes = 0;
+  int flushes = 0;
+  bool last_fua = false;
+  uint64_t last_write_bytes = 0;
+};
+
+struct CountingOwner final : scsi::CommandOwner {
+  void command_done(scsi::Command&) override { ++calls; }
+  int calls = 0;
+};
+
+using Bytes = std::vector<uint8_t>;
+
+// CDB builders (SBC-4 / SPC-5 layouts).
+inline Bytes cdb10(uint8_t op, uint32_t lba, uint16_t len, uint8_t byte1 = 0) {
+  Bytes c(10, 0);
+  c[0] = op;
+  c[1] = byte1;
+  base::store_be32(&c[2], lba);
+  base::store_be16(&c[7], len);
+  return c;
+}
+inline Bytes cdb12(uint8_t op, uint32_t lba, uint32_t len, uint8_t byte1 = 0) {
+  Bytes c(12, 0);
+  c[0] = op;
+  c[1] = byte1;
+  base::store_be32(&c[2], lba);
+  base::store_be32(&c[6], len);
+  return c;
+}
+inline Bytes cdb16(uint8_t op, uint64_t lba, uint32_t len, uint8_t byte1 = 0) {
+  Bytes c(16, 0);
+  c[0] = op;
+  c[1] = byte1;
+  base::store_be64(&c[2], lba);
+  base::store_be32(&c[10], len);
+  return c;
+}
+inline Bytes cdb6(uint8_t op, uint32_t lba, uint8_t len) {
+  Bytes c(6, 0);
+  c[0] = op;
+  base::store_be24(&c[1], lba & 0x1fffff);
+  c[4] = len;
+  return c;
+}
+
+struct SenseView {
+  uint8_t key = 0;
+  uint8_t asc = 0;
+  uint8_t ascq = 0;
+};
+
+inline SenseView sense_of(const scsi::Command& cmd) {
+  if (cmd.sense_length == 0) return {};
+  if ((cmd.sense[0] & 0x7f) == 0x72) return {uint8_t(cmd.sense[1] & 0x0f), cmd.sense[2], cmd.sense[3]};
+  return {uint8_t(cmd.sense[2] & 0x0f), cmd.sense[12], cmd.sense[13]};
+}
+
+inline Bytes data_in(const scsi::Command& cmd) {
+  Bytes out(std::min<size_t>(cmd.data.size(), std::min(cmd.in_length, cmd.expected_in_length)));
+  cmd.data.copy_out(0, out.data(), out.size());
+  return out;
+}
+
+class Harness {
+ public:
+  static constexpr uint64_t kBlocks = 1024;
+
+  explicit Harness(uint32_t block_size = 512, scsi::LuSettings settings = {}) {
+    auto store_ptr = std::make_unique<MemoryStore>(kBlocks * block_size);
+    store = store_ptr.get();
+    settings.block_size = block_size;
+    disk = devices::make_disk(std::move(store_ptr), devices::identity_for("iqn.test:t", 0),
+                              settings);
+    auto t = std::make_shared<scsi::Target>("iqn.2024-01.org.stgt:test", "");
+    t->add_lun(0, disk);
+    t->set_controller(devices::make_controller(devices::identity_for("iqn.test:t", 0)));
+    target = t;
+    nexus = std::make_unique<scsi::ItNexus>(target, "iqn.init", "iqn.init,i,0x1",
+                                            scsi::TargetPort{});
+    while (nexus->pop_unit_attention(0) != scsi::SenseReason::kNone) {
+    }
+  }
+
+  std::unique_ptr<scsi::Command> run(const Bytes& cdb, uint32_t expected_in = 0,
+                                     const Bytes& out = {}, uint32_t lun = 0) {
+    auto cmd = std::make_unique<scsi::Command>();
+    std::copy(cdb.begin(), cdb.end(), cmd->cdb.begin());
+    cmd->cdb_length = uint8_t(cdb.size());
+    cmd->lun = scsi::encode_lun(lun);
+    cmd->expected_in_length = expected_in;
+    cmd->expected_out_length = uint32_t(out.size());
+    if (!out.empty()) {
+      cmd->data.allocate(pool, out.size());
+      cmd->data.copy_in(0, out.data(), out.size());
+    }
+    cmd->nexus = nexus.get();
+    cmd->owner = &owner;
+    cmd->pool = &pool;
+    const int before = owner.calls;
+    scsi::submit(*cmd);
+    completions = owner.calls - before;
+    return cmd;
+  }
+
+  base::BufferPool pool;
+  MemoryStore* store = nullptr;
+  std::shared_ptr<scsi::LogicalUnit> disk;
+  std::shared_ptr<scsi::Target> target;
+  std::unique_ptr<scsi::ItNexus> nexus;
+  CountingOwner owner;
+  int completions = 0;
+};
+
+}  // namespace stgt::test

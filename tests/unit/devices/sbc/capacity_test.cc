@@ -1,0 +1,57 @@
+#include <gtest/gtest.h>
+
+#include "harness.h"
+
+namespace stgt::devices {
+namespace {
+
+using test::Bytes;
+using test::Harness;
+
+Bytes rc16(uint32_t alloc) {
+  Bytes c(16, 0);
+  c[0] = 0x9e;
+  c[1] = 0x10;
+  base::store_be32(&c[10], alloc);
+  return c;
+}
+
+TEST(ReadCapacity, Ten) {
+  Harness h(4096);
+  auto c = h.run(Bytes{0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 8);
+  ASSERT_EQ(c->status, scsi::Status::kGood);
+  const Bytes d = test::data_in(*c);
+  EXPECT_EQ(base::load_be32(&d[0]), Harness::kBlocks - 1);
+  EXPECT_EQ(base::load_be32(&d[4]), 4096u);
+  auto bad = h.run(Bytes{0x25, 0, 0, 0, 0, 1, 0, 0, 0, 0}, 8);
+  EXPECT_EQ(test::sense_of(*bad).asc, 0x24);
+}
+
+TEST(ReadCapacity, Sixteen) {
+  Harness h;
+  auto c = h.run(rc16(32), 32);
+  ASSERT_EQ(c->status, scsi::Status::kGood);
+  const Bytes d = test::data_in(*c);
+  ASSERT_EQ(d.size(), 32u);
+  EXPECT_EQ(base::load_be64(&d[0]), Harness::kBlocks - 1);
+  EXPECT_EQ(base::load_be32(&d[8]), 512u);
+  EXPECT_EQ(d[12], 0);  // no protection
+  EXPECT_EQ(d[13], 0);  // LBPPBE 0
+  EXPECT_EQ(d[14] & 0x80, 0);  // LBPME clear
+  auto trunc = h.run(rc16(8), 8);
+  EXPECT_EQ(trunc->in_length, 8u);
+  auto zero = h.run(rc16(0), 0);
+  EXPECT_EQ(zero->status, scsi::Status::kGood);
+}
+
+TEST(ReadCapacity, UnknownServiceAction) {
+  Harness h;
+  Bytes c = rc16(32);
+  c[1] = 0x11;
+  auto r = h.run(c, 32);
+  EXPECT_EQ(test::sense_of(*r).asc, 0x24);
+  EXPECT_EQ(base::load_be16(&r->sense[16]), 1);
+}
+
+}  // namespace
+}  // namespace stgt::devices

@@ -1,0 +1,51 @@
+#include <gtest/gtest.h>
+
+#include "harness.h"
+
+namespace stgt::devices {
+namespace {
+
+using test::Bytes;
+using test::Harness;
+
+Bytes start_stop(uint8_t byte4) { return Bytes{0x1b, 0, 0, 0, byte4, 0}; }
+
+TEST(StartStopUnit, EjectAndLoadRemovable) {
+  Harness h(512, scsi::LuSettings{.removable = true});
+  EXPECT_EQ(h.run(start_stop(0x02))->status, scsi::Status::kGood);  // LOEJ, !START: eject
+  auto tur = h.run(Bytes{0, 0, 0, 0, 0, 0});
+  EXPECT_EQ(test::sense_of(*tur).key, 0x2);
+  EXPECT_EQ(test::sense_of(*tur).asc, 0x3a);
+  EXPECT_EQ(test::sense_of(*h.run(test::cdb10(0x28, 0, 1), 512)).asc, 0x3a);
+  EXPECT_EQ(test::sense_of(*h.run(test::cdb10(0x35, 0, 0))).asc, 0x3a);
+  EXPECT_EQ(h.run(Bytes{0x12, 0, 0, 0, 96, 0}, 96)->status, scsi::Status::kGood);
+  EXPECT_EQ(h.run(start_stop(0x03))->status, scsi::Status::kGood);  // load
+  EXPECT_EQ(h.run(Bytes{0, 0, 0, 0, 0, 0})->status, scsi::Status::kGood);
+}
+
+TEST(StartStopUnit, PowerConditionsIgnored) {
+  Harness h;
+  EXPECT_EQ(h.run(start_stop(0x00))->status, scsi::Status::kGood);
+  EXPECT_EQ(h.run(start_stop(0x01))->status, scsi::Status::kGood);
+  EXPECT_EQ(h.run(start_stop(0x32))->status, scsi::Status::kGood);
+  EXPECT_TRUE(h.disk->medium_present());
+}
+
+TEST(StartStopUnit, LoejOnFixedDiskIsInvalid) {
+  Harness h;
+  auto c = h.run(start_stop(0x02));
+  EXPECT_EQ(test::sense_of(*c).asc, 0x24);
+  EXPECT_EQ(base::load_be16(&c->sense[16]), 4);
+}
+
+TEST(PreventAllow, PreventBlocksEject) {
+  Harness h(512, scsi::LuSettings{.removable = true});
+  EXPECT_EQ(h.run(Bytes{0x1e, 0, 0, 0, 1, 0})->status, scsi::Status::kGood);
+  auto c = h.run(start_stop(0x02));
+  EXPECT_EQ(test::sense_of(*c).asc, 0x53);
+  EXPECT_EQ(h.run(Bytes{0x1e, 0, 0, 0, 0, 0})->status, scsi::Status::kGood);
+  EXPECT_EQ(h.run(start_stop(0x02))->status, scsi::Status::kGood);
+}
+
+}  // namespace
+}  // namespace stgt::devices

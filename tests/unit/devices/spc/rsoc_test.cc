@@ -1,0 +1,87 @@
+#include <gtest/gtest.h>
+
+#include "harness.h"
+
+namespace stgt::devices {
+namespace {
+
+using test::Bytes;
+using test::Harness;
+
+Bytes rsoc(uint8_t options, uint8_t opcode = 0, uint16_t sa = 0, uint32_t alloc = 65535) {
+  Bytes c(12, 0);
+  c[0] = 0xa3;
+  c[1] = 0x0c;
+  c[2] = options;
+  c[3] = opcode;
+  base::store_be16(&c[4], sa);
+  base::store_be32(&c[6], alloc);
+  return c;
+}
+
+struct Descriptor {
+  uint8_t opcode;
+  uint16_t sa;
+  bool servactv;
+  bool ctdp;
+  uint16_t cdb_length;
+};
+
+std::vector<Descriptor> all_commands(Harness& h, bool rctd) {
+  auto c = h.run(rsoc(rctd ? 0x80 : 0), 65535);
+  EXPECT_EQ(c->status, scsi::Status::kGood);
+  const Bytes d = test::data_in(*c);
+  EXPECT_EQ(base::load_be32(&d[0]) + 4u, d.size());
+  std::vector<Descriptor> out;
+  for (size_t at = 4; at < d.size();) {
+    const bool ctdp = (d[at + 5] & 0x02) != 0;
+    out.push_back({d[at], base::load_be16(&d[at + 2]), (d[at + 5] & 0x01) != 0, ctdp,
+                   base::load_be16(&d[at + 6])});
+    if (ctdp) EXPECT_EQ(base::load_be16(&d[at + 8]), 0x0a);
+    at += ctdp ? 20 : 8;
+  }
+  return out;
+}
+
+TEST(Rsoc, AllCommandsFromTable) {
+  Harness h;
+  const auto list = all_commands(h, false);
+  EXPECT_EQ(list.size(), 31u);
+  for (const Descriptor& d : list) {
+    EXPECT_FALSE(d.ctdp);
+    EXPECT_EQ(d.servactv, d.opcode == 0x9e || d.opcode == 0xa3);
+  }
+  for (const Descriptor& d : all_commands(h, true)) EXPECT_TRUE(d.ctdp);
+}
+
+// libiscsi ReportSupportedOpcodes.OneCommand: option 1 only without service actions,
+// option 2 only with; the usage data starts with the opcode.
+TEST(Rsoc, OneCommandForEveryListedOpcode) {
+  Harness h;
+  for (const Descriptor& d : all_commands(h, false)) {
+    SCOPED_TRACE(int(d.opcode));
+    auto one = h.run(rsoc(1, d.opcode, d.sa), 65535);
+    auto two = h.run(rsoc(2, d.opcode, d.sa), 65535);
+    EXPECT_EQ(one->status, d.servactv ? scsi::Status::kCheckCondition : scsi::Status::kGood);
+    EXPECT_EQ(two->status, d.servactv ? scsi::Status::kGood : scsi::Status::kCheckCondition);
+    const Bytes r = test::data_in(*(d.servactv ? two : one));
+    EXPECT_EQ(r[1] & 0x07, 0x03);
+    EXPECT_EQ(base::load_be16(&r[2]), d.cdb_length);
+    EXPECT_EQ(r[4], d.opcode);
+    EXPECT_EQ(r.size(), 4u + d.cdb_length);
+    EXPECT_EQ(h.run(rsoc(3, d.opcode, d.sa), 65535)->status, scsi::Status::kGood);
+  }
+}
+
+TEST(Rsoc, UnsupportedAndInvalid) {
+  Harness h;
+  const Bytes r = test::data_in(*h.run(rsoc(1, 0x42), 65535));
+  EXPECT_EQ(r, (Bytes{0, 0x01, 0, 0}));
+  const Bytes t = test::data_in(*h.run(rsoc(0x83, 0x28), 65535));
+  EXPECT_EQ(t[1], 0x83);  // CTDP + supported
+  EXPECT_EQ(t.size(), 4u + 10 + 12);
+  EXPECT_EQ(test::sense_of(*h.run(rsoc(4), 65535)).asc, 0x24);
+}
+
+}  // namespace
+}  // namespace stgt::devices

@@ -1,0 +1,76 @@
+#include "devices/spc/vpd.h"
+
+#include <gtest/gtest.h>
+
+#include "harness.h"
+
+namespace stgt::devices {
+namespace {
+
+using test::Bytes;
+using test::Harness;
+
+Bytes vpd(Harness& h, uint8_t page) {
+  Bytes c{0x12, 1, page, 0x04, 0x00, 0};
+  auto cmd = h.run(c, 1024);
+  EXPECT_EQ(cmd->status, scsi::Status::kGood);
+  return test::data_in(*cmd);
+}
+
+TEST(Vpd, SupportedPagesAllReadable) {
+  Harness h;
+  const Bytes d = vpd(h, 0x00);
+  EXPECT_EQ(Bytes(d.begin() + 4, d.end()), (Bytes{0x00, 0x80, 0x83, 0xb0, 0xb1, 0xb2}));
+  for (size_t i = 4; i < d.size(); ++i) {
+    const Bytes p = vpd(h, d[i]);
+    ASSERT_GE(p.size(), 4u);
+    EXPECT_EQ(p[1], d[i]);
+    EXPECT_EQ(base::load_be16(&p[2]) + 4u, p.size());
+  }
+}
+
+TEST(Vpd, SerialMatchesIdentity) {
+  Harness h;
+  const Bytes d = vpd(h, 0x80);
+  EXPECT_EQ(std::string(d.begin() + 4, d.end()), h.disk->identity().serial);
+}
+
+TEST(Vpd, DeviceIdentificationDesignators) {
+  Harness h;
+  const Bytes d = vpd(h, 0x83);
+  std::vector<Bytes> found;
+  for (size_t at = 4; at < d.size(); at += 4 + d[at + 3]) {
+    found.emplace_back(d.begin() + at, d.begin() + at + 4 + d[at + 3]);
+  }
+  ASSERT_EQ(found.size(), 5u);
+  EXPECT_EQ(found[0][1], 0x03);  // NAA, LU
+  EXPECT_EQ(base::load_be64(&found[0][4]), h.disk->identity().naa);
+  EXPECT_EQ(found[1][0], 0x02);  // ASCII
+  EXPECT_EQ(found[1][1], 0x01);  // T10 vendor ID
+  EXPECT_EQ(std::string(found[1].begin() + 4, found[1].begin() + 12), "STGT    ");
+  EXPECT_EQ(found[2][0], 0x51);
+  EXPECT_EQ(found[2][1], 0x94);  // PIV, target port, relative target port
+  EXPECT_EQ(base::load_be16(&found[2][6]), 1);
+  EXPECT_EQ(found[3][1], 0x95);  // target port group
+  EXPECT_EQ(found[4][0], 0x53);  // UTF-8
+  EXPECT_EQ(found[4][1], 0x98);  // SCSI name string, target port
+  EXPECT_EQ(found[4][3] % 4, 0);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(&found[4][4])),
+            "iqn.2024-01.org.stgt:test,t,0x0001");
+}
+
+TEST(Vpd, BlockPages) {
+  Harness h(4096, scsi::LuSettings{.thin = true});
+  const Bytes bl = vpd(h, 0xb0);
+  EXPECT_EQ(bl[3], 0x3c);
+  EXPECT_EQ(base::load_be32(&bl[8]), (16u << 20) / 4096);
+  EXPECT_EQ(base::load_be32(&bl[20]), 0u);  // no UNMAP
+  const Bytes bdc = vpd(h, 0xb1);
+  EXPECT_EQ(base::load_be16(&bdc[4]), 1);  // non-rotating
+  const Bytes lbp = vpd(h, 0xb2);
+  EXPECT_EQ(lbp[5] & 0xe0, 0);  // no LBPU / LBPWS / LBPWS10
+  EXPECT_EQ(lbp[6] & 0x07, 0x02);  // thin
+}
+
+}  // namespace
+}  // namespace stgt::devices
