@@ -129,6 +129,7 @@ void Connection::handle_scsi_command_header() {
     // Too large for one command (or out of memory): the data is drained and the command
     // answered with CHECK CONDITION once its turn comes.
     t->failed_early = true;
+    t->fail_reason = scsi::SenseReason::kInvalidFieldInCdb;
   }
   t->unsolicited_end = session_params_.initial_r2t
                            ? rx_dsl_
@@ -183,7 +184,7 @@ void Connection::start_task(Task& t) {
   t.started = true;
   if (t.failed_early) {
     // Wait for every byte the initiator means to send before answering.
-    if (t.unsolicited_done) fail_task(t, scsi::SenseReason::kInvalidFieldInCdb);
+    if (t.unsolicited_done) fail_task(t, t.fail_reason);
     return;
   }
   if (t.write) issue_r2ts(t);
@@ -225,7 +226,7 @@ void Connection::handle_data_out_header() {
   const Bhs& h = rx_bhs_;
   const uint32_t ttt = h.ttt();
   Task* t = ttt == kReservedTag ? tasks_->find(h.itt()) : tasks_->at_slot(ttt >> 4);
-  if (t == nullptr || t->itt != h.itt() || !t->write || t->submitted) {
+  if (t == nullptr || t->itt != h.itt() || !t->write || t->submitted || t->completed) {
     // RFC 7143 11.7.2: data for a task we do not know, or no longer wait for.
     rx_discard_ = true;
     rx_reject_ = RejectReason::kInvalidPduField;
@@ -233,36 +234,49 @@ void Connection::handle_data_out_header() {
   }
   const uint32_t offset = h.buffer_offset();
   const uint64_t end = uint64_t(offset) + rx_dsl_;
+  bool in_sequence;
   if (ttt == kReservedTag) {
     // Unsolicited data (InitialR2T=No): in order, within the first burst.
-    if (t->unsolicited_done || h.data_sn() != t->unsolicited_next_data_sn ||
-        offset != t->unsolicited_received || end > t->unsolicited_end) {
-      protocol_error(fmt::format("unsolicited Data-Out out of sequence (ITT {:#x}, DataSN {})",
-                                 h.itt(), h.data_sn()));
-      return;
-    }
+    in_sequence = !t->unsolicited_done && h.data_sn() == t->unsolicited_next_data_sn &&
+                  offset == t->unsolicited_received && end <= t->unsolicited_end;
   } else {
-    R2tSlot& r = t->r2ts[ttt & 0xf];
-    if (!r.active || r.ttt != ttt || h.data_sn() != r.next_data_sn ||
-        offset != r.offset + r.received || end > uint64_t(r.offset) + r.length) {
-      // RFC 7143 7.1 at ErrorRecoveryLevel 0: a sequence error ends the connection.
-      protocol_error(fmt::format("Data-Out out of sequence (ITT {:#x}, DataSN {}, offset {})",
-                                 h.itt(), h.data_sn(), offset));
-      return;
-    }
+    const R2tSlot& r = t->r2ts[ttt & 0xf];
+    in_sequence = r.active && r.ttt == ttt && h.data_sn() == r.next_data_sn &&
+                  offset == r.offset + r.received && end <= uint64_t(r.offset) + r.length;
+  }
+  if (!in_sequence && !t->failed_early) {
+    // RFC 7143 7.1.4.1 at ErrorRecoveryLevel 0: the command cannot be recovered; it is
+    // answered with CHECK CONDITION once the initiator has sent what it meant to send.
+    STGT_LOG_WARN("connection {}: Data-Out out of sequence (ITT {:#x}, DataSN {}, offset {})",
+                  id_, h.itt(), h.data_sn(), offset);
+    t->failed_early = true;
+    t->fail_reason = scsi::SenseReason::kDataPhaseError;
   }
   rx_task_ = t;
-  if (rx_dsl_ == 0) return;
   if (t->failed_early) {
     rx_sink_ = true;
     return;
   }
+  if (rx_dsl_ == 0) return;
   rx_dest_count_ = t->cmd.data.iovecs(offset, rx_dsl_, {rx_dest_.data(), rx_dest_.size()});
 }
 
 void Connection::handle_data_out() {
   Task& t = *rx_task_;
   const Bhs& h = rx_bhs_;
+  if (t.failed_early) {
+    // Only the end of each sequence matters now.
+    if (h.final_bit()) {
+      if (h.ttt() == kReservedTag) {
+        t.unsolicited_done = true;
+      } else if (R2tSlot& r = t.r2ts[h.ttt() & 0xf]; r.active) {
+        r.active = false;
+        --t.outstanding_r2ts;
+      }
+    }
+    if (t.started && t.unsolicited_done && t.outstanding_r2ts == 0) fail_task(t, t.fail_reason);
+    return;
+  }
   t.received += rx_dsl_;
   if (h.ttt() == kReservedTag) {
     t.unsolicited_received += rx_dsl_;
@@ -270,12 +284,12 @@ void Connection::handle_data_out() {
     if (h.final_bit()) {
       t.unsolicited_done = true;
       if (t.unsolicited_received < t.unsolicited_end) {
-        // The initiator ended its unsolicited burst early: solicit the gap too.
-        t.next_r2t_offset = std::min(t.next_r2t_offset, t.unsolicited_received);
-        if (t.outstanding_r2ts > 0 || t.next_r2t_offset != t.unsolicited_received) {
-          protocol_error("unsolicited data ended early while R2Ts were outstanding");
-          return;
-        }
+        // The initiator ended its unsolicited burst early (RFC 7143 10.7 allows it only at
+        // EDTL); the command cannot complete.
+        t.failed_early = true;
+        t.fail_reason = scsi::SenseReason::kDataPhaseError;
+        if (t.started && t.outstanding_r2ts == 0) fail_task(t, t.fail_reason);
+        return;
       }
     }
   } else {
@@ -286,12 +300,6 @@ void Connection::handle_data_out() {
       r.active = false;
       --t.outstanding_r2ts;
     }
-  }
-  if (t.failed_early) {
-    if (t.started && t.unsolicited_done && t.outstanding_r2ts == 0) {
-      fail_task(t, scsi::SenseReason::kInvalidFieldInCdb);
-    }
-    return;
   }
   if (t.started) issue_r2ts(t);
   maybe_submit(t);

@@ -37,7 +37,8 @@ struct Task {
   bool started = false;     // its CmdSN turn has come
   bool submitted = false;   // handed to the SCSI layer
   bool completed = false;   // the SCSI layer is done with it
-  bool failed_early = false;  // answered without reaching the SCSI layer
+  bool failed_early = false;  // answered without reaching the SCSI layer, once its data is in
+  scsi::SenseReason fail_reason = scsi::SenseReason::kNone;
 
   // Data-Out bookkeeping (RFC 7143 10.7, 10.8).
   uint32_t received = 0;             // data bytes received so far (all sequences)

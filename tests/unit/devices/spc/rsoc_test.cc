@@ -37,7 +37,9 @@ std::vector<Descriptor> all_commands(Harness& h, bool rctd) {
     const bool ctdp = (d[at + 5] & 0x02) != 0;
     out.push_back({d[at], base::load_be16(&d[at + 2]), (d[at + 5] & 0x01) != 0, ctdp,
                    base::load_be16(&d[at + 6])});
-    if (ctdp) EXPECT_EQ(base::load_be16(&d[at + 8]), 0x0a);
+    if (ctdp) {
+      EXPECT_EQ(base::load_be16(&d[at + 8]), 0x0a);
+    }
     at += ctdp ? 20 : 8;
   }
   return out;

@@ -1,0 +1,35 @@
+#include "scsi/it_nexus.h"
+
+#include <gtest/gtest.h>
+
+#include "fakes.h"
+
+namespace stgt::scsi {
+namespace {
+
+TEST(ItNexus, PowerOnUnitAttentionForEveryLun) {
+  auto t = std::make_shared<Target>("iqn.x", "");
+  t->add_lun(1, std::make_shared<LogicalUnit>(test::kFakeType, nullptr, LuIdentity{}, LuSettings{}));
+  t->set_controller(std::make_shared<LogicalUnit>(test::kFakeType, nullptr, LuIdentity{}, LuSettings{}));
+  ItNexus n(t, "iqn.i", "iqn.i,i,0x1", TargetPort{});
+  EXPECT_TRUE(n.has_unit_attention(0));
+  EXPECT_TRUE(n.has_unit_attention(1));
+  EXPECT_FALSE(n.has_unit_attention(2));
+  EXPECT_EQ(n.pop_unit_attention(1), SenseReason::kPowerOnReset);
+  EXPECT_FALSE(n.has_unit_attention(1));
+  EXPECT_EQ(n.pop_unit_attention(1), SenseReason::kNone);
+}
+
+TEST(ItNexus, QueueIsOrderedAndDeduplicated) {
+  auto t = std::make_shared<Target>("iqn.x", "");
+  ItNexus n(t, "iqn.i", "p", TargetPort{});
+  n.queue_unit_attention(4, SenseReason::kCapacityDataChanged);
+  n.queue_unit_attention(4, SenseReason::kReportedLunsDataChanged);
+  n.queue_unit_attention(4, SenseReason::kCapacityDataChanged);
+  EXPECT_EQ(n.pop_unit_attention(4), SenseReason::kCapacityDataChanged);
+  EXPECT_EQ(n.pop_unit_attention(4), SenseReason::kReportedLunsDataChanged);
+  EXPECT_FALSE(n.has_unit_attention(4));
+}
+
+}  // namespace
+}  // namespace stgt::scsi

@@ -1,0 +1,124 @@
+#include "scsi/scsi_layer.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "base/byte_order.h"
+#include "fakes.h"
+#include "scsi/it_nexus.h"
+#include "scsi/logical_unit.h"
+#include "scsi/lun.h"
+
+namespace stgt::scsi {
+namespace {
+
+class GateTest : public ::testing::Test {
+ protected:
+  GateTest() {
+    lu_ = std::make_shared<LogicalUnit>(test::kFakeType, nullptr, LuIdentity{}, LuSettings{});
+    auto t = std::make_shared<Target>("iqn.x", "");
+    t->add_lun(0, lu_);
+    nexus_ = std::make_unique<ItNexus>(t, "iqn.i", "p", TargetPort{});
+    nexus_->pop_unit_attention(0);
+    test::g_handled = 0;
+  }
+
+  std::unique_ptr<Command> run(std::initializer_list<uint8_t> cdb, uint32_t lun = 0,
+                               uint32_t expected_in = 255) {
+    auto c = std::make_unique<Command>();
+    std::copy(cdb.begin(), cdb.end(), c->cdb.begin());
+    c->cdb_length = uint8_t(cdb.size());
+    c->lun = encode_lun(lun);
+    c->nexus = nexus_.get();
+    c->owner = &owner_;
+    c->pool = &pool_;
+    c->expected_in_length = expected_in;
+    submit(*c);
+    return c;
+  }
+
+  base::BufferPool pool_;
+  std::shared_ptr<LogicalUnit> lu_;
+  std::unique_ptr<ItNexus> nexus_;
+  test::CountingOwner owner_;
+};
+
+TEST_F(GateTest, DispatchesAndSetsLu) {
+  auto c = run({0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0});
+  EXPECT_EQ(c->status, Status::kGood);
+  EXPECT_EQ(c->lu, lu_.get());
+  EXPECT_EQ(test::g_handled, 1);
+  EXPECT_EQ(owner_.calls, 1);
+}
+
+TEST_F(GateTest, UnmappedLun) {
+  auto inq = run({0x12, 0, 0, 0, 36, 0}, 9);
+  ASSERT_EQ(inq->status, Status::kGood);
+  uint8_t b0 = 0;
+  inq->data.copy_out(0, &b0, 1);
+  EXPECT_EQ(b0, 0x7f);  // qualifier 011b, type 1Fh
+  auto tur = run({0, 0, 0, 0, 0, 0}, 9);
+  EXPECT_EQ(tur->sense[12], 0x25);
+  auto rs = run({0x03, 0, 0, 0, 18, 0}, 9);
+  ASSERT_EQ(rs->status, Status::kGood);
+  uint8_t sense[18] = {};
+  rs->data.copy_out(0, sense, 18);
+  EXPECT_EQ(sense[12], 0x25);
+  EXPECT_EQ(test::g_handled, 0);
+}
+
+TEST_F(GateTest, UnitAttentionReportedOnceThenCleared) {
+  nexus_->queue_unit_attention(0, SenseReason::kPowerOnReset);
+  auto inq = run({0x12, 0, 0, 0, 36, 0});
+  EXPECT_EQ(inq->status, Status::kGood);  // INQUIRY passes a UA
+  auto tur = run({0, 0, 0, 0, 0, 0});
+  EXPECT_EQ(tur->status, Status::kCheckCondition);
+  EXPECT_EQ(tur->sense[2], 0x6);
+  EXPECT_EQ(tur->sense[12], 0x29);
+  EXPECT_EQ(run({0, 0, 0, 0, 0, 0})->status, Status::kGood);
+}
+
+TEST_F(GateTest, UnitAttentionBeforeOpcodeCheck) {
+  nexus_->queue_unit_attention(0, SenseReason::kPowerOnReset);
+  EXPECT_EQ(run({0xff, 0, 0, 0, 0, 0})->sense[2], 0x6);
+}
+
+TEST_F(GateTest, UnsupportedOpcode) {
+  auto c = run({0xc5, 0, 0, 0, 0, 0});
+  EXPECT_EQ(c->sense[2], 0x5);
+  EXPECT_EQ(c->sense[12], 0x20);
+  EXPECT_EQ(c->sense[15] & 0x80, 0x80);
+  EXPECT_EQ(base::load_be16(&c->sense[16]), 0);
+}
+
+TEST_F(GateTest, ServiceActions) {
+  uint8_t cdb[16] = {0x9e, 0x10};
+  auto c = std::make_unique<Command>();
+  std::copy(std::begin(cdb), std::end(cdb), c->cdb.begin());
+  c->nexus = nexus_.get();
+  c->owner = &owner_;
+  submit(*c);
+  EXPECT_EQ(c->status, Status::kGood);
+  auto bad = run({0x9e, 0x11, 0, 0, 0, 0});
+  EXPECT_EQ(bad->sense[12], 0x24);
+  EXPECT_EQ(base::load_be16(&bad->sense[16]), 1);
+}
+
+TEST_F(GateTest, ControlByte) {
+  auto naca = run({0, 0, 0, 0, 0, 0x04});
+  EXPECT_EQ(naca->sense[12], 0x24);
+  EXPECT_EQ(base::load_be16(&naca->sense[16]), 5);
+  EXPECT_EQ(naca->sense[15] & 0x0f, 0x08 | 2);
+  auto link = run({0x28, 0, 0, 0, 0, 0, 0, 0, 0, 0x01});
+  EXPECT_EQ(base::load_be16(&link->sense[16]), 9);
+}
+
+TEST_F(GateTest, MediumAbsent) {
+  lu_->set_medium_present(false);
+  EXPECT_EQ(run({0, 0, 0, 0, 0, 0})->sense[12], 0x3a);
+  EXPECT_EQ(run({0x12, 0, 0, 0, 36, 0})->status, Status::kGood);
+}
+
+}  // namespace
+}  // namespace stgt::scsi
