@@ -18,7 +18,7 @@ namespace stgt::config {
 
 struct DaemonConfig {
   std::string control_socket = "/run/stgt/stgtd.sock";
-  unsigned reactors = 0;  // 0 = one per core
+  unsigned reactors = 0;             // 0 = one per core
   std::string io_backend = "uring";  // uring | epoll
   std::string log_level = "info";    // debug | info | warn | error
   bool operator==(const DaemonConfig&) const = default;
@@ -31,13 +31,14 @@ struct PortalConfig {
 };
 
 struct LunConfig {
-  uint32_t id = 0;     // 0..16383
-  std::string store;   // file | memory | null
-  std::string path;    // file store only
-  uint64_t size = 0;   // bytes; file: size of a file created when missing (0 = use existing file)
+  uint32_t id = 0;    // 0..16383
+  std::string store;  // file | memory | null
+  std::string path;   // file store only
+  uint64_t size = 0;  // bytes; file: size of a file created when missing (0 = use existing file)
   uint32_t block_size = 512;  // 512 | 4096
   bool read_only = false;
   bool removable = false;
+  std::string provisioning = "thick";  // thick | thin (thin: UNMAP punches holes)
   bool write_cache = true;
   std::string vendor, product, serial;  // INQUIRY overrides; empty = built-in default
   bool operator==(const LunConfig&) const = default;
@@ -66,8 +67,8 @@ struct Config {
 
 struct ConfigError {
   std::string file;
-  uint32_t line = 0;   // 1-based; 0 = no line (e.g. a missing section, an unreadable file)
-  std::string field;   // path such as "target[0].lun[1].block_size"; may be empty
+  uint32_t line = 0;  // 1-based; 0 = no line (e.g. a missing section, an unreadable file)
+  std::string field;  // path such as "target[0].lun[1].block_size"; may be empty
   std::string message;
   // "FILE:LINE: FIELD: message"; the line and the field are left out when unknown.
   std::string to_string() const;

@@ -47,8 +47,9 @@ NameResult check_iqn(std::string name) {
   for (const char c : authority) {
     if (c == ':') break;
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.') {
-      return base::unexpected(std::string("the domain part of an iqn name may hold only "
-                                          "letters, digits, '-' and '.'"));
+      return base::unexpected(
+          std::string("the domain part of an iqn name may hold only "
+                      "letters, digits, '-' and '.'"));
     }
   }
   return name;

@@ -33,9 +33,8 @@ base::Result<std::string, std::string> canonical_host(const std::string& host, b
   const int family = ipv6 ? AF_INET6 : AF_INET;
   if (inet_pton(family, host.c_str(), binary) != 1 ||
       inet_ntop(family, binary, text, sizeof(text)) == nullptr) {
-    return base::unexpected(std::string(ipv6 ? "not a numeric IPv6 address: "
-                                             : "not a numeric IPv4 address: ") +
-                            host);
+    return base::unexpected(
+        std::string(ipv6 ? "not a numeric IPv6 address: " : "not a numeric IPv4 address: ") + host);
   }
   return std::string(text);
 }
@@ -70,7 +69,8 @@ AddressResult parse_portal_address(std::string_view text) {
   } else {
     const size_t colon = text.find(':');
     if (colon != std::string_view::npos && text.find(':', colon + 1) != std::string_view::npos) {
-      return base::unexpected(std::string("an IPv6 address must be written in brackets: [::1]:3260"));
+      return base::unexpected(
+          std::string("an IPv6 address must be written in brackets: [::1]:3260"));
     }
     host = std::string(text.substr(0, colon));
     if (colon != std::string_view::npos) {

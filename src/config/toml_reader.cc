@@ -19,9 +19,9 @@ constexpr std::string_view kDaemonKeys[] = {"control_socket", "reactors", "io_ba
                                             "log_level"};
 constexpr std::string_view kPortalKeys[] = {"address", "group_tag"};
 constexpr std::string_view kTargetKeys[] = {"iqn", "alias", "lun", "acl"};
-constexpr std::string_view kLunKeys[] = {"id",        "store",     "path",        "size",
+constexpr std::string_view kLunKeys[] = {"id",         "store",     "path",      "size",
                                          "block_size", "read_only", "removable", "write_cache",
-                                         "vendor",     "product",   "serial"};
+                                         "vendor",     "product",   "serial",    "provisioning"};
 constexpr std::string_view kAclKeys[] = {"initiator"};
 
 enum class Presence { kRequired, kOptional };
@@ -34,27 +34,38 @@ std::string indexed(std::string_view name, size_t index) {
   return std::string(name) + "[" + std::to_string(index) + "]";
 }
 
-uint32_t line_of(const toml::source_region& where) { return uint32_t(where.begin.line); }
+uint32_t line_of(const toml::source_region& where) {
+  return uint32_t(where.begin.line);
+}
 
 std::string_view type_name(toml::node_type type) {
   switch (type) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
     case toml::node_type::date:
     case toml::node_type::time:
-    case toml::node_type::date_time: return "a date/time";
-    case toml::node_type::none: break;
+    case toml::node_type::date_time:
+      return "a date/time";
+    case toml::node_type::none:
+      break;
   }
   return "nothing";
 }
 
 size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
     size_t diagonal = row[0];
     row[0] = i;
@@ -91,9 +102,9 @@ class TomlReader {
   }
 
   bool wrong_type(const toml::node& node, std::string field, std::string_view expected) {
-    return fail(line_of(node.source()), std::move(field),
-                "expected " + std::string(expected) + ", found " +
-                    std::string(type_name(node.type())));
+    return fail(
+        line_of(node.source()), std::move(field),
+        "expected " + std::string(expected) + ", found " + std::string(type_name(node.type())));
   }
 
   bool check_keys(const toml::table& table, const std::string& path,
@@ -250,6 +261,7 @@ class TomlReader {
                         lun.block_size) &&
            read_bool(table, path, "read_only", lun.read_only) &&
            read_bool(table, path, "removable", lun.removable) &&
+           read_string(table, path, "provisioning", Presence::kOptional, lun.provisioning) &&
            read_bool(table, path, "write_cache", lun.write_cache) &&
            read_string(table, path, "vendor", Presence::kOptional, lun.vendor) &&
            read_string(table, path, "product", Presence::kOptional, lun.product) &&

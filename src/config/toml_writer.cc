@@ -20,8 +20,8 @@ std::string size_text(uint64_t size) {
     const char* suffix;
     uint64_t factor;
   };
-  static constexpr Unit kUnits[] = {{"TiB", 1ull << 40}, {"GiB", 1ull << 30},
-                                    {"MiB", 1ull << 20}, {"KiB", 1ull << 10}};
+  static constexpr Unit kUnits[] = {
+      {"TiB", 1ull << 40}, {"GiB", 1ull << 30}, {"MiB", 1ull << 20}, {"KiB", 1ull << 10}};
   for (const Unit& unit : kUnits) {
     if (size != 0 && size % unit.factor == 0) {
       return "\"" + std::to_string(size / unit.factor) + unit.suffix + "\"";
@@ -57,6 +57,7 @@ void write_lun(Writer& w, const LunConfig& lun) {
   w.key("block_size", std::to_string(lun.block_size));
   if (lun.read_only) w.bool_key("read_only", true);
   if (lun.removable) w.bool_key("removable", true);
+  if (lun.provisioning != "thick") w.string_key("provisioning", lun.provisioning);
   if (!lun.write_cache) w.bool_key("write_cache", false);
   w.string_key("vendor", lun.vendor, true);
   w.string_key("product", lun.product, true);
@@ -82,7 +83,8 @@ std::string to_toml(const Config& config) {
     w.header("[[target]]");
     w.string_key("iqn", target.iqn);
     w.string_key("alias", target.alias, true);
-    for (const LunConfig& lun : target.luns) write_lun(w, lun);
+    for (const LunConfig& lun : target.luns)
+      write_lun(w, lun);
     for (const AclConfig& acl : target.acls) {
       w.header("[[target.acl]]");
       w.string_key("initiator", acl.initiator);

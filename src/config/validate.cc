@@ -61,7 +61,8 @@ class Validator {
     if (d.control_socket.size() > kMaxUnixSocketPath) {
       return fail("daemon.control_socket", "longer than a Unix socket path may be (107 bytes)");
     }
-    if (d.reactors > kMaxReactors) return fail("daemon.reactors", "must be 0..1024 (0 = one per core)");
+    if (d.reactors > kMaxReactors)
+      return fail("daemon.reactors", "must be 0..1024 (0 = one per core)");
     static constexpr std::array<std::string_view, 2> kBackends = {"uring", "epoll"};
     if (!one_of(d.io_backend, kBackends)) {
       return fail("daemon.io_backend", "must be \"uring\" or \"epoll\"");
@@ -127,9 +128,12 @@ class Validator {
     } else {
       return fail(field + ".store", "must be \"file\", \"memory\" or \"null\"");
     }
+    if (lun.provisioning != "thick" && lun.provisioning != "thin") {
+      return fail(field + ".provisioning", "must be \"thick\" or \"thin\"");
+    }
     if (lun.size % lun.block_size != 0) {
-      return fail(field + ".size", "must be a multiple of block_size (" +
-                                       std::to_string(lun.block_size) + ")");
+      return fail(field + ".size",
+                  "must be a multiple of block_size (" + std::to_string(lun.block_size) + ")");
     }
     if (lun.vendor.size() > kMaxVendorLength || !printable_ascii(lun.vendor)) {
       return fail(field + ".vendor", "must be at most 8 printable ASCII characters");
@@ -176,6 +180,8 @@ VoidResult validate_config(Config& config, const SourceLines& lines) {
   return Validator(config, lines).run();
 }
 
-VoidResult validate_config(Config& config) { return validate_config(config, SourceLines{}); }
+VoidResult validate_config(Config& config) {
+  return validate_config(config, SourceLines{});
+}
 
 }  // namespace stgt::config

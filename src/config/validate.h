@@ -24,13 +24,13 @@ class SourceLines {
   std::unordered_map<std::string, uint32_t> lines_;
 };
 
-inline constexpr uint32_t kMaxLunId = 16383;           // SAM-5 4.7.3 (14-bit flat space)
+inline constexpr uint32_t kMaxLunId = 16383;  // SAM-5 4.7.3 (14-bit flat space)
 inline constexpr unsigned kMaxReactors = 1024;
-inline constexpr size_t kMaxUnixSocketPath = 107;      // sizeof(sockaddr_un::sun_path) - 1
-inline constexpr size_t kMaxTargetAlias = 255;         // RFC 7143 13.6 (text value)
-inline constexpr size_t kMaxVendorLength = 8;          // SPC-5 6.7.2, T10 VENDOR IDENTIFICATION
-inline constexpr size_t kMaxProductLength = 16;        // SPC-5 6.7.2, PRODUCT IDENTIFICATION
-inline constexpr size_t kMaxSerialLength = 64;         // VPD page 0x80 (our limit)
+inline constexpr size_t kMaxUnixSocketPath = 107;  // sizeof(sockaddr_un::sun_path) - 1
+inline constexpr size_t kMaxTargetAlias = 255;     // RFC 7143 13.6 (text value)
+inline constexpr size_t kMaxVendorLength = 8;      // SPC-5 6.7.2, T10 VENDOR IDENTIFICATION
+inline constexpr size_t kMaxProductLength = 16;    // SPC-5 6.7.2, PRODUCT IDENTIFICATION
+inline constexpr size_t kMaxSerialLength = 64;     // VPD page 0x80 (our limit)
 
 base::Result<void, ConfigError> validate_config(Config& config, const SourceLines& lines);
 

@@ -56,6 +56,7 @@ base::Result<std::vector<std::shared_ptr<const scsi::Target>>, std::string> buil
       settings.read_only = lc.read_only;
       settings.removable = lc.removable;
       settings.write_cache = lc.write_cache;
+      settings.thin = lc.provisioning == "thin";
       auto lu = devices::make_disk(std::move(store).value(), identity, settings);
       if (lu->num_blocks() == 0) {
         return base::unexpected(fmt::format(

@@ -1,5 +1,7 @@
 #include "scsi/target.h"
 
+#include <strings.h>
+
 #include <algorithm>
 
 #include "scsi/lun.h"
@@ -31,8 +33,10 @@ std::vector<uint32_t> Target::lun_numbers(bool with_controller) const {
 void Target::allow_initiator(std::string name) { allowed_.push_back(std::move(name)); }
 
 bool Target::admits(const std::string& initiator_name) const {
+  // RFC 3722: iSCSI names compare case-insensitively.
   return std::any_of(allowed_.begin(), allowed_.end(), [&](const std::string& a) {
-    return a == "ALL" || a == initiator_name;
+    return a == "ALL" || (a.size() == initiator_name.size() &&
+                          ::strncasecmp(a.c_str(), initiator_name.c_str(), a.size()) == 0);
   });
 }
 

@@ -13,7 +13,9 @@ constexpr uint64_t kRegionBlocks = 16384;  // 8 MiB per session
 constexpr uint64_t kLunSize = kSessions * kRegionBlocks * kBlockSize;
 constexpr uint32_t kChunkBlocks[] = {1, 7, 128, 2049, 33, 4096, 255, 1};
 
-uint64_t seed_of(int session, int chunk) { return uint64_t(session) * 1000 + uint64_t(chunk) + 7; }
+uint64_t seed_of(int session, int chunk) {
+  return uint64_t(session) * 1000 + uint64_t(chunk) + 7;
+}
 
 // Writes the session's region chunk by chunk and reads each chunk back in the same session.
 void run_session(const std::string& portal, int index, testing::AssertionResult& result) {
@@ -52,8 +54,10 @@ TEST_F(ConcurrencyTest, ParallelSessionsWriteDisjointRegions) {
   for (int i = 0; i < kSessions; ++i) {
     threads.emplace_back(run_session, stgtd_.portal(), i, std::ref(results[size_t(i)]));
   }
-  for (std::thread& t : threads) t.join();
-  for (const auto& r : results) ASSERT_TRUE(r);
+  for (std::thread& t : threads)
+    t.join();
+  for (const auto& r : results)
+    ASSERT_TRUE(r);
 
   IscsiSession checker;
   ASSERT_TRUE(checker.login(stgtd_.portal(), kTargetIqn));

@@ -21,20 +21,21 @@ TEST_P(ConfigErrorTest, ExitsNonZeroNamingFileAndLine) {
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) != 0) << "status " << *status;
   const std::string where = stgtd_.config_path() + ":" + std::to_string(GetParam().line);
   EXPECT_NE(stgtd_.log().find(where), std::string::npos)
-      << "expected \"" << where << "\" in stderr:\n" << stgtd_.log();
+      << "expected \"" << where << "\" in stderr:\n"
+      << stgtd_.log();
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Configs, ConfigErrorTest,
-    testing::Values(
-        BadConfig{"syntax", "[[portal]]\naddress = \"127.0.0.1:3260\n", 2},
-        BadConfig{"unknown_key",
-                  "[[portal]]\naddress = \"127.0.0.1:3260\"\n[[target]]\n"
-                  "iqn = \"iqn.2026-11.org.stgt.test:x\"\n[[target.lun]]\nid = 1\n"
-                  "store = \"memory\"\nsize = \"1MiB\"\nblocksize = 512\n",
-                  9},
-        BadConfig{"bad_iqn", "[[portal]]\naddress = \"127.0.0.1:3260\"\n[[target]]\niqn = \"x\"\n",
-                  4}),
+    testing::Values(BadConfig{"syntax", "[[portal]]\naddress = \"127.0.0.1:3260\n", 2},
+                    BadConfig{"unknown_key",
+                              "[[portal]]\naddress = \"127.0.0.1:3260\"\n[[target]]\n"
+                              "iqn = \"iqn.2026-11.org.stgt.test:x\"\n[[target.lun]]\nid = 1\n"
+                              "store = \"memory\"\nsize = \"1MiB\"\nblocksize = 512\n",
+                              9},
+                    BadConfig{"bad_iqn",
+                              "[[portal]]\naddress = \"127.0.0.1:3260\"\n[[target]]\niqn = \"x\"\n",
+                              4}),
     [](const testing::TestParamInfo<BadConfig>& p) { return std::string(p.param.name); });
 
 }  // namespace

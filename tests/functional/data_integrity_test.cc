@@ -17,18 +17,18 @@ struct Extent {
 
 // Disjoint extents, in ascending order, covering the start, the end and large transfers.
 constexpr Extent kExtents[] = {
-    {0, 1},       {1, 1},        {2, 3},         {7, 17},     {100, 127},     {300, 129},
-    {1000, 2049},  // 1 MiB + 512: one block past MaxBurstLength
-    {4000, 6145},  // 3 MiB + 512
-    {20000, 255}, {21000, 4097}, {30000, 16384},  // 8 MiB in one command
+    {0, 1},           {1, 1},          {2, 3},         {7, 17},
+    {100, 127},       {300, 129},      {1000, 2049},  // 1 MiB + 512: one block past MaxBurstLength
+    {4000, 6145},                                     // 3 MiB + 512
+    {20000, 255},     {21000, 4097},   {30000, 16384},  // 8 MiB in one command
     {kBlocks - 3, 2}, {kBlocks - 1, 1}};
 
 class DataIntegrityTest : public StgtdTest, public testing::WithParamInterface<std::string> {
  protected:
   void SetUp() override {
     StgtdTest::SetUp();
-    const config::LunConfig lun = GetParam() == "file" ? stgtd_.file_lun(kLunSize)
-                                                       : StgtdProcess::memory_lun(kLunSize);
+    const config::LunConfig lun =
+        GetParam() == "file" ? stgtd_.file_lun(kLunSize) : StgtdProcess::memory_lun(kLunSize);
     stgtd_.write_config(stgtd_.base_config({lun}));
     ASSERT_TRUE(stgtd_.start());
   }

@@ -38,7 +38,9 @@ IscsiSession::~IscsiSession() {
   iscsi_destroy_context(ctx_);
 }
 
-std::string IscsiSession::error() const { return ctx_ ? iscsi_get_error(ctx_) : "no context"; }
+std::string IscsiSession::error() const {
+  return ctx_ ? iscsi_get_error(ctx_) : "no context";
+}
 
 testing::AssertionResult IscsiSession::login(const std::string& portal, const std::string& target,
                                              uint32_t lun) {
@@ -96,8 +98,8 @@ testing::AssertionResult IscsiSession::write(uint64_t lba, const std::vector<uin
 
 testing::AssertionResult IscsiSession::read(uint64_t lba, size_t bytes, std::vector<uint8_t>& out,
                                             uint32_t block_size) {
-  scsi_task* task = iscsi_read16_sync(ctx_, int(lun_), lba, uint32_t(bytes), int(block_size), 0,
-                                      0, 0, 0, 0);
+  scsi_task* task =
+      iscsi_read16_sync(ctx_, int(lun_), lba, uint32_t(bytes), int(block_size), 0, 0, 0, 0, 0);
   auto result = check_task(ctx_, task, "READ(16)");
   if (!result) return result << " at lba " << std::dec << lba << " length " << bytes;
   if (task->datain.size != int(bytes)) {

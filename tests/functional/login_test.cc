@@ -69,8 +69,18 @@ TEST_F(LoginTest, ReportLunsAndTestUnitReady) {
   ASSERT_EQ(task->status, SCSI_STATUS_GOOD);
   const auto* list = static_cast<scsi_reportluns_list*>(scsi_datain_unmarshall(task));
   ASSERT_NE(list, nullptr);
-  ASSERT_EQ(list->num, 1u);
-  EXPECT_EQ(list->luns[0], 1);
+  // LUN 0 is the controller LU that answers when no LU 0 is configured (so REPORT LUNS
+  // always has a LUN to go to), then the configured LUN 1.
+  ASSERT_EQ(list->num, 2u);
+  EXPECT_EQ(list->luns[0], 0);
+  EXPECT_EQ(list->luns[1], 1);
+  scsi_free_scsi_task(task);
+  task = iscsi_inquiry_sync(session.get(), 0, 0, 0, 255);
+  ASSERT_NE(task, nullptr) << session.error();
+  ASSERT_EQ(task->status, SCSI_STATUS_GOOD);
+  const auto* inq = static_cast<scsi_inquiry_standard*>(scsi_datain_unmarshall(task));
+  ASSERT_NE(inq, nullptr);
+  EXPECT_EQ(inq->device_type, SCSI_INQUIRY_PERIPHERAL_DEVICE_TYPE_STORAGE_ARRAY_CONTROLLER);
   scsi_free_scsi_task(task);
 }
 

@@ -144,7 +144,8 @@ pid_t StgtdProcess::spawn(const std::vector<std::string>& extra_args) {
   std::vector<std::string> args = {binary_, "--config", config_path()};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
+  for (std::string& a : args)
+    argv.push_back(a.data());
   argv.push_back(nullptr);
   const int log_fd = open(log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) return -1;
@@ -188,15 +189,15 @@ testing::AssertionResult StgtdProcess::start(const std::vector<std::string>& ext
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {
     if (const auto status = wait_exit(std::chrono::milliseconds(0))) {
-      return testing::AssertionFailure() << "stgtd exited during start-up (status " << *status
-                                         << ")";
+      return testing::AssertionFailure()
+             << "stgtd exited during start-up (status " << *status << ")";
     }
     if (accepts_connections(portal_to_wait)) return testing::AssertionSuccess();
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   (void)stop();
-  return testing::AssertionFailure() << "stgtd did not listen on " << portal_to_wait
-                                     << " within 10 s";
+  return testing::AssertionFailure()
+         << "stgtd did not listen on " << portal_to_wait << " within 10 s";
 }
 
 testing::AssertionResult StgtdProcess::stop() {
@@ -241,7 +242,8 @@ void StgtdTest::SetUp() {
 
 void StgtdTest::TearDown() {
   ASSERT_TRUE(stgtd_.stop()) << "\n--- stgtd log ---\n" << stgtd_.log();
-  if (HasFailure()) std::cerr << "--- stgtd log (" << stgtd_.log_path() << ") ---\n" << stgtd_.log();
+  if (HasFailure())
+    std::cerr << "--- stgtd log (" << stgtd_.log_path() << ") ---\n" << stgtd_.log();
 }
 
 }  // namespace stgt::functional

@@ -27,7 +27,7 @@ uint16_t pick_free_port(const std::string& host = "127.0.0.1");
 
 class StgtdProcess {
  public:
-  StgtdProcess();  // creates the temp dir and picks the port
+  StgtdProcess();   // creates the temp dir and picks the port
   ~StgtdProcess();  // stops the daemon; removes the temp dir unless the test failed
   StgtdProcess(const StgtdProcess&) = delete;
   StgtdProcess& operator=(const StgtdProcess&) = delete;

@@ -175,7 +175,13 @@ void Connection::handle_text() {
       if (!t->admits(identity_.initiator_name)) continue;
       DiscoveredTarget d{t->name(), {}};
       for (const PortalInfo& p : catalog->portals) {
-        if (auto a = parse_portal(p.address, p.group_tag)) d.portals.push_back(*a);
+        auto a = parse_portal(p.address, p.group_tag);
+        if (!a) continue;
+        // A wildcard portal is advertised as the address this connection came in on.
+        if (a->host == "0.0.0.0" || a->host == "::") {
+          if (auto local = parse_portal(local_address_, p.group_tag)) a->host = local->host;
+        }
+        d.portals.push_back(*a);
       }
       out.push_back(std::move(d));
     }

@@ -47,19 +47,17 @@ TEST_P(BadNameTest, Rejects) {
 
 INSTANTIATE_TEST_SUITE_P(
     Names, BadNameTest,
-    testing::Values(BadName{"", "empty"}, BadName{"disk1", "starts with"},
-                    BadName{"iqn.", "date"}, BadName{"iqn.2026-1.org.example", "date"},
-                    BadName{"iqn.2026-13.org.example", "month"},
-                    BadName{"iqn.2026-00.org.example", "month"},
-                    BadName{"iqn.2026-11org.example", "followed by"},
-                    BadName{"iqn.2026-11.", "domain"}, BadName{"iqn.2026-11.:x", "domain"},
-                    BadName{"iqn.2026-11.org..example", "empty label"},
-                    BadName{"iqn.2026-11.org.example:disk_1", "invalid character '_'"},
-                    BadName{"iqn.2026-11.org.example:disk 1", "invalid character ' '"},
-                    BadName{"iqn.2026-11.org.ex\xc3\xa4mple", "ASCII"},
-                    BadName{"eui.02004567A425678", "16 hex"},
-                    BadName{"eui.02004567A425678G", "16 hex"},
-                    BadName{"naa.52004567BA64678D01", "16 or 32 hex"}));
+    testing::Values(
+        BadName{"", "empty"}, BadName{"disk1", "starts with"}, BadName{"iqn.", "date"},
+        BadName{"iqn.2026-1.org.example", "date"}, BadName{"iqn.2026-13.org.example", "month"},
+        BadName{"iqn.2026-00.org.example", "month"},
+        BadName{"iqn.2026-11org.example", "followed by"}, BadName{"iqn.2026-11.", "domain"},
+        BadName{"iqn.2026-11.:x", "domain"}, BadName{"iqn.2026-11.org..example", "empty label"},
+        BadName{"iqn.2026-11.org.example:disk_1", "invalid character '_'"},
+        BadName{"iqn.2026-11.org.example:disk 1", "invalid character ' '"},
+        BadName{"iqn.2026-11.org.ex\xc3\xa4mple", "ASCII"},
+        BadName{"eui.02004567A425678", "16 hex"}, BadName{"eui.02004567A425678G", "16 hex"},
+        BadName{"naa.52004567BA64678D01", "16 or 32 hex"}));
 
 TEST(IscsiNameTest, RejectsNamesLongerThan223Bytes) {
   std::string name = "iqn.2026-11.org.example:";

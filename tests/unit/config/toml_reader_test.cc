@@ -172,8 +172,10 @@ INSTANTIATE_TEST_SUITE_P(
                   "missing required key"},
         BadConfig{"group_tag_zero", "[[portal]]\naddress = \"1.2.3.4\"\ngroup_tag = 0\n", 3,
                   "portal[0].group_tag", "1..65535"},
-        BadConfig{"target_missing_iqn", "[[portal]]\naddress = \"1.2.3.4\"\n\n[[target]]\n"
-                  "alias = \"x\"\n", 4, "target[0].iqn", "missing required key"},
+        BadConfig{"target_missing_iqn",
+                  "[[portal]]\naddress = \"1.2.3.4\"\n\n[[target]]\n"
+                  "alias = \"x\"\n",
+                  4, "target[0].iqn", "missing required key"},
         BadConfig{"lun_missing_id",
                   "[[target]]\niqn = \"iqn.2026-11.org.a:b\"\n[[target.lun]]\nstore = \"null\"\n",
                   3, "target[0].lun[0].id", "missing required key"},

@@ -8,16 +8,29 @@ namespace {
 Config full_config() {
   Config c;
   c.source = "round.toml";
-  c.daemon = {.control_socket = "/tmp/x y/\"quoted\".sock", .reactors = 3, .io_backend = "epoll",
+  c.daemon = {.control_socket = "/tmp/x y/\"quoted\".sock",
+              .reactors = 3,
+              .io_backend = "epoll",
               .log_level = "warn"};
   c.portals.push_back({.address = "127.0.0.1:3260"});
   c.portals.push_back({.address = "[::1]:3261", .group_tag = 2});
   TargetConfig a{.iqn = "iqn.2026-11.org.example:a", .alias = "first \\ target"};
   a.luns.push_back({.id = 0, .store = "file", .path = "/var/lib/stgt/a.img", .size = 0});
-  a.luns.push_back({.id = 1, .store = "file", .path = "/var/lib/stgt/b.img",
-                    .size = (uint64_t{3} << 30) + 4096, .block_size = 4096, .read_only = true});
-  a.luns.push_back({.id = 2, .store = "memory", .size = uint64_t{64} << 20, .removable = true,
-                    .write_cache = false, .vendor = "STGT", .product = "RAM", .serial = "s1"});
+  a.luns.push_back({.id = 1,
+                    .store = "file",
+                    .path = "/var/lib/stgt/b.img",
+                    .size = (uint64_t{3} << 30) + 4096,
+                    .block_size = 4096,
+                    .read_only = true});
+  a.luns.push_back({.id = 2,
+                    .store = "memory",
+                    .size = uint64_t{64} << 20,
+                    .removable = true,
+                    .provisioning = "thin",
+                    .write_cache = false,
+                    .vendor = "STGT",
+                    .product = "RAM",
+                    .serial = "s1"});
   a.luns.push_back({.id = 16383, .store = "null", .size = 1536});
   a.acls.push_back({.initiator = "ALL"});
   TargetConfig b{.iqn = "eui.0123456789abcdef"};

@@ -72,8 +72,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "target[0].lun[1].id", "duplicate LUN 1"},
         BadConfig{"block_size", with_lun(kMemLun + "block_size = 1024\n"), 9,
                   "target[0].lun[0].block_size", "512 or 4096"},
-        BadConfig{"store_kind", with_lun("id = 1\nstore = \"rbd\"\n"), 7,
-                  "target[0].lun[0].store", "\"file\", \"memory\" or \"null\""},
+        BadConfig{"store_kind", with_lun("id = 1\nstore = \"rbd\"\n"), 7, "target[0].lun[0].store",
+                  "\"file\", \"memory\" or \"null\""},
         BadConfig{"file_without_path", with_lun("id = 1\nstore = \"file\"\nsize = 4096\n"), 5,
                   "target[0].lun[0].path", "needs a path"},
         BadConfig{"memory_without_size", with_lun("id = 1\nstore = \"memory\"\n"), 5,
@@ -88,11 +88,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"file_size_not_multiple",
                   with_lun("id = 1\nstore = \"file\"\npath = \"/tmp/x\"\nsize = 1000\n"), 9,
                   "target[0].lun[0].size", "multiple"},
+        BadConfig{"provisioning_unknown", with_lun(kMemLun + "provisioning = \"sparse\"\n"), 9,
+                  "target[0].lun[0].provisioning", "\"thick\" or \"thin\""},
         BadConfig{"vendor_too_long", with_lun(kMemLun + "vendor = \"ABCDEFGHI\"\n"), 9,
                   "target[0].lun[0].vendor", "8"},
-        BadConfig{"product_too_long", with_lun(kMemLun + "product = \"" + std::string(17, 'p') +
-                                               "\"\n"),
-                  9, "target[0].lun[0].product", "16"},
+        BadConfig{"product_too_long",
+                  with_lun(kMemLun + "product = \"" + std::string(17, 'p') + "\"\n"), 9,
+                  "target[0].lun[0].product", "16"},
         BadConfig{"acl_bad_name", with_lun(kMemLun, "[[target.acl]]\ninitiator = \"bob\"\n"), 10,
                   "target[0].acl[0].initiator", "ALL"},
         BadConfig{"acl_duplicate",
@@ -122,7 +124,8 @@ TEST(ValidateTest, ModelErrorsCarryNoLine) {
   config.targets[0].luns.push_back({.id = 1, .store = "memory", .size = 0});
   const auto result = validate_config(config);
   ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.error().to_string(), "<rpc>: target[0].lun[0].size: a memory store needs a size > 0");
+  EXPECT_EQ(result.error().to_string(),
+            "<rpc>: target[0].lun[0].size: a memory store needs a size > 0");
 }
 
 TEST(SourceLinesTest, FallsBackToTheEnclosingTable) {
