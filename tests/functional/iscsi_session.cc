@@ -48,7 +48,8 @@ testing::AssertionResult IscsiSession::login(const std::string& portal, const st
   lun_ = lun;
   iscsi_set_targetname(ctx_, target.c_str());
   iscsi_set_session_type(ctx_, ISCSI_SESSION_NORMAL);
-  iscsi_set_header_digest(ctx_, ISCSI_HEADER_DIGEST_NONE_CRC32C);
+  iscsi_set_header_digest(ctx_, header_digest_ ? ISCSI_HEADER_DIGEST_CRC32C
+                                                : ISCSI_HEADER_DIGEST_NONE_CRC32C);
   if (iscsi_full_connect_sync(ctx_, portal.c_str(), int(lun)) != 0) {
     return testing::AssertionFailure()
            << "login to " << target << " at " << portal << " failed: " << error();

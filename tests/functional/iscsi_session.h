@@ -22,6 +22,8 @@ class IscsiSession {
   IscsiSession& operator=(const IscsiSession&) = delete;
 
   iscsi_context* get() { return ctx_; }
+  // Offer only HeaderDigest=CRC32C at the next login (the default offers None,CRC32C).
+  void require_header_digest() { header_digest_ = true; }
   std::string error() const;
 
   // Normal session: connect, login to `target`, and clear unit attentions on `lun`.
@@ -41,6 +43,7 @@ class IscsiSession {
   iscsi_context* ctx_ = nullptr;
   uint32_t lun_ = 1;
   bool logged_in_ = false;
+  bool header_digest_ = false;
 };
 
 // Deterministic, seed-dependent bytes (so a misplaced block is detected, not just a wrong one).

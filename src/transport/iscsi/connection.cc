@@ -283,17 +283,22 @@ void Connection::rx_header_done() {
     protocol_error(fmt::format("{} during login", to_string(rx_bhs_.opcode())));
     return;
   }
-  switch (rx_bhs_.opcode()) {
-    case Opcode::kScsiCommand:
-      handle_scsi_command_header();
-      break;
-    case Opcode::kDataOut:
-      handle_data_out_header();
-      break;
-    default:
-      rx_data_.resize(rx_dsl_);
-      if (rx_dsl_ > 0) rx_dest_[rx_dest_count_++] = iovec{rx_data_.data(), rx_dsl_};
-      break;
+  const Opcode op = rx_bhs_.opcode();
+  if (phase_ != Phase::kLogin && identity_.type == SessionType::kDiscovery &&
+      op != Opcode::kTextRequest && op != Opcode::kLogoutRequest && op != Opcode::kNopOut) {
+    // RFC 7143 4.3: a discovery session carries only Text, Logout and NOP.
+    rx_discard_ = true;
+    rx_reject_ = RejectReason::kProtocolError;
+  }
+  if (rx_discard_) {
+    // Nothing to prepare: the data segment goes to the scratch buffer below.
+  } else if (op == Opcode::kScsiCommand) {
+    handle_scsi_command_header();
+  } else if (op == Opcode::kDataOut) {
+    handle_data_out_header();
+  } else {
+    rx_data_.resize(rx_dsl_);
+    if (rx_dsl_ > 0) rx_dest_[rx_dest_count_++] = iovec{rx_data_.data(), rx_dsl_};
   }
   if (closed_) return;
   if ((rx_discard_ || rx_sink_) && rx_dsl_ > 0) {

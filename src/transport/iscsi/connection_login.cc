@@ -134,7 +134,8 @@ void Connection::setup_session() {
   }
   STGT_LOG_INFO("session {} opened: {} -> {} from {} ({})", tsih_, identity_.initiator_name,
                 identity_.type == SessionType::kDiscovery ? "discovery" : identity_.target_name,
-                peer_address_, header_digest_ ? "digests" : "no digests");
+                peer_address_,
+                conn_params_.header_digest ? "header digest CRC32C" : "no header digest");
 }
 
 void Connection::handle_text() {
