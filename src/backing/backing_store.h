@@ -1,6 +1,6 @@
 // BackingStore: the narrow interface every store implements (file, memory, null; rbd later).
-// Primitives only: read, write, flush, size. SCSI semantics (ranges, FUA policy, write
-// cache) stay in devices/.
+// Primitives only: read, write, flush, size, unmap and provisioning status. SCSI semantics
+// (ranges, FUA policy, write cache, thin provisioning) stay in devices/.
 //
 // Threads: a store is shared by every reactor that has a session on its LU; each call is
 // made on some reactor thread and its completion runs on that same reactor. Calls from
@@ -53,6 +53,32 @@ class BackingStore {
                      StoreCompletion* done) = 0;
   // Makes every completed write durable (fdatasync for files).
   virtual void flush(reactor::Reactor* r, StoreCompletion* done) = 0;
+
+  // ---- thin provisioning (optional; the defaults describe a store without it) ----
+
+  // True when unmap() can deallocate ranges of this store, so an LU over it may be thin.
+  // Fixed for the life of the store.
+  virtual bool supports_unmap() const { return false; }
+  // Deallocates [offset, offset + length) (offset + length <= size()). Afterwards the range
+  // reads back as zeros, whether or not the store could release the space (callers report
+  // LBPRZ=1 on the strength of this). Completion: 0, or -errno: -EOPNOTSUPP when the
+  // store (or this file system / device) cannot deallocate, in which case nothing changed;
+  // -EROFS on a read-only store. A zero length completes with 0.
+  virtual void unmap(reactor::Reactor* r, uint64_t offset, uint64_t length,
+                     StoreCompletion* done);
+
+  // Allocation state of the bytes starting at `offset`: the longest run, at most `length`
+  // bytes (length > 0, offset + length <= size()), that is all allocated (mapped) or all
+  // deallocated. A store that cannot tell reports everything mapped. Synchronous and
+  // cheap (metadata only: lseek SEEK_DATA/SEEK_HOLE for files); callable on a reactor.
+  struct Provisioning {
+    bool mapped = true;
+    uint64_t length = 0;  // > 0 whenever the requested length is > 0
+  };
+  virtual Provisioning provisioning_status(uint64_t offset, uint64_t length) const {
+    (void)offset;
+    return {true, length};
+  }
 };
 
 // What the configuration says about one store. `path` and `size` depend on the kind:

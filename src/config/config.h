@@ -24,6 +24,23 @@ struct DaemonConfig {
   bool operator==(const DaemonConfig&) const = default;
 };
 
+// iSCSI transport settings shared by every portal (RFC 7143 13 limits offered by the target,
+// and the target's own timers).
+struct IscsiConfig {
+  uint32_t login_timeout = 15;   // seconds a login may take before the connection is dropped
+  uint32_t nop_interval = 10;    // seconds of silence before a NOP-In ping; 0 = never ping
+  uint32_t nop_timeout = 30;     // seconds to wait for the ping's answer before dropping
+  uint32_t queue_depth = 128;    // commands per session (the CmdSN window)
+  uint32_t max_recv_data_segment_length = 262144;
+  uint32_t max_burst_length = 1048576;
+  uint32_t first_burst_length = 262144;
+  uint32_t max_outstanding_r2t = 16;
+  bool immediate_data = true;
+  bool initial_r2t = false;
+  bool digests = true;  // accept CRC32C header and data digests when initiators ask
+  bool operator==(const IscsiConfig&) const = default;
+};
+
 struct PortalConfig {
   std::string address;  // "127.0.0.1:3260", "[::1]:3260"; normalised to always carry the port
   uint16_t group_tag = 1;
@@ -59,6 +76,7 @@ struct TargetConfig {
 
 struct Config {
   DaemonConfig daemon;
+  IscsiConfig iscsi;
   std::vector<PortalConfig> portals;
   std::vector<TargetConfig> targets;
   std::string source;  // file name, or "<default>"

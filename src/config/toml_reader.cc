@@ -14,7 +14,11 @@
 namespace stgt::config {
 namespace {
 
-constexpr std::string_view kRootKeys[] = {"daemon", "portal", "target"};
+constexpr std::string_view kRootKeys[] = {"daemon", "iscsi", "portal", "target"};
+constexpr std::string_view kIscsiKeys[] = {
+    "login_timeout",      "nop_interval",        "nop_timeout",    "queue_depth",
+    "max_recv_data_segment_length", "max_burst_length", "first_burst_length",
+    "max_outstanding_r2t", "immediate_data",     "initial_r2t",    "digests"};
 constexpr std::string_view kDaemonKeys[] = {"control_socket", "reactors", "io_backend",
                                             "log_level"};
 constexpr std::string_view kPortalKeys[] = {"address", "group_tag"};
@@ -88,6 +92,11 @@ class TomlReader {
       const toml::table* table = daemon->as_table();
       if (!table) return wrong_type(*daemon, "daemon", "a [daemon] table");
       if (!read_daemon(*table, config.daemon)) return false;
+    }
+    if (const toml::node* iscsi = root.get("iscsi")) {
+      const toml::table* table = iscsi->as_table();
+      if (!table) return wrong_type(*iscsi, "iscsi", "an [iscsi] table");
+      if (!read_iscsi(*table, config.iscsi)) return false;
     }
     return read_list(root, "", "portal", config.portals, &TomlReader::read_portal) &&
            read_list(root, "", "target", config.targets, &TomlReader::read_target);
@@ -235,6 +244,34 @@ class TomlReader {
                         daemon.reactors) &&
            read_string(table, "daemon", "io_backend", Presence::kOptional, daemon.io_backend) &&
            read_string(table, "daemon", "log_level", Presence::kOptional, daemon.log_level);
+  }
+
+  // Ranges from RFC 7143 13 (data lengths 512..2^24-1, MaxOutstandingR2T capped at what the
+  // transport tracks per task).
+  bool read_iscsi(const toml::table& table, IscsiConfig& iscsi) {
+    lines_.record("iscsi", line_of(table.source()));
+    constexpr uint32_t kMaxData = (1u << 24) - 1;
+    const std::string p = "iscsi";
+    return check_keys(table, p, kIscsiKeys) &&
+           read_integer(table, p, "login_timeout", Presence::kOptional, 1u, 3600u,
+                        iscsi.login_timeout) &&
+           read_integer(table, p, "nop_interval", Presence::kOptional, 0u, 3600u,
+                        iscsi.nop_interval) &&
+           read_integer(table, p, "nop_timeout", Presence::kOptional, 1u, 3600u,
+                        iscsi.nop_timeout) &&
+           read_integer(table, p, "queue_depth", Presence::kOptional, 1u, 1024u,
+                        iscsi.queue_depth) &&
+           read_integer(table, p, "max_recv_data_segment_length", Presence::kOptional, 512u,
+                        kMaxData, iscsi.max_recv_data_segment_length) &&
+           read_integer(table, p, "max_burst_length", Presence::kOptional, 512u, kMaxData,
+                        iscsi.max_burst_length) &&
+           read_integer(table, p, "first_burst_length", Presence::kOptional, 512u, kMaxData,
+                        iscsi.first_burst_length) &&
+           read_integer(table, p, "max_outstanding_r2t", Presence::kOptional, 1u, 16u,
+                        iscsi.max_outstanding_r2t) &&
+           read_bool(table, p, "immediate_data", iscsi.immediate_data) &&
+           read_bool(table, p, "initial_r2t", iscsi.initial_r2t) &&
+           read_bool(table, p, "digests", iscsi.digests);
   }
 
   bool read_portal(const toml::table& table, const std::string& path, PortalConfig& portal) {

@@ -74,6 +74,21 @@ std::string to_toml(const Config& config) {
   w.key("reactors", std::to_string(config.daemon.reactors));
   w.string_key("io_backend", config.daemon.io_backend);
   w.string_key("log_level", config.daemon.log_level);
+  const IscsiConfig& i = config.iscsi;
+  if (!(i == IscsiConfig{})) {
+    w.header("[iscsi]");
+    w.key("login_timeout", std::to_string(i.login_timeout));
+    w.key("nop_interval", std::to_string(i.nop_interval));
+    w.key("nop_timeout", std::to_string(i.nop_timeout));
+    w.key("queue_depth", std::to_string(i.queue_depth));
+    w.key("max_recv_data_segment_length", std::to_string(i.max_recv_data_segment_length));
+    w.key("max_burst_length", std::to_string(i.max_burst_length));
+    w.key("first_burst_length", std::to_string(i.first_burst_length));
+    w.key("max_outstanding_r2t", std::to_string(i.max_outstanding_r2t));
+    w.bool_key("immediate_data", i.immediate_data);
+    w.bool_key("initial_r2t", i.initial_r2t);
+    w.bool_key("digests", i.digests);
+  }
   for (const PortalConfig& portal : config.portals) {
     w.header("[[portal]]");
     w.string_key("address", portal.address);

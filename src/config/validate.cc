@@ -39,7 +39,7 @@ class Validator {
   Validator(Config& config, const SourceLines& lines) : config_(config), lines_(lines) {}
 
   VoidResult run() {
-    if (!check_daemon() || !check_portals()) return base::unexpected(std::move(error_));
+    if (!check_daemon() || !check_iscsi() || !check_portals()) return base::unexpected(std::move(error_));
     std::set<std::string> iqns;
     for (size_t t = 0; t < config_.targets.size(); ++t) {
       if (!check_target(t, iqns)) return base::unexpected(std::move(error_));
@@ -70,6 +70,15 @@ class Validator {
     static constexpr std::array<std::string_view, 4> kLevels = {"debug", "info", "warn", "error"};
     if (!one_of(d.log_level, kLevels)) {
       return fail("daemon.log_level", "must be \"debug\", \"info\", \"warn\" or \"error\"");
+    }
+    return true;
+  }
+
+  bool check_iscsi() {
+    const IscsiConfig& i = config_.iscsi;
+    if (i.first_burst_length > i.max_burst_length) {
+      // RFC 7143 13.14: FirstBurstLength must not exceed MaxBurstLength.
+      return fail("iscsi.first_burst_length", "must not exceed iscsi.max_burst_length");
     }
     return true;
   }

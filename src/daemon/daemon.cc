@@ -73,6 +73,22 @@ base::Result<std::vector<std::shared_ptr<const scsi::Target>>, std::string> buil
   return targets;
 }
 
+iscsi::IscsiSettings iscsi_settings(const config::IscsiConfig& c) {
+  iscsi::IscsiSettings s;
+  s.login_timeout = std::chrono::seconds(c.login_timeout);
+  s.nop_interval = std::chrono::seconds(c.nop_interval);
+  s.nop_timeout = std::chrono::seconds(c.nop_timeout);
+  s.max_tasks_per_session = c.queue_depth;
+  s.limits.max_recv_data_segment_length = c.max_recv_data_segment_length;
+  s.limits.max_burst_length = c.max_burst_length;
+  s.limits.first_burst_length = c.first_burst_length;
+  s.limits.max_outstanding_r2t = c.max_outstanding_r2t;
+  s.limits.immediate_data = c.immediate_data;
+  s.limits.initial_r2t = c.initial_r2t;
+  s.limits.allow_crc32c = c.digests;
+  return s;
+}
+
 }  // namespace
 
 int run(const DaemonOptions& options) {
@@ -111,7 +127,7 @@ int run(const DaemonOptions& options) {
     return 1;
   }
 
-  iscsi::IscsiServer server(**group, iscsi::IscsiSettings{});
+  iscsi::IscsiServer server(**group, iscsi_settings(cfg.iscsi));
   for (const config::PortalConfig& p : cfg.portals) {
     auto added = server.add_portal(p.address, p.group_tag);
     if (!added) {

@@ -12,6 +12,7 @@ LogicalUnit::LogicalUnit(const DeviceType& type, std::unique_ptr<backing::Backin
   if (settings_.block_size == 0) settings_.block_size = 512;
   // A trailing partial block is not addressable (SBC-4 4.5).
   if (store_) num_blocks_ = store_->size() / settings_.block_size;
+  thin_ = settings_.thin && store_ && store_->supports_unmap();
 }
 
 }  // namespace stgt::scsi

@@ -32,7 +32,7 @@ struct LuSettings {
   bool read_only = false;
   bool removable = false;
   bool write_cache = true;  // default WCE
-  bool thin = false;
+  bool thin = false;  // asks for thin provisioning; effective only if the store can unmap
 };
 
 class LogicalUnit {
@@ -47,6 +47,9 @@ class LogicalUnit {
   const LuSettings& settings() const { return settings_; }
   uint32_t block_size() const { return settings_.block_size; }
   uint64_t num_blocks() const { return num_blocks_; }
+  // Thin provisioned (SBC-4 4.7.3): configured thin and the store can unmap. Decides LBPME /
+  // LBPRZ (READ CAPACITY 16), the provisioning VPD pages and whether UNMAP is honoured.
+  bool thin() const { return thin_; }
 
   // Changeable mode parameters (SBC-4 caching page WCE; SPC-5 control page D_SENSE, SWP).
   bool wce() const { return wce_.load(std::memory_order_relaxed); }
@@ -75,6 +78,7 @@ class LogicalUnit {
   LuIdentity identity_;
   LuSettings settings_;
   uint64_t num_blocks_ = 0;
+  bool thin_ = false;
   std::atomic<bool> wce_;
   std::atomic<bool> d_sense_{false};
   std::atomic<bool> swp_{false};

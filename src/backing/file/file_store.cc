@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -101,6 +102,15 @@ base::Result<base::UniqueFd, std::string> create_sparse(const StoreSpec& spec) {
   return fd;
 }
 
+// Whether holes can be punched in this regular file: punching past the end of the file
+// (FALLOC_FL_KEEP_SIZE) is accepted and changes nothing where the file system supports it,
+// and fails with EOPNOTSUPP where it does not. A read-only descriptor cannot probe; such a
+// store never unmaps anyway, so it is reported as not supporting unmap.
+bool can_punch_holes(int fd, uint64_t size, bool read_only) {
+  if (read_only) return false;
+  return ::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(size), 4096) == 0;
+}
+
 }  // namespace
 
 base::Result<std::unique_ptr<BackingStore>, std::string> FileStore::open(const StoreSpec& spec) {
@@ -124,8 +134,9 @@ base::Result<std::unique_ptr<BackingStore>, std::string> FileStore::open(const S
   if (*actual == 0) return base::unexpected(fmt::format("{} is empty", spec.path));
   struct stat st {};
   const bool block = ::fstat(fd.get(), &st) == 0 && S_ISBLK(st.st_mode);
+  const bool unmap = !block && can_punch_holes(fd.get(), *actual, spec.read_only);
   return std::unique_ptr<BackingStore>(
-      new FileStore(std::move(fd), spec.path, *actual, spec.read_only, block));
+      new FileStore(std::move(fd), spec.path, *actual, spec.read_only, block, unmap));
 }
 
 int FileStore::check_range(std::span<const iovec> iov, uint64_t offset, uint64_t* len) const {
@@ -188,6 +199,46 @@ void FileStore::flush(reactor::Reactor* r, StoreCompletion* done) {
   op->done = done;
   op->expected = 0;
   r->submit_fdatasync(fd_.get(), op);
+}
+
+void FileStore::unmap(reactor::Reactor*, uint64_t offset, uint64_t length,
+                      StoreCompletion* done) {
+  if (read_only_) {
+    done->store_done(-EROFS);
+    return;
+  }
+  if (offset > size_ || length > size_ - offset) {
+    done->store_done(-EINVAL);
+    return;
+  }
+  if (length == 0) {
+    done->store_done(0);
+    return;
+  }
+  // Synchronous: see the header. PUNCH_HOLE needs KEEP_SIZE; on a block device the kernel
+  // turns it into a discard that guarantees zeros (or refuses with EOPNOTSUPP).
+  int rc = 0;
+  do {
+    rc = ::fallocate(fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(offset),
+                     off_t(length));
+  } while (rc != 0 && errno == EINTR);
+  done->store_done(rc == 0 ? 0 : -errno);
+}
+
+BackingStore::Provisioning FileStore::provisioning_status(uint64_t offset,
+                                                          uint64_t length) const {
+  if (block_device_ || offset >= size_ || length == 0) return {true, length};
+  length = std::min(length, size_ - offset);
+  const off_t data = ::lseek(fd_.get(), off_t(offset), SEEK_DATA);
+  if (data < 0) {
+    // ENXIO: no data at or after offset, the rest of the file is a hole. Anything else
+    // (SEEK_DATA unsupported): we cannot tell, so mapped.
+    return errno == ENXIO ? Provisioning{false, length} : Provisioning{true, length};
+  }
+  if (uint64_t(data) > offset) return {false, std::min<uint64_t>(uint64_t(data) - offset, length)};
+  const off_t hole = ::lseek(fd_.get(), off_t(offset), SEEK_HOLE);
+  if (hole < 0 || uint64_t(hole) <= offset) return {true, length};
+  return {true, std::min<uint64_t>(uint64_t(hole) - offset, length)};
 }
 
 }  // namespace stgt::backing

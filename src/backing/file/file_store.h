@@ -17,6 +17,20 @@
 // truncated behind our back) is reported as -EIO. Writes to a read-only store fail with
 // -EROFS. flush is fdatasync.
 //
+// Thin provisioning: a writable regular file supports unmap when its file system can punch
+// holes (probed once at open: a hole punched past the end of the file changes nothing).
+// unmap() is fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE): the range is
+// deallocated and reads back as zeros, partial file-system blocks at the edges are zeroed.
+// It is a synchronous call on the calling thread (the reactor has no asynchronous
+// fallocate yet); punching holes only updates metadata, but on a busy file system it may
+// block briefly. The completion runs inline. provisioning_status() is lseek SEEK_DATA /
+// SEEK_HOLE, also synchronous.
+// Block devices: BLKDISCARD does not promise that discarded sectors read back as zeros, so
+// it cannot back LBPRZ=1. unmap() uses fallocate(PUNCH_HOLE) on the device, which the
+// kernel implements as a discard that guarantees zeros, or fails with -EOPNOTSUPP;
+// supports_unmap() stays false for block devices until that capability is probed (sysfs
+// queue/write_zeroes_max_bytes), so LUs on them are never thin.
+//
 // Per-operation state: a small FileOp bridges the reactor's FileIoCompletion to the
 // caller's StoreCompletion. FileOps come from a free list per thread (so per reactor; a
 // completion runs on the thread that submitted), allocated while warming up and reused
@@ -44,6 +58,10 @@ class FileStore final : public BackingStore {
   void write(reactor::Reactor* r, std::span<const iovec> iov, uint64_t offset, bool fua,
              StoreCompletion* done) override;
   void flush(reactor::Reactor* r, StoreCompletion* done) override;
+  bool supports_unmap() const override { return unmap_supported_; }
+  void unmap(reactor::Reactor* r, uint64_t offset, uint64_t length,
+             StoreCompletion* done) override;
+  Provisioning provisioning_status(uint64_t offset, uint64_t length) const override;
 
   const std::string& path() const { return path_; }
   bool read_only() const { return read_only_; }
@@ -51,12 +69,14 @@ class FileStore final : public BackingStore {
   int fd() const { return fd_.get(); }
 
  private:
-  FileStore(base::UniqueFd fd, std::string path, uint64_t size, bool read_only, bool block)
+  FileStore(base::UniqueFd fd, std::string path, uint64_t size, bool read_only, bool block,
+            bool unmap_supported)
       : fd_(std::move(fd)),
         path_(std::move(path)),
         size_(size),
         read_only_(read_only),
-        block_device_(block) {}
+        block_device_(block),
+        unmap_supported_(unmap_supported) {}
 
   // -EINVAL unless [offset, offset + len) lies inside the store and iov is usable.
   int check_range(std::span<const iovec> iov, uint64_t offset, uint64_t* len) const;
@@ -66,6 +86,7 @@ class FileStore final : public BackingStore {
   uint64_t size_;
   bool read_only_;
   bool block_device_;
+  bool unmap_supported_;
 };
 
 }  // namespace stgt::backing

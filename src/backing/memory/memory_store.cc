@@ -1,6 +1,7 @@
 #include "backing/memory/memory_store.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -62,6 +63,30 @@ void MemoryStore::write(reactor::Reactor*, std::span<const iovec> iov, uint64_t 
     dst += v.iov_len;
   }
   done->store_done(int64_t(len));
+}
+
+void MemoryStore::unmap(reactor::Reactor*, uint64_t offset, uint64_t length,
+                        StoreCompletion* done) {
+  if (offset > size_ || length > size_ - offset) {
+    done->store_done(-EINVAL);
+    return;
+  }
+  const uint64_t page = uint64_t(::sysconf(_SC_PAGESIZE));
+  const uint64_t end = offset + length;
+  // The mapping is page aligned, so offsets round like addresses.
+  const uint64_t first = (offset + page - 1) / page * page;
+  const uint64_t last = end / page * page;
+  if (first >= last) {
+    std::memset(base_ + offset, 0, length);
+    done->store_done(0);
+    return;
+  }
+  std::memset(base_ + offset, 0, first - offset);
+  std::memset(base_ + last, 0, end - last);
+  if (::madvise(base_ + first, last - first, MADV_DONTNEED) != 0) {
+    std::memset(base_ + first, 0, last - first);  // still zeros, just not released
+  }
+  done->store_done(0);
 }
 
 void MemoryStore::flush(reactor::Reactor*, StoreCompletion* done) {

@@ -2,6 +2,11 @@
 // cost nothing), lost at exit. Operations are memcpy and complete inline (before the call
 // returns); flush does nothing.
 //
+// Thin provisioning: unmap() zeroes the range; whole pages inside it are handed back to the
+// kernel (madvise MADV_DONTNEED: a private anonymous page reads as zeros afterwards and
+// costs nothing until written again), partial pages at the edges are cleared with memset.
+// provisioning_status() reports everything mapped (the store does not track residency).
+//
 // Threads: calls from several reactors may overlap; like a disk, overlapping writes to the
 // same range race (last one wins per byte) and ordering is the caller's business.
 #pragma once
@@ -28,6 +33,9 @@ class MemoryStore final : public BackingStore {
   void write(reactor::Reactor* r, std::span<const iovec> iov, uint64_t offset, bool fua,
              StoreCompletion* done) override;
   void flush(reactor::Reactor* r, StoreCompletion* done) override;
+  bool supports_unmap() const override { return true; }
+  void unmap(reactor::Reactor* r, uint64_t offset, uint64_t length,
+             StoreCompletion* done) override;
 
  private:
   MemoryStore(uint8_t* base, uint64_t size) : base_(base), size_(size) {}

@@ -42,6 +42,11 @@ void NullStore::write(reactor::Reactor*, std::span<const iovec> iov, uint64_t of
   done->store_done(int64_t(len));
 }
 
+void NullStore::unmap(reactor::Reactor*, uint64_t offset, uint64_t length,
+                      StoreCompletion* done) {
+  done->store_done(offset > size_ || length > size_ - offset ? -EINVAL : 0);
+}
+
 void NullStore::flush(reactor::Reactor*, StoreCompletion* done) {
   done->store_done(0);
 }

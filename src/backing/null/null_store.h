@@ -1,6 +1,7 @@
 // NullStore: reads return zeros, writes are discarded, flush does nothing; every operation
 // completes inline (before the call returns). For benchmarks of everything above the store.
-// Stateless, so safe from any number of reactors at once.
+// Stateless, so safe from any number of reactors at once. unmap() does nothing (every
+// block already reads as zeros), so a thin LU over a null store is consistent.
 #pragma once
 
 #include <memory>
@@ -24,6 +25,9 @@ class NullStore final : public BackingStore {
   void write(reactor::Reactor* r, std::span<const iovec> iov, uint64_t offset, bool fua,
              StoreCompletion* done) override;
   void flush(reactor::Reactor* r, StoreCompletion* done) override;
+  bool supports_unmap() const override { return true; }
+  void unmap(reactor::Reactor* r, uint64_t offset, uint64_t length,
+             StoreCompletion* done) override;
 
  private:
   uint64_t size_;

@@ -117,7 +117,7 @@ void Connection::on_timer() {
     if (now - ping_sent_at_ > s.nop_timeout) close("initiator did not answer NOP-In");
     return;
   }
-  if (now - last_rx_ > s.nop_interval) send_ping();
+  if (s.nop_interval.count() > 0 && now - last_rx_ > s.nop_interval) send_ping();
 }
 
 // ---------------------------------------------------------------------------------------

@@ -155,6 +155,10 @@ INSTANTIATE_TEST_SUITE_P(
                   "store = \"null\"\nsize = 4096\n[[target.lun]]\nid = 2\nstore = \"null\"\n"
                   "blocksize = 4096\n",
                   10, "target[0].lun[1].blocksize", "did you mean \"block_size\""},
+        BadConfig{"iscsi_nop_interval_range", "[iscsi]\nnop_interval = 5000\n", 2,
+                  "iscsi.nop_interval", "3600"},
+        BadConfig{"iscsi_unknown_key", "[iscsi]\nqueue_dpeth = 8\n", 2, "iscsi.queue_dpeth",
+                  "did you mean \"queue_depth\""},
         BadConfig{"unknown_key_far_from_any", "[daemon]\nflavour = \"x\"\n", 2, "daemon.flavour",
                   "unknown key"},
         BadConfig{"daemon_not_table", "daemon = 3\n", 1, "daemon", "expected a [daemon] table"},

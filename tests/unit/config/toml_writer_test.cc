@@ -8,6 +8,9 @@ namespace {
 Config full_config() {
   Config c;
   c.source = "round.toml";
+  c.iscsi.nop_interval = 0;
+  c.iscsi.queue_depth = 64;
+  c.iscsi.initial_r2t = true;
   c.daemon = {.control_socket = "/tmp/x y/\"quoted\".sock",
               .reactors = 3,
               .io_backend = "epoll",

@@ -88,6 +88,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"file_size_not_multiple",
                   with_lun("id = 1\nstore = \"file\"\npath = \"/tmp/x\"\nsize = 1000\n"), 9,
                   "target[0].lun[0].size", "multiple"},
+        BadConfig{"first_burst_over_max_burst",
+                  "[iscsi]\nmax_burst_length = 4096\nfirst_burst_length = 8192\n"
+                  "[[portal]]\naddress = \"1.2.3.4\"\n",
+                  3, "iscsi.first_burst_length", "must not exceed"},
         BadConfig{"provisioning_unknown", with_lun(kMemLun + "provisioning = \"sparse\"\n"), 9,
                   "target[0].lun[0].provisioning", "\"thick\" or \"thin\""},
         BadConfig{"vendor_too_long", with_lun(kMemLun + "vendor = \"ABCDEFGHI\"\n"), 9,

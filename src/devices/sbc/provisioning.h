@@ -1,0 +1,33 @@
+// Logical block provisioning limits of the disk (SBC-4 4.7, 6.6.4 Block Limits VPD page):
+// one place for the values the VPD pages report and the WRITE SAME / UNMAP handlers enforce.
+// Immutable; usable from any thread.
+#pragma once
+
+#include <cstdint>
+
+#include "scsi/logical_unit.h"
+
+namespace stgt::devices::sbc {
+
+// WRITE SAME writes (or unmaps) at most this many bytes per command. The handler writes
+// through a bounded pattern buffer, so the limit bounds the time one command holds the
+// LU, not memory. 256 MiB keeps MAXIMUM UNMAP LBA COUNT under libiscsi's 1 Mi sanity bound
+// even for 512-byte blocks.
+inline constexpr uint64_t kMaxWriteSameBytes = uint64_t{256} << 20;
+// UNMAP: total bytes per command and block descriptors per parameter list.
+inline constexpr uint64_t kMaxUnmapBytes = uint64_t{256} << 20;
+inline constexpr uint32_t kMaxUnmapDescriptors = 256;
+// Stores release space in file-system blocks / pages: 4 KiB.
+inline constexpr uint32_t kUnmapGranularityBytes = 4096;
+
+inline uint32_t max_write_same_blocks(const scsi::LogicalUnit& lu) {
+  return uint32_t(kMaxWriteSameBytes / lu.block_size());
+}
+inline uint32_t max_unmap_blocks(const scsi::LogicalUnit& lu) {
+  return uint32_t(kMaxUnmapBytes / lu.block_size());
+}
+inline uint32_t unmap_granularity_blocks(const scsi::LogicalUnit& lu) {
+  return lu.block_size() >= kUnmapGranularityBytes ? 1 : kUnmapGranularityBytes / lu.block_size();
+}
+
+}  // namespace stgt::devices::sbc
