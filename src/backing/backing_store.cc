@@ -1,7 +1,5 @@
 #include "backing/backing_store.h"
 
-#include <cerrno>
-
 #include <fmt/format.h>
 
 #include "backing/file/file_store.h"
@@ -9,10 +7,6 @@
 #include "backing/null/null_store.h"
 
 namespace stgt::backing {
-
-void BackingStore::unmap(reactor::Reactor*, uint64_t, uint64_t, StoreCompletion* done) {
-  done->store_done(-EOPNOTSUPP);
-}
 
 void StoreRegistry::add(std::string kind, StoreFactory factory) {
   factories_[std::move(kind)] = std::move(factory);

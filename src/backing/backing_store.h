@@ -12,6 +12,7 @@
 
 #include <sys/uio.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -65,7 +66,12 @@ class BackingStore {
   // store (or this file system / device) cannot deallocate, in which case nothing changed;
   // -EROFS on a read-only store. A zero length completes with 0.
   virtual void unmap(reactor::Reactor* r, uint64_t offset, uint64_t length,
-                     StoreCompletion* done);
+                     StoreCompletion* done) {
+    (void)r;
+    (void)offset;
+    (void)length;
+    done->store_done(-EOPNOTSUPP);
+  }
 
   // Allocation state of the bytes starting at `offset`: the longest run, at most `length`
   // bytes (length > 0, offset + length <= size()), that is all allocated (mapped) or all

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <string>
 
 namespace stgt::base {
@@ -36,7 +37,12 @@ void log_line(LogLevel level, std::string_view msg) {
   const auto now = std::chrono::system_clock::now();
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::string line = fmt::format("{}.{:03d} stgtd[{}] {}: {}\n", ms / 1000, int(ms % 1000), t_tag,
+  const time_t secs = time_t(ms / 1000);
+  struct tm utc;
+  gmtime_r(&secs, &utc);
+  char stamp[32];
+  strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
+  std::string line = fmt::format("{}.{:03d}Z stgtd[{}] {}: {}\n", stamp, int(ms % 1000), t_tag,
                                  level_name(level), msg);
   // One write per line keeps lines from different reactors whole.
   [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());

@@ -17,5 +17,9 @@ void synchronize_cache(scsi::Command& cmd);  // 5.28, 5.29
 void pre_fetch(scsi::Command& cmd);          // 5.8, 5.9
 void start_stop_unit(scsi::Command& cmd);    // 5.27
 void prevent_allow_medium_removal(scsi::Command& cmd);  // 5.15
+void write_same(scsi::Command& cmd);         // 5.49, 5.50 WRITE SAME (10/16)
+void unmap(scsi::Command& cmd);              // 5.32
+void get_lba_status(scsi::Command& cmd);     // 5.6
+void orwrite(scsi::Command& cmd);            // 5.11 ORWRITE (16)
 
 }  // namespace stgt::devices::sbc

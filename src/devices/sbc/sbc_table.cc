@@ -12,10 +12,13 @@ constexpr auto kIn = DataDirection::kIn;
 constexpr auto kOut = DataDirection::kOut;
 constexpr auto kNone = DataDirection::kNone;
 
-constexpr std::array<scsi::ServiceAction, 1> kServiceActionIn16{{
+constexpr std::array<scsi::ServiceAction, 2> kServiceActionIn16{{
     sa(0x10, sbc::read_capacity16, "READ CAPACITY (16)", 16, kIn,
        usage({0x9e, 0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
               0x01, kControl})),
+    sa(0x12, sbc::get_lba_status, "GET LBA STATUS", 16, kIn,
+       usage({0x9e, 0x12, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+              0x00, kControl})),
 }};
 
 constexpr std::array<scsi::ServiceAction, 1> kMaintenanceIn{{
@@ -39,6 +42,16 @@ constexpr Usage rw16(uint8_t op, uint8_t flags) {
 constexpr uint8_t kRwFlags = 0xfa;
 // Byte 1 of VERIFY / WRITE AND VERIFY: PROTECT, DPO, BYTCHK.
 constexpr uint8_t kVerifyFlags = 0xf6;
+
+// WRITE SAME: byte 1 WRPROTECT and UNMAP (ANCHOR is not supported: ANC_SUP = 0), plus
+// NDOB in the 16-byte CDB; GROUP NUMBER.
+constexpr Usage write_same10() {
+  return usage({0x41, 0xe8, 0xff, 0xff, 0xff, 0xff, 0x1f, 0xff, 0xff, kControl});
+}
+constexpr Usage write_same16() {
+  return usage({0x93, 0xe9, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                0xff, 0x1f, kControl});
+}
 
 constexpr scsi::OpcodeTable kSbcOpcodes = [] {
   scsi::OpcodeTable t{};
@@ -65,6 +78,8 @@ constexpr scsi::OpcodeTable kSbcOpcodes = [] {
   t[0x2f] = op(sbc::verify, "VERIFY (10)", kOut, rw10(0x2f, kVerifyFlags));
   t[0x34] = op(sbc::pre_fetch, "PRE-FETCH (10)", kNone, rw10(0x34, 0x02));
   t[0x35] = op(sbc::synchronize_cache, "SYNCHRONIZE CACHE (10)", kNone, rw10(0x35, 0x02));
+  t[0x41] = op(sbc::write_same, "WRITE SAME (10)", kOut, write_same10());
+  t[0x42] = op(sbc::unmap, "UNMAP", kOut, usage({0x42, 0, 0, 0, 0, 0, 0x1f, 0xff, 0xff, kControl}));
   t[0x55] = op(spc::mode_select, "MODE SELECT (10)", kOut,
                usage({0x55, 0x11, 0, 0, 0, 0, 0, 0xff, 0xff, kControl}), kNoMedium);
   t[0x5a] = op(spc::mode_sense, "MODE SENSE (10)", kIn,
@@ -72,10 +87,12 @@ constexpr scsi::OpcodeTable kSbcOpcodes = [] {
                kNoMediumNoConflict);
   t[0x88] = op(sbc::read, "READ (16)", kIn, rw16(0x88, kRwFlags));
   t[0x8a] = op(sbc::write, "WRITE (16)", kOut, rw16(0x8a, kRwFlags));
+  t[0x8b] = op(sbc::orwrite, "ORWRITE (16)", kOut, rw16(0x8b, kRwFlags));
   t[0x8e] = op(sbc::write_and_verify, "WRITE AND VERIFY (16)", kOut, rw16(0x8e, kVerifyFlags));
   t[0x8f] = op(sbc::verify, "VERIFY (16)", kOut, rw16(0x8f, kVerifyFlags));
   t[0x90] = op(sbc::pre_fetch, "PRE-FETCH (16)", kNone, rw16(0x90, 0x02));
   t[0x91] = op(sbc::synchronize_cache, "SYNCHRONIZE CACHE (16)", kNone, rw16(0x91, 0x02));
+  t[0x93] = op(sbc::write_same, "WRITE SAME (16)", kOut, write_same16());
   t[0x9e] = sa_op("SERVICE ACTION IN (16)", 16, kServiceActionIn16);
   t[0xa0] = op(spc::report_luns, "REPORT LUNS", kIn,
                usage({0xa0, 0, 0xff, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, kControl}), kUaExempt);

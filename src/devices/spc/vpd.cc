@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 
+#include "devices/sbc/provisioning.h"
 #include "devices/spc/cdb.h"
 #include "devices/spc/spc.h"
 #include "scsi/it_nexus.h"
@@ -125,16 +126,26 @@ size_t device_identification(const scsi::Command& cmd, uint8_t* out) {
   return finish_page(out, len);
 }
 
-// SBC-4 6.6.4: Block Limits (the SBC-3 length, 3Ch). No UNMAP, no WRITE SAME limits yet.
+// SBC-4 6.6.4: Block Limits (the SBC-3 length, 3Ch). WSNZ 0: WRITE SAME with zero blocks
+// means "to the last LBA" (devices/sbc/write_same.cc). UNMAP limits only when the LU is
+// thin (LBPU); libiscsi Inquiry.BlockLimits wants them zero otherwise.
 size_t block_limits(const scsi::Command& cmd, uint8_t* out) {
   constexpr size_t kLength = 0x40;
+  const scsi::LogicalUnit& lu = *cmd.lu;
   header(cmd, 0xb0, out);
   std::memset(out + 4, 0, kLength - 4);
-  const uint32_t max_blocks = kMaxTransferBytes / cmd.lu->block_size();
+  const uint32_t max_blocks = kMaxTransferBytes / lu.block_size();
   base::store_be16(out + 6, 1);            // OPTIMAL TRANSFER LENGTH GRANULARITY
   base::store_be32(out + 8, max_blocks);   // MAXIMUM TRANSFER LENGTH
   base::store_be32(out + 12, max_blocks);  // OPTIMAL TRANSFER LENGTH
   base::store_be32(out + 16, max_blocks);  // MAXIMUM PREFETCH LENGTH
+  if (lu.thin()) {
+    base::store_be32(out + 20, sbc::max_unmap_blocks(lu));  // MAXIMUM UNMAP LBA COUNT
+    base::store_be32(out + 24, sbc::kMaxUnmapDescriptors);  // ... BLOCK DESCRIPTOR COUNT
+    base::store_be32(out + 28, sbc::unmap_granularity_blocks(lu));  // OPTIMAL UNMAP GRAN.
+    base::store_be32(out + 32, 0x80000000u);  // UGAVALID, UNMAP GRANULARITY ALIGNMENT 0
+  }
+  base::store_be64(out + 36, sbc::max_write_same_blocks(lu));  // MAXIMUM WRITE SAME LENGTH
   return finish_page(out, kLength);
 }
 
@@ -147,13 +158,17 @@ size_t block_device_characteristics(const scsi::Command& cmd, uint8_t* out) {
   return finish_page(out, kLength);
 }
 
-// SBC-4 6.6.6: Logical Block Provisioning. LBPU/LBPWS/LBPWS10 stay clear until the stores
-// offer unmap; the provisioning type follows the configuration.
+// SBC-4 6.6.6: Logical Block Provisioning. A thin LU (configured thin over a store that can
+// unmap) offers UNMAP and WRITE SAME (10/16) with UNMAP, reads unmapped blocks as zeros
+// (LBPRZ 001b) and has no anchored state (ANC_SUP 0); a full LU reports none of it.
 size_t logical_block_provisioning(const scsi::Command& cmd, uint8_t* out) {
   constexpr size_t kLength = 8;
   header(cmd, 0xb2, out);
   std::memset(out + 4, 0, kLength - 4);
-  out[6] = cmd.lu->settings().thin ? 0x02 : 0x00;  // PROVISIONING TYPE
+  if (cmd.lu->thin()) {
+    out[5] = 0x80 | 0x40 | 0x20 | 0x04;  // LBPU, LBPWS, LBPWS10, LBPRZ
+    out[6] = 0x02;                       // PROVISIONING TYPE: thin
+  }
   return finish_page(out, kLength);
 }
 

@@ -70,7 +70,8 @@ void Connection::close(std::string_view why) {
   close_reason_ = std::string(why);
   if (nexus_ != nullptr || tsih_ != 0) {
     STGT_LOG_INFO("session {} ({} -> {}) closed: {}", tsih_, identity_.initiator_name,
-                  identity_.target_name, why);
+                  identity_.type == SessionType::kDiscovery ? "discovery" : identity_.target_name,
+                  why);
   } else {
     STGT_LOG_DEBUG("connection {} from {} closed: {}", id_, peer_address_, why);
   }
