@@ -18,7 +18,8 @@ void or_into_medium(scsi::Command& cmd) {
     const size_t n = size_t(std::min<uint64_t>(medium.size(), cmd.aux.size() - at));
     cmd.aux.copy_out(at, medium.data(), n);
     cmd.data.copy_out(at, data.data(), n);
-    for (size_t i = 0; i < n; ++i) medium[i] |= data[i];
+    for (size_t i = 0; i < n; ++i)
+      medium[i] |= data[i];
     cmd.aux.copy_in(at, medium.data(), n);
     at += n;
   }
@@ -41,8 +42,8 @@ void medium_read(scsi::Command& cmd, int64_t result) {
   cmd.on_store_done = written;
   // SBC-4 4.15: durable on completion with FUA or without a volatile write cache.
   const bool durable = cmd.fua || !cmd.lu->wce();
-  cmd.lu->store()->write(cmd.reactor, cmd.aux.all_iovecs(), cmd.lba * cmd.lu->block_size(),
-                         durable, &cmd);
+  cmd.lu->store()->write(cmd.reactor, cmd.aux.all_iovecs(), cmd.lba * cmd.lu->block_size(), durable,
+                         &cmd);
 }
 
 }  // namespace

@@ -9,19 +9,22 @@
 
 namespace stgt::devices::sbc {
 
-// WRITE SAME writes (or unmaps) at most this many bytes per command. The handler writes
-// through a bounded pattern buffer, so the limit bounds the time one command holds the
-// LU, not memory. 256 MiB keeps MAXIMUM UNMAP LBA COUNT under libiscsi's 1 Mi sanity bound
-// even for 512-byte blocks.
-inline constexpr uint64_t kMaxWriteSameBytes = uint64_t{256} << 20;
-// UNMAP: total bytes per command and block descriptors per parameter list.
+// WRITE SAME writes (or unmaps) at most this many blocks per command (MAXIMUM WRITE SAME
+// LENGTH). The handler writes through a bounded pattern buffer, so the limit bounds the
+// time one command holds the LU, not memory. FFFFh, as Linux LIO reports: it is what a
+// WRITE SAME (10) can express, and libiscsi's WriteSame16.Unmap sets up its 65536-block
+// case with one WRITE (16) that ignores MAXIMUM TRANSFER LENGTH, so only a limit below
+// 65536 keeps that case (then expected to fail with INVALID FIELD IN CDB) meaningful.
+inline constexpr uint32_t kMaxWriteSameBlocks = 0xffff;
+// UNMAP: total bytes per command (256 MiB keeps MAXIMUM UNMAP LBA COUNT under libiscsi's
+// 1 Mi sanity bound even for 512-byte blocks) and block descriptors per parameter list.
 inline constexpr uint64_t kMaxUnmapBytes = uint64_t{256} << 20;
 inline constexpr uint32_t kMaxUnmapDescriptors = 256;
 // Stores release space in file-system blocks / pages: 4 KiB.
 inline constexpr uint32_t kUnmapGranularityBytes = 4096;
 
-inline uint32_t max_write_same_blocks(const scsi::LogicalUnit& lu) {
-  return uint32_t(kMaxWriteSameBytes / lu.block_size());
+inline uint32_t max_write_same_blocks(const scsi::LogicalUnit&) {
+  return kMaxWriteSameBlocks;
 }
 inline uint32_t max_unmap_blocks(const scsi::LogicalUnit& lu) {
   return uint32_t(kMaxUnmapBytes / lu.block_size());

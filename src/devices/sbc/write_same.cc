@@ -32,7 +32,8 @@ bool is_zero(const uint8_t* p, size_t n) {
 bool fill_pattern(scsi::Command& cmd, const uint8_t* pattern, uint64_t bytes) {
   const uint32_t bs = cmd.lu->block_size();
   if (cmd.pool == nullptr || !cmd.aux.allocate(*cmd.pool, bytes)) return false;
-  for (uint64_t at = 0; at < bytes; at += bs) cmd.aux.copy_in(at, pattern, bs);
+  for (uint64_t at = 0; at < bytes; at += bs)
+    cmd.aux.copy_in(at, pattern, bs);
   return true;
 }
 

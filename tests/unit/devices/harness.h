@@ -18,9 +18,13 @@
 
 namespace stgt::test {
 
+// In-memory store: every 512-byte sector is mapped once written and deallocated (and
+// zeroed) by unmap, so GET LBA STATUS and thin provisioning can be checked.
 class MemoryStore final : public backing::BackingStore {
  public:
-  explicit MemoryStore(uint64_t size) : bytes(size, 0) {}
+  static constexpr uint64_t kSector = 512;
+
+  explicit MemoryStore(uint64_t size) : bytes(size, 0), mapped(size / kSector, false) {}
   std::string_view kind() const override { return "test-memory"; }
   uint64_t size() const override { return bytes.size(); }
   void read(reactor::Reactor*, std::span<const iovec> iov, uint64_t offset,
@@ -43,19 +47,51 @@ class MemoryStore final : public backing::BackingStore {
       at += v.iov_len;
     }
     last_write_bytes = at - offset;
+    written_bytes += at - offset;
+    set_mapped(offset, at - offset, true);
     done->store_done(int64_t(at - offset));
   }
   void flush(reactor::Reactor*, backing::StoreCompletion* done) override {
     ++flushes;
     done->store_done(0);
   }
+  bool supports_unmap() const override { return unmap_capable; }
+  void unmap(reactor::Reactor*, uint64_t offset, uint64_t length,
+             backing::StoreCompletion* done) override {
+    ++unmaps;
+    unmapped_bytes += length;
+    if (unmap_result != 0) {
+      done->store_done(unmap_result);
+      return;
+    }
+    std::memset(bytes.data() + offset, 0, length);
+    set_mapped(offset, length, false);
+    done->store_done(0);
+  }
+  Provisioning provisioning_status(uint64_t offset, uint64_t length) const override {
+    const uint64_t first = offset / kSector;
+    const bool state = mapped[first];
+    uint64_t s = first;
+    while (s < mapped.size() && mapped[s] == state && (s - first) * kSector < length) ++s;
+    return {state, std::min(length, (s - first) * kSector)};
+  }
+
+  void set_mapped(uint64_t offset, uint64_t length, bool state) {
+    for (uint64_t s = offset / kSector; s < (offset + length) / kSector; ++s) mapped[s] = state;
+  }
 
   std::vector<uint8_t> bytes;
+  std::vector<bool> mapped;
   int reads = 0;
   int writes = 0;
   int flushes = 0;
+  int unmaps = 0;
   bool last_fua = false;
   uint64_t last_write_bytes = 0;
+  uint64_t written_bytes = 0;
+  uint64_t unmapped_bytes = 0;
+  bool unmap_capable = true;
+  int unmap_result = 0;  // 0: unmap works; else the -errno every unmap completes with
 };
 
 struct CountingOwner final : scsi::CommandOwner {
@@ -120,8 +156,10 @@ class Harness {
  public:
   static constexpr uint64_t kBlocks = 1024;
 
-  explicit Harness(uint32_t block_size = 512, scsi::LuSettings settings = {}) {
+  explicit Harness(uint32_t block_size = 512, scsi::LuSettings settings = {},
+                   bool store_can_unmap = true) {
     auto store_ptr = std::make_unique<MemoryStore>(kBlocks * block_size);
+    store_ptr->unmap_capable = store_can_unmap;
     store = store_ptr.get();
     settings.block_size = block_size;
     disk = devices::make_disk(std::move(store_ptr), devices::identity_for("iqn.test:t", 0),

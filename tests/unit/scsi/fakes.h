@@ -11,7 +11,7 @@ namespace stgt::test {
 
 class FakeStore final : public backing::BackingStore {
  public:
-  explicit FakeStore(uint64_t size) : size_(size) {}
+  explicit FakeStore(uint64_t size, bool can_unmap = false) : size_(size), can_unmap_(can_unmap) {}
   std::string_view kind() const override { return "fake"; }
   uint64_t size() const override { return size_; }
   void read(reactor::Reactor*, std::span<const iovec>, uint64_t,
@@ -23,9 +23,11 @@ class FakeStore final : public backing::BackingStore {
     done->store_done(0);
   }
   void flush(reactor::Reactor*, backing::StoreCompletion* done) override { done->store_done(0); }
+  bool supports_unmap() const override { return can_unmap_; }
 
  private:
   uint64_t size_;
+  bool can_unmap_;
 };
 
 struct CountingOwner final : scsi::CommandOwner {

@@ -27,5 +27,20 @@ TEST(LogicalUnit, ModeParameters) {
   EXPECT_TRUE(lu.medium_present());
 }
 
+// Thin only when asked for and the store can unmap (the fake cannot); never without a store.
+TEST(LogicalUnit, ThinNeedsAStoreThatCanUnmap) {
+  LogicalUnit asked(test::kFakeType, std::make_unique<test::FakeStore>(4096), {},
+                    LuSettings{.thin = true});
+  EXPECT_FALSE(asked.thin());
+  LogicalUnit none(test::kFakeType, nullptr, {}, LuSettings{.thin = true});
+  EXPECT_FALSE(none.thin());
+  LogicalUnit capable(test::kFakeType, std::make_unique<test::FakeStore>(4096, true), {},
+                      LuSettings{.thin = true});
+  EXPECT_TRUE(capable.thin());
+  LogicalUnit full(test::kFakeType, std::make_unique<test::FakeStore>(4096, true), {},
+                   LuSettings{});
+  EXPECT_FALSE(full.thin());
+}
+
 }  // namespace
 }  // namespace stgt::scsi

@@ -93,6 +93,107 @@ TEST(FileStoreOpenTest, ReadOnlyRefusesWrites) {
   EXPECT_EQ(buf, std::vector<uint8_t>(512, 0));
 }
 
+uint64_t allocated_bytes(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0);
+  return uint64_t(st.st_blocks) * 512;
+}
+
+// unmap punches a real hole: the blocks are released (st_blocks, SEEK_HOLE), the range
+// reads back as zeros, and provisioning_status sees the hole.
+TEST(FileStoreUnmapTest, PunchesAHole) {
+  TempDir dir;
+  const std::string path = dir.file("thin.img");
+  auto store = FileStore::open({"file", path, 1 << 20, false});
+  ASSERT_TRUE(store.ok()) << store.error();
+  BackingStore& s = **store;
+  ASSERT_TRUE(s.supports_unmap());  // ext4, xfs, tmpfs, btrfs all punch holes
+  std::vector<uint8_t> data(1 << 20, 0x77);
+  iovec iov{data.data(), data.size()};
+  Recorder w;
+  s.write(nullptr, {&iov, 1}, 0, false, &w);
+  ASSERT_EQ(w.result_, 1 << 20);
+  const uint64_t before = allocated_bytes(path);
+  EXPECT_GE(before, uint64_t(1) << 20);
+  EXPECT_TRUE(s.provisioning_status(0, 1 << 20).mapped);
+  EXPECT_EQ(s.provisioning_status(0, 1 << 20).length, uint64_t(1) << 20);
+
+  Recorder u;
+  s.unmap(nullptr, 256 << 10, 512 << 10, &u);
+  EXPECT_EQ(u.calls_, 1);
+  EXPECT_EQ(u.result_, 0);
+  EXPECT_LE(allocated_bytes(path), before - (512 << 10));
+  const int fd = static_cast<FileStore&>(s).fd();
+  EXPECT_EQ(::lseek(fd, 0, SEEK_HOLE), off_t(256 << 10));
+  EXPECT_EQ(::lseek(fd, 256 << 10, SEEK_DATA), off_t(768 << 10));
+
+  const auto first = s.provisioning_status(0, 1 << 20);
+  EXPECT_TRUE(first.mapped);
+  EXPECT_EQ(first.length, uint64_t(256) << 10);
+  const auto hole = s.provisioning_status(256 << 10, 768 << 10);
+  EXPECT_FALSE(hole.mapped);
+  EXPECT_EQ(hole.length, uint64_t(512) << 10);
+  const auto clipped = s.provisioning_status(300 << 10, 4096);
+  EXPECT_FALSE(clipped.mapped);
+  EXPECT_EQ(clipped.length, 4096u);
+  const auto tail = s.provisioning_status(768 << 10, 256 << 10);
+  EXPECT_TRUE(tail.mapped);
+  EXPECT_EQ(tail.length, uint64_t(256) << 10);
+
+  std::vector<uint8_t> back(1 << 20);
+  iovec riov{back.data(), back.size()};
+  Recorder r;
+  s.read(nullptr, {&riov, 1}, 0, &r);
+  ASSERT_EQ(r.result_, 1 << 20);
+  for (size_t i = 0; i < back.size(); i += 512) {
+    const bool hole_here = i >= (256 << 10) && i < (768 << 10);
+    ASSERT_EQ(back[i], hole_here ? 0 : 0x77) << i;
+  }
+}
+
+// Unaligned ranges: the partial file-system blocks at the edges are zeroed too (LBPRZ).
+TEST(FileStoreUnmapTest, UnalignedRangeReadsBackZeros) {
+  TempDir dir;
+  auto store = FileStore::open({"file", dir.file("u.img"), 64 << 10, false});
+  ASSERT_TRUE(store.ok());
+  std::vector<uint8_t> data(64 << 10, 0x55);
+  iovec iov{data.data(), data.size()};
+  Recorder w;
+  (*store)->write(nullptr, {&iov, 1}, 0, false, &w);
+  Recorder u;
+  (*store)->unmap(nullptr, 512, 3 * 4096, &u);
+  ASSERT_EQ(u.result_, 0);
+  Recorder r;
+  (*store)->read(nullptr, {&iov, 1}, 0, &r);
+  for (size_t i = 0; i < data.size(); ++i) {
+    ASSERT_EQ(data[i], i >= 512 && i < 512 + 3 * 4096 ? 0 : 0x55) << i;
+  }
+}
+
+TEST(FileStoreUnmapTest, RangeAndReadOnly) {
+  TempDir dir;
+  const std::string path = dir.file("r.img");
+  auto store = FileStore::open({"file", path, 64 << 10, false});
+  ASSERT_TRUE(store.ok());
+  Recorder past;
+  (*store)->unmap(nullptr, 60 << 10, 8 << 10, &past);
+  EXPECT_EQ(past.result_, -EINVAL);
+  Recorder empty;
+  (*store)->unmap(nullptr, 64 << 10, 0, &empty);
+  EXPECT_EQ(empty.result_, 0);
+  // A fresh sparse image is one hole.
+  const auto fresh = (*store)->provisioning_status(0, 64 << 10);
+  EXPECT_FALSE(fresh.mapped);
+  EXPECT_EQ(fresh.length, uint64_t(64) << 10);
+
+  auto ro = FileStore::open({"file", path, 0, true});
+  ASSERT_TRUE(ro.ok());
+  EXPECT_FALSE((*ro)->supports_unmap());
+  Recorder refused;
+  (*ro)->unmap(nullptr, 0, 4096, &refused);
+  EXPECT_EQ(refused.result_, -EROFS);
+}
+
 // I/O through a real reactor of each backend, and without a reactor (inline, blocking).
 enum class Mode { kUring, kEpoll, kNoReactor };
 

@@ -67,5 +67,42 @@ TEST(MemoryStoreTest, LargeSparseSizeIsCheap) {
   EXPECT_EQ((*store)->size(), uint64_t(64) << 30);
 }
 
+// unmap zeroes the range: whole pages are released, partial pages at both edges cleared.
+TEST(MemoryStoreTest, UnmapReadsBackZeros) {
+  auto store = MemoryStore::open({"memory", "", 64 << 10, false});
+  ASSERT_TRUE(store.ok());
+  BackingStore& s = **store;
+  EXPECT_TRUE(s.supports_unmap());
+  std::vector<uint8_t> ones(64 << 10, 0xee);
+  iovec iov{ones.data(), ones.size()};
+  Recorder w;
+  s.write(nullptr, {&iov, 1}, 0, false, &w);
+  ASSERT_EQ(w.result_, int64_t(ones.size()));
+
+  struct Range {
+    uint64_t offset, length;
+  };
+  for (const Range r : {Range{100, 50}, Range{1000, 20000}, Range{8192, 8192}, Range{0, 0}}) {
+    Recorder u;
+    s.unmap(nullptr, r.offset, r.length, &u);
+    EXPECT_EQ(u.calls_, 1);
+    EXPECT_EQ(u.result_, 0);
+  }
+  std::vector<uint8_t> back(64 << 10);
+  iovec riov{back.data(), back.size()};
+  Recorder r;
+  s.read(nullptr, {&riov, 1}, 0, &r);
+  for (size_t i = 0; i < back.size(); ++i) {
+    const bool zeroed = (i >= 100 && i < 150) || (i >= 1000 && i < 21000);
+    ASSERT_EQ(back[i], zeroed ? 0 : 0xee) << i;
+  }
+  EXPECT_TRUE(s.provisioning_status(0, 4096).mapped);
+  EXPECT_EQ(s.provisioning_status(0, 4096).length, 4096u);
+
+  Recorder bad;
+  s.unmap(nullptr, (64 << 10) - 1, 2, &bad);
+  EXPECT_EQ(bad.result_, -EINVAL);
+}
+
 }  // namespace
 }  // namespace stgt::backing

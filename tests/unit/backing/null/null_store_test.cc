@@ -50,5 +50,19 @@ TEST(NullStoreTest, OutOfRangeIsEinval) {
   EXPECT_EQ(w.result_, -EINVAL);
 }
 
+TEST(NullStoreTest, UnmapIsANoOpThatChecksTheRange) {
+  auto store = NullStore::open({"null", "", 1 << 20, false});
+  ASSERT_TRUE(store.ok());
+  EXPECT_TRUE((*store)->supports_unmap());
+  Recorder ok;
+  (*store)->unmap(nullptr, 4096, 8192, &ok);
+  EXPECT_EQ(ok.calls_, 1);
+  EXPECT_EQ(ok.result_, 0);
+  Recorder bad;
+  (*store)->unmap(nullptr, 1 << 20, 1, &bad);
+  EXPECT_EQ(bad.result_, -EINVAL);
+  EXPECT_TRUE((*store)->provisioning_status(0, 1 << 20).mapped);
+}
+
 }  // namespace
 }  // namespace stgt::backing

@@ -44,6 +44,16 @@ TEST(ReadCapacity, Sixteen) {
   EXPECT_EQ(zero->status, scsi::Status::kGood);
 }
 
+TEST(ReadCapacity, ThinLuReportsLbpmeAndLbprz) {
+  Harness thin(512, scsi::LuSettings{.thin = true});
+  const Bytes d = test::data_in(*thin.run(rc16(32), 32));
+  EXPECT_EQ(d[13], 0);  // LBPPBE 0
+  EXPECT_EQ(d[14], 0xc0);
+  EXPECT_EQ(d[15], 0);
+  Harness cannot(512, scsi::LuSettings{.thin = true}, /*store_can_unmap=*/false);
+  EXPECT_EQ(test::data_in(*cannot.run(rc16(32), 32))[14], 0);
+}
+
 TEST(ReadCapacity, UnknownServiceAction) {
   Harness h;
   Bytes c = rc16(32);

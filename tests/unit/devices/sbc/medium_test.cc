@@ -23,6 +23,35 @@ TEST(StartStopUnit, EjectAndLoadRemovable) {
   EXPECT_EQ(h.run(Bytes{0, 0, 0, 0, 0, 0})->status, scsi::Status::kGood);
 }
 
+// libiscsi NoMedia.NoMediaSBC: with the medium ejected every medium command, the thin
+// provisioning ones included, answers NOT READY / MEDIUM NOT PRESENT (never INVALID
+// COMMAND OPERATION CODE, which libiscsi reports as "[SKIPPED] not supported").
+TEST(StartStopUnit, EjectedMediumCommands) {
+  for (const bool thin : {true, false}) {
+    Harness h(512, scsi::LuSettings{.removable = true, .thin = thin});
+    ASSERT_EQ(h.run(start_stop(0x02))->status, scsi::Status::kGood);
+    Bytes unmap{0x42, 0, 0, 0, 0, 0, 0, 0, 24, 0};
+    Bytes lba_status(16, 0);
+    lba_status[0] = 0x9e;
+    lba_status[1] = 0x12;
+    lba_status[13] = 24;
+    const std::vector<std::pair<Bytes, Bytes>> commands = {
+        {test::cdb10(0x41, 0, 1), Bytes(512, 0)},        // WRITE SAME (10)
+        {test::cdb16(0x93, 0, 1), Bytes(512, 0)},        // WRITE SAME (16)
+        {test::cdb16(0x8b, 0, 1), Bytes(512, 0)},        // ORWRITE (16)
+        {unmap, Bytes(24, 0)},                           // UNMAP
+        {lba_status, Bytes{}},                           // GET LBA STATUS
+    };
+    for (const auto& [cdb, out] : commands) {
+      SCOPED_TRACE(int(cdb[0]));
+      auto c = h.run(cdb, 24, out);
+      EXPECT_EQ(test::sense_of(*c).key, 0x2);
+      EXPECT_EQ(test::sense_of(*c).asc, 0x3a);
+    }
+    EXPECT_EQ(h.store->writes + h.store->unmaps, 0);
+  }
+}
+
 TEST(StartStopUnit, PowerConditionsIgnored) {
   Harness h;
   EXPECT_EQ(h.run(start_stop(0x00))->status, scsi::Status::kGood);

@@ -18,7 +18,7 @@ TEST(SbcTable, UaExemptionsPerSpc) {
 
 TEST(SbcTable, MediumCommandsNeedMedium) {
   const auto& t = *sbc_device_type().opcodes;
-  for (const int op : {0x00, 0x25, 0x28, 0x2a, 0x2f, 0x35, 0x88, 0x9e}) {
+  for (const int op : {0x00, 0x25, 0x28, 0x2a, 0x2f, 0x35, 0x41, 0x42, 0x88, 0x8b, 0x93, 0x9e}) {
     EXPECT_FALSE(t[op].allowed_without_medium) << op;
   }
   for (const int op : {0x12, 0x1b, 0x1a, 0xa0}) EXPECT_TRUE(t[op].allowed_without_medium) << op;

@@ -48,7 +48,7 @@ std::vector<Descriptor> all_commands(Harness& h, bool rctd) {
 TEST(Rsoc, AllCommandsFromTable) {
   Harness h;
   const auto list = all_commands(h, false);
-  EXPECT_EQ(list.size(), 31u);
+  EXPECT_EQ(list.size(), 36u);
   for (const Descriptor& d : list) {
     EXPECT_FALSE(d.ctdp);
     EXPECT_EQ(d.servactv, d.opcode == 0x9e || d.opcode == 0xa3);
@@ -77,7 +77,7 @@ TEST(Rsoc, OneCommandForEveryListedOpcode) {
 
 TEST(Rsoc, UnsupportedAndInvalid) {
   Harness h;
-  const Bytes r = test::data_in(*h.run(rsoc(1, 0x42), 65535));
+  const Bytes r = test::data_in(*h.run(rsoc(1, 0x44), 65535));  // obsolete opcode
   EXPECT_EQ(r, (Bytes{0, 0x01, 0, 0}));
   const Bytes t = test::data_in(*h.run(rsoc(0x83, 0x28), 65535));
   EXPECT_EQ(t[1], 0x83);  // CTDP + supported

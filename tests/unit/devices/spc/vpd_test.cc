@@ -59,17 +59,38 @@ TEST(Vpd, DeviceIdentificationDesignators) {
             "iqn.2024-01.org.stgt:test,t,0x0001");
 }
 
-TEST(Vpd, BlockPages) {
-  Harness h(4096, scsi::LuSettings{.thin = true});
+TEST(Vpd, BlockPagesFullLu) {
+  // Thin asked for, but the store cannot unmap: fully provisioned.
+  Harness h(4096, scsi::LuSettings{.thin = true}, /*store_can_unmap=*/false);
   const Bytes bl = vpd(h, 0xb0);
   EXPECT_EQ(bl[3], 0x3c);
+  EXPECT_EQ(bl[4] & 0x01, 0);  // WSNZ 0
   EXPECT_EQ(base::load_be32(&bl[8]), (16u << 20) / 4096);
-  EXPECT_EQ(base::load_be32(&bl[20]), 0u);  // no UNMAP
+  EXPECT_EQ(base::load_be32(&bl[20]), 0u);  // no UNMAP (libiscsi Inquiry.BlockLimits)
+  EXPECT_EQ(base::load_be32(&bl[24]), 0u);
+  EXPECT_EQ(base::load_be64(&bl[36]), 0xffffu);  // WRITE SAME works anyway
   const Bytes bdc = vpd(h, 0xb1);
   EXPECT_EQ(base::load_be16(&bdc[4]), 1);  // non-rotating
   const Bytes lbp = vpd(h, 0xb2);
-  EXPECT_EQ(lbp[5] & 0xe0, 0);  // no LBPU / LBPWS / LBPWS10
-  EXPECT_EQ(lbp[6] & 0x07, 0x02);  // thin
+  EXPECT_EQ(lbp[5], 0);            // no LBPU / LBPWS / LBPWS10 / LBPRZ
+  EXPECT_EQ(lbp[6] & 0x07, 0x00);  // full
+}
+
+TEST(Vpd, BlockPagesThinLu) {
+  for (const uint32_t bs : {512u, 4096u}) {
+    Harness h(bs, scsi::LuSettings{.thin = true});
+    const Bytes bl = vpd(h, 0xb0);
+    EXPECT_EQ(bl[4] & 0x01, 0);                             // WSNZ 0
+    EXPECT_EQ(base::load_be32(&bl[20]), (256u << 20) / bs);  // MAXIMUM UNMAP LBA COUNT
+    EXPECT_LE(base::load_be32(&bl[20]), 1024u * 1024);       // libiscsi sanity bound
+    EXPECT_EQ(base::load_be32(&bl[24]), 256u);               // ... BLOCK DESCRIPTOR COUNT
+    EXPECT_EQ(base::load_be32(&bl[28]), 4096 / bs);          // OPTIMAL UNMAP GRANULARITY
+    EXPECT_EQ(base::load_be32(&bl[32]), 0x80000000u);        // UGAVALID, alignment 0
+    EXPECT_EQ(base::load_be64(&bl[36]), 0xffffu);  // MAXIMUM WRITE SAME LENGTH
+    const Bytes lbp = vpd(h, 0xb2);
+    EXPECT_EQ(lbp[5], 0xe4);         // LBPU, LBPWS, LBPWS10, LBPRZ 001b, ANC_SUP 0
+    EXPECT_EQ(lbp[6] & 0x07, 0x02);  // thin
+  }
 }
 
 }  // namespace

@@ -1,0 +1,528 @@
+// A hostile or broken initiator on a raw TCP socket: every case checks the RFC 7143 answer
+// (Login Response status, Reject reason, silence, NOP-In, close), that only the offending
+// connection suffers, and that stgtd still serves a fresh libiscsi session with intact data
+// afterwards. Where a good session was opened before the attack, its data is checked too.
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "iscsi_session.h"
+#include "raw_iscsi.h"
+#include "stgtd_fixture.h"
+#include "transport/iscsi/text.h"
+
+namespace stgt::functional {
+namespace {
+
+using iscsi::kReservedTag;
+using iscsi::Opcode;
+using iscsi::RejectReason;
+using Clock = std::chrono::steady_clock;
+
+constexpr uint64_t kLunSize = 16ull << 20;
+constexpr uint64_t kBystanderLba = 1024;
+constexpr size_t kPatternBytes = 64 * 1024;
+constexpr std::array<uint8_t, 6> kInquiry36{0x12, 0, 0, 0, 36, 0};
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+testing::AssertionResult write_and_check(IscsiSession& s, uint64_t lba, uint64_t seed) {
+  const auto pattern = make_pattern(seed, kPatternBytes);
+  auto ok = s.write(lba, pattern);
+  if (!ok) return ok;
+  std::vector<uint8_t> back;
+  ok = s.read(lba, pattern.size(), back);
+  if (!ok) return ok;
+  if (back != pattern) return testing::AssertionFailure() << "data read back differs at " << lba;
+  return testing::AssertionSuccess();
+}
+
+// A good libiscsi session opened before the attack; its data must come through unharmed.
+class Bystander {
+ public:
+  testing::AssertionResult open(const std::string& portal) {
+    auto ok = session_.login(portal, kTargetIqn);
+    if (!ok) return ok;
+    return write_and_check(session_, kBystanderLba, 1);
+  }
+  testing::AssertionResult still_works() {
+    std::vector<uint8_t> back;
+    auto ok = session_.read(kBystanderLba, kPatternBytes, back);
+    if (!ok) return ok << " (bystander session)";
+    if (back != make_pattern(1, kPatternBytes)) {
+      return testing::AssertionFailure() << "bystander data changed";
+    }
+    return write_and_check(session_, kBystanderLba + 256, 2);
+  }
+
+ private:
+  IscsiSession session_{"iqn.2026-11.org.stgt.test:bystander"};
+};
+
+class HostilePeerTest : public StgtdTest {
+ protected:
+  testing::AssertionResult start_daemon(const std::function<void(config::Config&)>& tweak = {}) {
+    config::Config c = stgtd_.base_config({StgtdProcess::memory_lun(kLunSize)});
+    if (tweak) tweak(c);
+    stgtd_.write_config(c);
+    return stgtd_.start();
+  }
+
+  // A new libiscsi session logs in and writes and reads back data.
+  testing::AssertionResult fresh_session_works(uint64_t seed = 7) {
+    IscsiSession s;
+    auto ok = s.login(stgtd_.portal(), kTargetIqn);
+    if (!ok) return ok << " (fresh session after the attack)";
+    ok = write_and_check(s, 4096 + seed * 256, seed);
+    if (!ok) return ok;
+    return s.logout();
+  }
+
+  testing::AssertionResult raw_connect(RawIscsi& raw) { return raw.connect(stgtd_.port()); }
+
+  // RFC 7143 11.13.5: a failing Login Response, then the target closes the connection.
+  void expect_login_refused(const RawLoginParams& p, uint16_t status) {
+    RawIscsi raw;
+    ASSERT_TRUE(raw_connect(raw));
+    RawPdu r;
+    ASSERT_TRUE(raw.login_first(p, r));
+    EXPECT_EQ(r.login_status(), status) << std::hex << "got 0x" << r.login_status();
+    EXPECT_TRUE(raw.expect_closed(Millis(3000)));
+  }
+};
+
+// RFC 7143 11.17: a Reject's data segment is the complete header of the rejected PDU.
+void expect_reject(const RawPdu& pdu, RejectReason reason, uint8_t rejected_opcode,
+                   uint32_t rejected_itt) {
+  ASSERT_EQ(pdu.opcode(), Opcode::kReject) << pdu.describe();
+  EXPECT_EQ(pdu.response(), uint8_t(reason)) << pdu.describe();
+  EXPECT_EQ(pdu.bhs.itt(), kReservedTag);
+  ASSERT_GE(pdu.data.size(), iscsi::kBhsLength);
+  EXPECT_EQ(pdu.data[0] & 0x3f, rejected_opcode);
+  EXPECT_EQ(base::load_be32(&pdu.data[16]), rejected_itt);
+}
+
+// ---- before and during login ----
+
+TEST_F(HostilePeerTest, GarbageBeforeLoginClosesTheConnection) {
+  ASSERT_TRUE(start_daemon());
+  Bystander bystander;
+  ASSERT_TRUE(bystander.open(stgtd_.portal()));
+  RawIscsi raw;
+  ASSERT_TRUE(raw_connect(raw));
+  std::string garbage = "GET / HTTP/1.1\r\nHost: stgt\r\n\r\n";
+  garbage.resize(96, '\xaa');
+  ASSERT_TRUE(raw.send_bytes({reinterpret_cast<const uint8_t*>(garbage.data()), garbage.size()}));
+  EXPECT_TRUE(raw.expect_closed(Millis(3000)));
+  EXPECT_TRUE(bystander.still_works());
+  EXPECT_TRUE(fresh_session_works());
+}
+
+TEST_F(HostilePeerTest, NonLoginPduDuringLoginClosesTheConnection) {
+  ASSERT_TRUE(start_daemon());
+  RawIscsi raw;
+  ASSERT_TRUE(raw_connect(raw));
+  ASSERT_TRUE(raw.send(raw.nop_out(raw.next_itt(), kReservedTag, 0)));
+  std::vector<RawPdu> seen;
+  EXPECT_TRUE(raw.expect_closed(Millis(3000), &seen));
+  // RFC 7143 6.3: nothing but Login Responses in the login phase.
+  for (const RawPdu& p : seen) EXPECT_EQ(p.opcode(), Opcode::kLoginResponse) << p.describe();
+  EXPECT_TRUE(fresh_session_works());
+}
+
+TEST_F(HostilePeerTest, LoginWithoutInitiatorNameIsMissingParameter) {
+  ASSERT_TRUE(start_daemon());
+  RawLoginParams p;
+  p.initiator.clear();
+  expect_login_refused(p, 0x0207);  // RFC 7143 13.5: InitiatorName MUST be sent
+  EXPECT_TRUE(fresh_session_works());
+}
+
+TEST_F(HostilePeerTest, LoginToUnknownTargetIsNotFound) {
+  ASSERT_TRUE(start_daemon());
+  RawLoginParams p;
+  p.target = "iqn.2026-11.org.stgt.test:no-such-target";
+  expect_login_refused(p, 0x0203);
+  EXPECT_TRUE(fresh_session_works());
+}
+
+TEST_F(HostilePeerTest, LoginByInitiatorNotInTheAclIsAuthorizationFailure) {
+  ASSERT_TRUE(start_daemon([](config::Config& c) {
+    c.targets[0].acls = {{.initiator = kInitiatorIqn}};
+  }));
+  RawLoginParams p;
+  p.initiator = "iqn.2026-11.org.stgt.test:intruder";
+  expect_login_refused(p, 0x0202);
+  EXPECT_TRUE(fresh_session_works());  // kInitiatorIqn is allowed
+}
+
+TEST_F(HostilePeerTest, LoginWithVersionMinAboveZeroIsUnsupportedVersion) {
+  ASSERT_TRUE(start_daemon());
+  RawLoginParams p;
+  p.version_min = 1;
+  expect_login_refused(p, 0x0205);  // RFC 7143 11.12.4
+  EXPECT_TRUE(fresh_session_works());
+}
+
+TEST_F(HostilePeerTest, SilentConnectionIsDroppedAfterLoginTimeout) {
+  ASSERT_TRUE(start_daemon([](config::Config& c) { c.iscsi.login_timeout = 2; }));
+  RawIscsi raw;
+  const auto connected = Clock::now();
+  ASSERT_TRUE(raw_connect(raw));
+  ASSERT_TRUE(raw.expect_closed(Millis(5000)));
+  const double elapsed = seconds_since(connected);
+  EXPECT_GE(elapsed, 1.9);
+  EXPECT_LE(elapsed, 4.5);
+  EXPECT_TRUE(fresh_session_works());
+}
+
+TEST_F(HostilePeerTest, TruncatedHeadersThenCloseLeaveTheDaemonUp) {
+  ASSERT_TRUE(start_daemon());
+  Bystander bystander;
+  ASSERT_TRUE(bystander.open(stgtd_.portal()));
+  {
+    // Half a Login Request header.
+    RawIscsi raw;
+    ASSERT_TRUE(raw_connect(raw));
+    iscsi::Bhs b;
+    b.set_opcode(Opcode::kLoginRequest, true);
+    ASSERT_TRUE(raw.send_bytes({b.bytes.data(), 20}));
+  }
+  {
+    // Half a SCSI Command header in the full feature phase.
+    RawIscsi raw;
+    ASSERT_TRUE(raw_connect(raw));
+    ASSERT_TRUE(raw.login());
+    const auto b = raw.scsi_command(kInquiry36, raw.next_itt(), raw.take_cmd_sn(), 36, true, false);
+    ASSERT_TRUE(raw.send_bytes({b.bytes.data(), 30}));
+  }
+  {
+    // A WRITE announcing 4 KiB of immediate data, of which 100 bytes arrive.
+    RawIscsi raw;
+    ASSERT_TRUE(raw_connect(raw));
+    ASSERT_TRUE(raw.login());
+    const std::array<uint8_t, 10> write10{0x2a, 0, 0, 0, 0, 0, 0, 0, 8, 0};
+    const auto b =
+        raw.scsi_command(write10, raw.next_itt(), raw.take_cmd_sn(), 4096, false, true, 4096);
+    ASSERT_TRUE(raw.send_bytes(b.bytes));
+    const std::vector<uint8_t> some(100, 0x5a);
+    ASSERT_TRUE(raw.send_bytes(some));
+  }
+  EXPECT_TRUE(bystander.still_works());
+  EXPECT_TRUE(fresh_session_works());
+}
+
+// ---- full feature phase ----
+
+TEST_F(HostilePeerTest, UnknownOpcodeIsRejectedAndTheSessionContinues) {
+  ASSERT_TRUE(start_daemon());
+  Bystander bystander;
+  ASSERT_TRUE(bystander.open(stgtd_.portal()));
+  RawIscsi raw;
+  ASSERT_TRUE(raw_connect(raw));
+  ASSERT_TRUE(raw.login());
+  // Reserved (0x07..0x0f) and vendor-specific (0x1c..0x1e) initiator opcodes.
+  for (const uint8_t op : {uint8_t(0x0a), uint8_t(0x1c), uint8_t(0x1e)}) {
+    SCOPED_TRACE(testing::Message() << "opcode 0x" << std::hex << int(op));
+    const uint32_t itt = raw.next_itt();
+    auto b = raw.nop_out(itt, kReservedTag, 10);
+    b.bytes[0] = op;
+    const std::array<uint8_t, 10> junk{1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    ASSERT_TRUE(raw.send(b, junk));
+    RawPdu r;
+    ASSERT_TRUE(raw.expect(Opcode::kReject, r));
+    expect_reject(r, RejectReason::kCommandNotSupported, op, itt);  // RFC 7143 11.17.1
+    ASSERT_TRUE(raw.ping("still there?"));
+  }
+  ASSERT_TRUE(raw.clear_unit_attention());
+  EXPECT_TRUE(bystander.still_works());
+  EXPECT_TRUE(fresh_session_works());
+}
+
+TEST_F(HostilePeerTest, DataSegmentLongerThanDeclaredClosesOnlyThatConnection) {
+  ASSERT_TRUE(start_daemon());
+  Bystander bystander;
+  ASSERT_TRUE(bystander.open(stgtd_.portal()));
+  RawIscsi raw;
+  ASSERT_TRUE(raw_connect(raw));
+  ASSERT_TRUE(raw.login());
+  const uint32_t itt = raw.next_itt();
+  const uint32_t too_long = raw.target_max_recv_data_segment_length() + 4;
+  ASSERT_TRUE(raw.send(raw.nop_out(itt, kReservedTag, too_long)));
+  std::vector<RawPdu> seen;
+  ASSERT_TRUE(raw.expect_closed(Millis(3000), &seen));
+  // RFC 7143 11.2.1.5 / 13.12: a protocol error; the Reject (if the target gets it out
+  // before closing) names it.
+  for (const RawPdu& p : seen) expect_reject(p, RejectReason::kProtocolError, 0x00, itt);
+  EXPECT_TRUE(bystander.still_works());
+  EXPECT_TRUE(fresh_session_works());
+}
+
+TEST_F(HostilePeerTest, DataOutForAnUnknownTaskIsRejectedAndTheSessionContinues) {
+  ASSERT_TRUE(start_daemon());
+  Bystander bystander;
+  ASSERT_TRUE(bystander.open(stgtd_.portal()));
+  RawIscsi raw;
+  ASSERT_TRUE(raw_connect(raw));
+  ASSERT_TRUE(raw.login());
+  const std::vector<uint8_t> data = make_pattern(99, 512);
+  // Unsolicited (reserved TTT) and solicited (a TTT never issued) data for an ITT never used.
+  for (const uint32_t ttt : {kReservedTag, 0x7770u}) {
+    SCOPED_TRACE(testing::Message() << "TTT 0x" << std::hex << ttt);
+    const uint32_t itt = 0xdead0000 | (ttt & 0xffff);
+    ASSERT_TRUE(raw.send(raw.data_out(itt, ttt, 0, 0, uint32_t(data.size()), true), data));
+    RawPdu r;
+    ASSERT_TRUE(raw.expect(Opcode::kReject, r));
+    expect_reject(r, RejectReason::kInvalidPduField, uint8_t(Opcode::kDataOut), itt);
+    ASSERT_TRUE(raw.ping());
+  }
+  ASSERT_TRUE(raw.clear_unit_attention());
+  EXPECT_TRUE(bystander.still_works());
+  EXPECT_TRUE(fresh_session_works());
+}
+
+TEST_F(HostilePeerTest, CommandOutsideTheCmdSnWindowIsIgnored) {
+  ASSERT_TRUE(start_daemon());
+  RawIscsi raw;
+  ASSERT_TRUE(raw_connect(raw));
+  ASSERT_TRUE(raw.login());
+  ASSERT_TRUE(raw.clear_unit_attention());
+  const uint32_t next = raw.cmd_sn();
+  ASSERT_EQ(raw.exp_cmd_sn(), next);
+  // RFC 7143 4.2.2.1: beyond MaxCmdSN, and an old CmdSN below ExpCmdSN: silently ignored.
+  for (const uint32_t cmd_sn : {raw.max_cmd_sn() + 1, raw.max_cmd_sn() + 1000, next - 1}) {
+    SCOPED_TRACE(testing::Message() << "CmdSN " << cmd_sn << ", window [" << next << ", "
+                                    << raw.max_cmd_sn() << "]");
+    ASSERT_TRUE(raw.send(raw.scsi_command(kInquiry36, raw.next_itt(), cmd_sn, 36, true, false)));
+    EXPECT_TRUE(raw.expect_silence(Millis(300)));
+  }
+  RawScsiResult r;
+  ASSERT_TRUE(raw.scsi(kInquiry36, 36, r));  // CmdSN == ExpCmdSN
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.data_in.size(), 36u);
+  EXPECT_TRUE(fresh_session_works());
+}
+
+TEST_F(HostilePeerTest, ScsiCommandInADiscoverySessionIsRejected) {
+  ASSERT_TRUE(start_daemon());
+  RawIscsi raw;
+  ASSERT_TRUE(raw_connect(raw));
+  ASSERT_TRUE(raw.login_discovery());
+  const uint32_t itt = raw.next_itt();
+  ASSERT_TRUE(raw.send(raw.scsi_command(kInquiry36, itt, raw.take_cmd_sn(), 36, true, false)));
+  RawPdu r;
+  ASSERT_TRUE(raw.expect(Opcode::kReject, r));
+  // RFC 7143 4.3: a discovery session carries only Text, Logout and NOP.
+  expect_reject(r, RejectReason::kProtocolError, uint8_t(Opcode::kScsiCommand), itt);
+  // The session still answers SendTargets (numbered from the ExpCmdSN the target reported).
+  raw.set_cmd_sn(r.exp_cmd_sn());
+  std::vector<uint8_t> query;
+  iscsi::append_key(query, "SendTargets", "All");
+  const uint32_t text_itt = raw.next_itt();
+  ASSERT_TRUE(raw.send(
+      raw.text_request(text_itt, kReservedTag, raw.take_cmd_sn(), uint32_t(query.size())), query));
+  ASSERT_TRUE(raw.expect(Opcode::kTextResponse, r));
+  EXPECT_NE(r.text().find(kTargetIqn), std::string::npos) << r.text();
+  EXPECT_TRUE(fresh_session_works());
+}
+
+TEST_F(HostilePeerTest, UnsupportedCdbOpcodeIsInvalidCommandOperationCode) {
+  ASSERT_TRUE(start_daemon());
+  RawIscsi raw;
+  ASSERT_TRUE(raw_connect(raw));
+  ASSERT_TRUE(raw.login());
+  ASSERT_TRUE(raw.clear_unit_attention());
+  const std::array<uint8_t, 6> unsupported{0x02, 0, 0, 0, 0, 0};  // not in SBC-4
+  RawScsiResult r;
+  ASSERT_TRUE(raw.scsi(unsupported, 0, r));
+  EXPECT_EQ(r.status, 0x02);  // CHECK CONDITION
+  DecodedSense s;
+  ASSERT_TRUE(decode_sense(r.sense, s));
+  EXPECT_EQ(s.key, 0x05);  // ILLEGAL REQUEST
+  EXPECT_EQ(s.asc, 0x20);  // INVALID COMMAND OPERATION CODE
+  EXPECT_EQ(s.ascq, 0x00);
+  // SPC-5 4.4.2.4.2: the field pointer names CDB byte 0.
+  EXPECT_TRUE(s.sksv);
+  EXPECT_TRUE(s.command_data);
+  EXPECT_EQ(s.field_pointer, 0);
+  ASSERT_TRUE(raw.clear_unit_attention());  // the session goes on
+  EXPECT_TRUE(fresh_session_works());
+}
+
+// ---- NOP (RFC 7143 11.18, 11.19) ----
+
+void nop_timers(config::Config& c) {
+  c.iscsi.nop_interval = 1;
+  c.iscsi.nop_timeout = 2;
+}
+
+// Waits for the target's ping: a NOP-In with the reserved ITT and a real TTT.
+testing::AssertionResult wait_for_ping(RawIscsi& raw, Millis timeout, RawPdu& ping) {
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    auto ok = raw.expect(Opcode::kNopIn, ping,
+                         std::chrono::duration_cast<Millis>(deadline - Clock::now()));
+    if (!ok) return ok;
+    if (ping.bhs.itt() != kReservedTag) {
+      return testing::AssertionFailure() << "unsolicited NOP-In with ITT: " << ping.describe();
+    }
+    if (ping.ttt() != kReservedTag) return testing::AssertionSuccess();
+    // TTT reserved too: a window update, no answer wanted.
+  }
+  return testing::AssertionFailure() << "no NOP-In ping within " << timeout.count() << " ms";
+}
+
+TEST_F(HostilePeerTest, AnsweredNopInKeepsTheSessionAlive) {
+  ASSERT_TRUE(start_daemon(nop_timers));
+  RawIscsi raw;
+  ASSERT_TRUE(raw_connect(raw));
+  ASSERT_TRUE(raw.login());
+  const auto start = Clock::now();
+  int answered = 0;
+  // Well past nop_interval + nop_timeout.
+  while (seconds_since(start) < 5.0) {
+    RawPdu ping;
+    ASSERT_TRUE(wait_for_ping(raw, Millis(4000), ping));
+    EXPECT_EQ(ping.bhs.lun(), 0u);
+    // RFC 7143 11.18: the answer has the reserved ITT, the ping's TTT and I=1.
+    ASSERT_TRUE(raw.send(raw.nop_out(kReservedTag, ping.ttt(), 0)));
+    ++answered;
+  }
+  EXPECT_GE(answered, 2);
+  EXPECT_TRUE(raw.ping("alive after pings"));
+  EXPECT_TRUE(fresh_session_works());
+}
+
+TEST_F(HostilePeerTest, UnansweredNopInClosesTheConnection) {
+  ASSERT_TRUE(start_daemon(nop_timers));
+  RawIscsi raw;
+  ASSERT_TRUE(raw_connect(raw));
+  ASSERT_TRUE(raw.login());
+  RawPdu ping;
+  ASSERT_TRUE(wait_for_ping(raw, Millis(4000), ping));
+  const auto pinged = Clock::now();
+  ASSERT_TRUE(raw.expect_closed(Millis(4000)));  // nop_timeout + 2 s
+  EXPECT_GE(seconds_since(pinged), 1.5);
+  EXPECT_TRUE(fresh_session_works());
+}
+
+TEST_F(HostilePeerTest, NopOutWithPingDataIsEchoed) {
+  ASSERT_TRUE(start_daemon());
+  RawIscsi raw;
+  ASSERT_TRUE(raw_connect(raw));
+  ASSERT_TRUE(raw.login());
+  EXPECT_TRUE(raw.ping("odd-length ping"));  // 15 bytes: padded on the wire
+  const auto big = make_pattern(5, 3001);
+  EXPECT_TRUE(raw.ping({reinterpret_cast<const char*>(big.data()), big.size()}));
+  EXPECT_TRUE(fresh_session_works());
+}
+
+// ---- Text and Logout ----
+
+TEST_F(HostilePeerTest, SendTargetsInADiscoverySessionListsTheTarget) {
+  ASSERT_TRUE(start_daemon());
+  RawIscsi raw;
+  ASSERT_TRUE(raw_connect(raw));
+  ASSERT_TRUE(raw.login_discovery());
+  std::vector<uint8_t> query;
+  iscsi::append_key(query, "SendTargets", "All");
+  const uint32_t itt = raw.next_itt();
+  ASSERT_TRUE(raw.send(
+      raw.text_request(itt, kReservedTag, raw.take_cmd_sn(), uint32_t(query.size())), query));
+  RawPdu r;
+  ASSERT_TRUE(raw.expect(Opcode::kTextResponse, r));
+  EXPECT_EQ(r.bhs.itt(), itt);
+  EXPECT_EQ(r.bhs.flags() & 0xc0, 0x80);  // F=1, C=0
+  EXPECT_EQ(r.ttt(), kReservedTag);
+  const auto keys = iscsi::parse_text(r.data);
+  ASSERT_TRUE(bool(keys)) << r.text();
+  const std::vector<iscsi::KeyValue> want{
+      {"TargetName", kTargetIqn}, {"TargetAddress", stgtd_.portal() + ",1"}};
+  EXPECT_EQ(*keys, want);
+}
+
+TEST_F(HostilePeerTest, LongSendTargetsResponseIsContinuedOverSeveralPdus) {
+  constexpr int kExtraTargets = 24;
+  const auto long_name = [](int i) {
+    std::string name = "iqn.2026-11.org.stgt.test:" + std::string(180, 'x');
+    return name + "-" + std::to_string(i);
+  };
+  ASSERT_TRUE(start_daemon([&](config::Config& c) {
+    for (int i = 0; i < kExtraTargets; ++i) {
+      config::TargetConfig t{.iqn = long_name(i)};
+      t.luns.push_back({.id = 0, .store = "null", .size = 1 << 20, .block_size = kBlockSize});
+      t.acls.push_back({.initiator = "ALL"});
+      c.targets.push_back(std::move(t));
+    }
+  }));
+  constexpr uint32_t kOurMaxRecv = 512;
+  RawIscsi raw;
+  ASSERT_TRUE(raw_connect(raw));
+  ASSERT_TRUE(raw.login_discovery(kOurMaxRecv));
+  std::vector<uint8_t> query;
+  iscsi::append_key(query, "SendTargets", "All");
+  const uint32_t itt = raw.next_itt();
+  ASSERT_TRUE(raw.send(
+      raw.text_request(itt, kReservedTag, raw.take_cmd_sn(), uint32_t(query.size())), query));
+  std::vector<uint8_t> text;
+  int pdus = 0;
+  while (true) {
+    RawPdu r;
+    ASSERT_TRUE(raw.expect(Opcode::kTextResponse, r));
+    ++pdus;
+    ASSERT_LE(pdus, 100);
+    ASSERT_EQ(r.bhs.itt(), itt);
+    ASSERT_LE(r.data.size(), kOurMaxRecv);
+    text.insert(text.end(), r.data.begin(), r.data.end());
+    const bool final_pdu = (r.bhs.flags() & 0x80) != 0;
+    const bool cont = (r.bhs.flags() & 0x40) != 0;
+    if (!cont) {
+      // RFC 7143 11.11.4: the last response has F=1 and the reserved TTT.
+      EXPECT_TRUE(final_pdu);
+      EXPECT_EQ(r.ttt(), kReservedTag);
+      break;
+    }
+    // RFC 7143 11.11.2, 11.10.4: C=1 means F=0 and a TTT to send back in an empty request.
+    ASSERT_FALSE(final_pdu);
+    ASSERT_NE(r.ttt(), kReservedTag);
+    ASSERT_TRUE(raw.send(raw.text_request(itt, r.ttt(), raw.take_cmd_sn(), 0)));
+  }
+  EXPECT_GE(pdus, 2);
+  const auto keys = iscsi::parse_text(text);
+  ASSERT_TRUE(bool(keys));
+  std::vector<std::string> names;
+  for (const iscsi::KeyValue& kv : *keys) {
+    if (kv.key == "TargetName") names.push_back(kv.value);
+  }
+  EXPECT_EQ(names.size(), size_t(kExtraTargets + 1));
+  EXPECT_NE(std::find(names.begin(), names.end(), kTargetIqn), names.end());
+  for (int i = 0; i < kExtraTargets; ++i) {
+    EXPECT_NE(std::find(names.begin(), names.end(), long_name(i)), names.end()) << i;
+  }
+  EXPECT_TRUE(raw.ping());  // the session is still usable
+  EXPECT_TRUE(fresh_session_works());
+}
+
+TEST_F(HostilePeerTest, LogoutIsAnsweredAndTheConnectionCloses) {
+  ASSERT_TRUE(start_daemon());
+  RawIscsi raw;
+  ASSERT_TRUE(raw_connect(raw));
+  ASSERT_TRUE(raw.login());
+  ASSERT_TRUE(raw.clear_unit_attention());
+  const uint32_t itt = raw.next_itt();
+  ASSERT_TRUE(raw.send(raw.logout_request(itt, raw.cmd_sn(), 0)));  // close the session
+  RawPdu r;
+  ASSERT_TRUE(raw.expect(Opcode::kLogoutResponse, r));
+  EXPECT_EQ(r.bhs.itt(), itt);
+  EXPECT_EQ(r.response(), 0);  // RFC 7143 11.15.1: connection or session closed successfully
+  EXPECT_TRUE(raw.expect_closed(Millis(2000)));
+  EXPECT_TRUE(fresh_session_works());
+}
+
+}  // namespace
+}  // namespace stgt::functional
