@@ -140,6 +140,7 @@ int run(const DaemonOptions& options) {
   catalog->targets = std::move(targets).value();
   catalog->portals = server.portals();
   server.publish(catalog);
+  server.start();
 
   for (const auto& p : catalog->portals) {
     for (const auto& t : catalog->targets) {

@@ -63,6 +63,8 @@ void Command::reset() { *this = Command{}; }
 void Command::finish() {
   if (completed_) return;  // a second completion is a bug in a handler; never report twice
   completed_ = true;
+  // Before the transport may reuse the command: waiters blocked by its range may run now.
+  if (extent.state != ExtentHold::State::kNone && lu != nullptr) lu->extents().release(*this);
   aux.reset();  // device scratch is never part of the response
   if (owner != nullptr) owner->command_done(*this);
 }

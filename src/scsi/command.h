@@ -19,6 +19,7 @@
 
 #include "backing/backing_store.h"
 #include "base/buffer_pool.h"
+#include "scsi/extent_lock.h"
 #include "scsi/sense.h"
 
 namespace stgt::reactor {
@@ -98,6 +99,8 @@ class Command final : public backing::StoreCompletion {
   // Device scratch buffer that must outlive a store call (e.g. the medium copy VERIFY
   // compares against, whose iovecs the store may keep until completion).
   base::BufferChain aux;
+  // The command's hold on an LBA range of its LU (scsi/extent_lock.h); released by finish().
+  ExtentHold extent;
 
   // Allocates data-in for a response that wants `length` bytes: records in_length and
   // gets min(length, expected_in_length) bytes from `pool`. False if out of

@@ -5,7 +5,9 @@
 // identity are immutable after construction; the changeable mode parameters are atomics
 // (written by MODE SELECT from any reactor, read by every command). State that needs
 // ordering across sessions (task sets, reservations, unit attentions) gets a single owner
-// in later layers; see docs/architecture.md.
+// in later layers; see docs/architecture.md. The one exception is the extent lock
+// (scsi/extent_lock.h), which orders read-modify-write commands against overlapping writes
+// from any reactor; the WRITE path pays one atomic load for it while no such command runs.
 #pragma once
 
 #include <atomic>
@@ -14,6 +16,7 @@
 #include <string>
 
 #include "backing/backing_store.h"
+#include "scsi/extent_lock.h"
 #include "scsi/opcode.h"
 #include "scsi/sense.h"
 
@@ -72,6 +75,9 @@ class LogicalUnit {
   // Writes refused: configured read-only or software write protect.
   bool write_protected() const { return settings_.read_only || swp(); }
 
+  // Range locks that make COMPARE AND WRITE and ORWRITE atomic against other writes.
+  ExtentLock& extents() { return extents_; }
+
  private:
   const DeviceType* type_;
   std::unique_ptr<backing::BackingStore> store_;
@@ -84,6 +90,7 @@ class LogicalUnit {
   std::atomic<bool> swp_{false};
   std::atomic<bool> medium_present_{true};
   std::atomic<bool> prevent_{false};
+  ExtentLock extents_;
 };
 
 }  // namespace stgt::scsi

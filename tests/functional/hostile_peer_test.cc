@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "iscsi_session.h"
@@ -70,7 +71,17 @@ class HostilePeerTest : public StgtdTest {
     config::Config c = stgtd_.base_config({StgtdProcess::memory_lun(kLunSize)});
     if (tweak) tweak(c);
     stgtd_.write_config(c);
-    return stgtd_.start();
+    auto started = stgtd_.start();
+    if (!started) return started;
+    // StgtdProcess::start() returns once the portal accepts TCP connections, but stgtd
+    // listens before it publishes its targets (daemon.cc: add_portal, then publish), so a
+    // login in between is answered "not found". Wait for the daemon to say it is ready;
+    // if that line ever changes, carry on after the wait rather than fail.
+    const auto deadline = Clock::now() + Millis(5000);
+    while (Clock::now() < deadline && stgtd_.log().find("stgtd ready") == std::string::npos) {
+      std::this_thread::sleep_for(Millis(10));
+    }
+    return testing::AssertionSuccess();
   }
 
   // A new libiscsi session logs in and writes and reads back data.
@@ -91,7 +102,7 @@ class HostilePeerTest : public StgtdTest {
     ASSERT_TRUE(raw_connect(raw));
     RawPdu r;
     ASSERT_TRUE(raw.login_first(p, r));
-    EXPECT_EQ(r.login_status(), status) << std::hex << "got 0x" << r.login_status();
+    EXPECT_EQ(r.login_status(), status) << "got " << hex(r.login_status());
     EXPECT_TRUE(raw.expect_closed(Millis(3000)));
   }
 };
@@ -131,7 +142,8 @@ TEST_F(HostilePeerTest, NonLoginPduDuringLoginClosesTheConnection) {
   std::vector<RawPdu> seen;
   EXPECT_TRUE(raw.expect_closed(Millis(3000), &seen));
   // RFC 7143 6.3: nothing but Login Responses in the login phase.
-  for (const RawPdu& p : seen) EXPECT_EQ(p.opcode(), Opcode::kLoginResponse) << p.describe();
+  for (const RawPdu& p : seen)
+    EXPECT_EQ(p.opcode(), Opcode::kLoginResponse) << p.describe();
   EXPECT_TRUE(fresh_session_works());
 }
 
@@ -152,9 +164,8 @@ TEST_F(HostilePeerTest, LoginToUnknownTargetIsNotFound) {
 }
 
 TEST_F(HostilePeerTest, LoginByInitiatorNotInTheAclIsAuthorizationFailure) {
-  ASSERT_TRUE(start_daemon([](config::Config& c) {
-    c.targets[0].acls = {{.initiator = kInitiatorIqn}};
-  }));
+  ASSERT_TRUE(
+      start_daemon([](config::Config& c) { c.targets[0].acls = {{.initiator = kInitiatorIqn}}; }));
   RawLoginParams p;
   p.initiator = "iqn.2026-11.org.stgt.test:intruder";
   expect_login_refused(p, 0x0202);
@@ -258,7 +269,9 @@ TEST_F(HostilePeerTest, DataSegmentLongerThanDeclaredClosesOnlyThatConnection) {
   ASSERT_TRUE(raw.expect_closed(Millis(3000), &seen));
   // RFC 7143 11.2.1.5 / 13.12: a protocol error; the Reject (if the target gets it out
   // before closing) names it.
-  for (const RawPdu& p : seen) expect_reject(p, RejectReason::kProtocolError, 0x00, itt);
+  ASSERT_FALSE(seen.empty()) << "no Reject before the close";
+  for (const RawPdu& p : seen)
+    expect_reject(p, RejectReason::kProtocolError, 0x00, itt);
   EXPECT_TRUE(bystander.still_works());
   EXPECT_TRUE(fresh_session_works());
 }
@@ -296,8 +309,8 @@ TEST_F(HostilePeerTest, CommandOutsideTheCmdSnWindowIsIgnored) {
   ASSERT_EQ(raw.exp_cmd_sn(), next);
   // RFC 7143 4.2.2.1: beyond MaxCmdSN, and an old CmdSN below ExpCmdSN: silently ignored.
   for (const uint32_t cmd_sn : {raw.max_cmd_sn() + 1, raw.max_cmd_sn() + 1000, next - 1}) {
-    SCOPED_TRACE(testing::Message() << "CmdSN " << cmd_sn << ", window [" << next << ", "
-                                    << raw.max_cmd_sn() << "]");
+    SCOPED_TRACE(testing::Message()
+                 << "CmdSN " << cmd_sn << ", window [" << next << ", " << raw.max_cmd_sn() << "]");
     ASSERT_TRUE(raw.send(raw.scsi_command(kInquiry36, raw.next_itt(), cmd_sn, 36, true, false)));
     EXPECT_TRUE(raw.expect_silence(Millis(300)));
   }
@@ -354,6 +367,96 @@ TEST_F(HostilePeerTest, UnsupportedCdbOpcodeIsInvalidCommandOperationCode) {
   EXPECT_TRUE(fresh_session_works());
 }
 
+// RFC 7143 11.3.1: F=1 on a write command means no unsolicited Data-Out follows; with
+// InitialR2T=No the immediate data may be less than FirstBurstLength (13.14 is an upper
+// bound) or absent, and the target solicits the rest with R2T. (libiscsi and open-iscsi
+// always fill the first burst, so only a raw initiator reaches this path.)
+TEST_F(HostilePeerTest, WriteWithLessUnsolicitedDataThanFirstBurstIsSolicited) {
+  ASSERT_TRUE(start_daemon());
+  RawIscsi raw;
+  ASSERT_TRUE(raw_connect(raw));
+  ASSERT_TRUE(raw.login());
+  ASSERT_TRUE(raw.clear_unit_attention());
+  constexpr uint32_t kBytes = 8192;  // below the FirstBurstLength we offer (65536)
+  struct Case {
+    uint32_t immediate;
+    uint32_t unsolicited_data_out;
+  };
+  uint32_t lba = 64;
+  for (const Case c : {Case{0, 0}, Case{512, 0}, Case{1024, 7168}}) {
+    SCOPED_TRACE(testing::Message()
+                 << "immediate " << c.immediate << ", Data-Out " << c.unsolicited_data_out);
+    const auto data = make_pattern(lba, kBytes);
+    const std::array<uint8_t, 10> write10{
+        0x2a, 0, 0, 0, 0, uint8_t(lba), 0, 0, uint8_t(kBytes / kBlockSize), 0};
+    const uint32_t itt = raw.next_itt();
+    auto cmd = raw.scsi_command(write10, itt, raw.take_cmd_sn(), kBytes, false, true, c.immediate);
+    if (c.unsolicited_data_out > 0) cmd.bytes[1] &= 0x7f;  // F=0: unsolicited Data-Out follows
+    ASSERT_TRUE(raw.send(cmd, {data.data(), c.immediate}));
+    if (c.unsolicited_data_out > 0) {
+      ASSERT_TRUE(
+          raw.send(raw.data_out(itt, kReservedTag, 0, c.immediate, c.unsolicited_data_out, true),
+                   {data.data() + c.immediate, c.unsolicited_data_out}));
+    }
+    uint32_t sent = c.immediate + c.unsolicited_data_out;
+    while (true) {
+      RawPdu r;
+      ASSERT_EQ(raw.receive(r, Millis(3000)), RecvStatus::kPdu) << "no R2T or response";
+      if (r.opcode() == Opcode::kScsiResponse) {
+        EXPECT_EQ(r.scsi_status(), 0) << r.describe();
+        break;
+      }
+      ASSERT_EQ(r.opcode(), Opcode::kR2t) << r.describe();
+      const uint32_t offset = r.bhs.field32(40);
+      const uint32_t length = r.bhs.field32(44);
+      ASSERT_EQ(offset, sent);
+      ASSERT_LE(offset + length, kBytes);
+      ASSERT_TRUE(raw.send(raw.data_out(itt, r.ttt(), 0, offset, length, true),
+                           {data.data() + offset, length}));
+      sent += length;
+    }
+    EXPECT_EQ(sent, kBytes);
+    const std::array<uint8_t, 10> read10{
+        0x28, 0, 0, 0, 0, uint8_t(lba), 0, 0, uint8_t(kBytes / kBlockSize), 0};
+    RawScsiResult back;
+    ASSERT_TRUE(raw.scsi(read10, kBytes, back));
+    EXPECT_EQ(back.status, 0);
+    EXPECT_TRUE(back.data_in == data);
+    lba += kBytes / kBlockSize;
+  }
+  EXPECT_TRUE(fresh_session_works());
+}
+
+// RFC 7143 11.8.1: the F bit ends a solicited sequence. One that ends before the R2T's
+// length leaves a hole: the command is answered with CHECK CONDITION (ABORTED COMMAND) and
+// the session goes on.
+TEST_F(HostilePeerTest, SolicitedSequenceEndingShortFailsOnlyThatCommand) {
+  ASSERT_TRUE(start_daemon());
+  RawIscsi raw;
+  ASSERT_TRUE(raw_connect(raw));
+  ASSERT_TRUE(raw.login());
+  ASSERT_TRUE(raw.clear_unit_attention());
+  constexpr uint32_t kBytes = 4096;
+  const auto data = make_pattern(7, kBytes);
+  const std::array<uint8_t, 10> write10{0x2a, 0, 0, 0, 0, 10, 0, 0, kBytes / kBlockSize, 0};
+  const uint32_t itt = raw.next_itt();
+  ASSERT_TRUE(raw.send(raw.scsi_command(write10, itt, raw.take_cmd_sn(), kBytes, false, true, 0),
+                       {}));
+  RawPdu r;
+  ASSERT_TRUE(raw.expect(Opcode::kR2t, r, Millis(3000)));
+  ASSERT_EQ(r.bhs.field32(40), 0u);
+  // Half of what the R2T asked for, with F set.
+  ASSERT_TRUE(raw.send(raw.data_out(itt, r.ttt(), 0, 0, kBytes / 2, true), {data.data(), kBytes / 2}));
+  ASSERT_TRUE(raw.expect(Opcode::kScsiResponse, r, Millis(3000)));
+  EXPECT_EQ(r.scsi_status(), 0x02) << r.describe();
+  // The session still works.
+  const std::array<uint8_t, 6> tur{0, 0, 0, 0, 0, 0};
+  RawScsiResult result;
+  ASSERT_TRUE(raw.scsi(tur, 0, result));
+  EXPECT_EQ(result.status, 0);
+  EXPECT_TRUE(fresh_session_works());
+}
+
 // ---- NOP (RFC 7143 11.18, 11.19) ----
 
 void nop_timers(config::Config& c) {
@@ -382,18 +485,25 @@ TEST_F(HostilePeerTest, AnsweredNopInKeepsTheSessionAlive) {
   RawIscsi raw;
   ASSERT_TRUE(raw_connect(raw));
   ASSERT_TRUE(raw.login());
-  const auto start = Clock::now();
+  // Answer every ping for 4.5 s: the first comes after ~nop_interval, and had its answer
+  // not counted the connection would be gone nop_timeout later, well before the end.
+  const auto end = Clock::now() + Millis(4500);
   int answered = 0;
-  // Well past nop_interval + nop_timeout.
-  while (seconds_since(start) < 5.0) {
+  while (Clock::now() < end) {
     RawPdu ping;
-    ASSERT_TRUE(wait_for_ping(raw, Millis(4000), ping));
+    const auto left = std::chrono::duration_cast<Millis>(end - Clock::now());
+    const RecvStatus got = raw.receive(ping, left);
+    if (got == RecvStatus::kTimeout) break;
+    ASSERT_EQ(got, RecvStatus::kPdu) << "closed after " << answered << " answered pings";
+    ASSERT_EQ(ping.opcode(), Opcode::kNopIn) << ping.describe();
+    ASSERT_EQ(ping.bhs.itt(), kReservedTag) << ping.describe();
+    if (ping.ttt() == kReservedTag) continue;  // a window update
     EXPECT_EQ(ping.bhs.lun(), 0u);
     // RFC 7143 11.18: the answer has the reserved ITT, the ping's TTT and I=1.
     ASSERT_TRUE(raw.send(raw.nop_out(kReservedTag, ping.ttt(), 0)));
     ++answered;
   }
-  EXPECT_GE(answered, 2);
+  EXPECT_GE(answered, 1);
   EXPECT_TRUE(raw.ping("alive after pings"));
   EXPECT_TRUE(fresh_session_works());
 }
@@ -441,8 +551,8 @@ TEST_F(HostilePeerTest, SendTargetsInADiscoverySessionListsTheTarget) {
   EXPECT_EQ(r.ttt(), kReservedTag);
   const auto keys = iscsi::parse_text(r.data);
   ASSERT_TRUE(bool(keys)) << r.text();
-  const std::vector<iscsi::KeyValue> want{
-      {"TargetName", kTargetIqn}, {"TargetAddress", stgtd_.portal() + ",1"}};
+  const std::vector<iscsi::KeyValue> want{{"TargetName", kTargetIqn},
+                                          {"TargetAddress", stgtd_.portal() + ",1"}};
   EXPECT_EQ(*keys, want);
 }
 
@@ -520,6 +630,28 @@ TEST_F(HostilePeerTest, LogoutIsAnsweredAndTheConnectionCloses) {
   ASSERT_TRUE(raw.expect(Opcode::kLogoutResponse, r));
   EXPECT_EQ(r.bhs.itt(), itt);
   EXPECT_EQ(r.response(), 0);  // RFC 7143 11.15.1: connection or session closed successfully
+  EXPECT_TRUE(raw.expect_closed(Millis(2000)));
+  EXPECT_TRUE(fresh_session_works());
+}
+
+// RFC 7143 11.14.1: on "close the session" the target terminates every pending command,
+// acknowledged via ExpCmdSN or not; one stuck behind a CmdSN gap must not hold the Logout
+// Response back.
+TEST_F(HostilePeerTest, LogoutWithACommandBehindACmdSnGapIsAnswered) {
+  ASSERT_TRUE(start_daemon());
+  RawIscsi raw;
+  ASSERT_TRUE(raw_connect(raw));
+  ASSERT_TRUE(raw.login());
+  ASSERT_TRUE(raw.clear_unit_attention());
+  const uint32_t gap = raw.cmd_sn();
+  ASSERT_TRUE(raw.send(raw.scsi_command(kInquiry36, raw.next_itt(), gap + 1, 36, true, false)));
+  EXPECT_TRUE(raw.expect_silence(Millis(200)));  // waits for CmdSN `gap`
+  const uint32_t itt = raw.next_itt();
+  ASSERT_TRUE(raw.send(raw.logout_request(itt, gap, 0)));
+  RawPdu r;
+  ASSERT_TRUE(raw.expect(Opcode::kLogoutResponse, r, Millis(3000)));
+  EXPECT_EQ(r.bhs.itt(), itt);
+  EXPECT_EQ(r.response(), 0);
   EXPECT_TRUE(raw.expect_closed(Millis(2000)));
   EXPECT_TRUE(fresh_session_works());
 }

@@ -59,11 +59,17 @@ std::vector<uint8_t> operational_text(const RawLoginParams& p) {
 
 }  // namespace
 
+std::string hex(uint64_t value) {
+  std::ostringstream s;
+  s << "0x" << std::hex << value;
+  return s.str();
+}
+
 std::string RawPdu::describe() const {
   std::ostringstream s;
-  s << iscsi::to_string(opcode()) << " (0x" << std::hex << int(bhs.bytes[0] & 0x3f)
-    << ") flags 0x" << int(bhs.flags()) << " byte2 0x" << int(bhs.bytes[2]) << " itt 0x"
-    << bhs.itt() << " ttt 0x" << ttt() << std::dec << " data " << data.size();
+  s << iscsi::to_string(opcode()) << " (0x" << std::hex << int(bhs.bytes[0] & 0x3f) << ") flags 0x"
+    << int(bhs.flags()) << " byte2 0x" << int(bhs.bytes[2]) << " itt 0x" << bhs.itt() << " ttt 0x"
+    << ttt() << std::dec << " data " << data.size();
   return s.str();
 }
 
@@ -96,7 +102,7 @@ testing::AssertionResult decode_sense(std::span<const uint8_t> sense, DecodedSen
     }
     return testing::AssertionSuccess();
   }
-  return testing::AssertionFailure() << "unknown sense response code 0x" << std::hex << int(code);
+  return testing::AssertionFailure() << "unknown sense response code " << hex(code);
 }
 
 testing::AssertionResult RawIscsi::connect(uint16_t port) {
@@ -112,8 +118,8 @@ testing::AssertionResult RawIscsi::connect(uint16_t port) {
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd_.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
-    return testing::AssertionFailure() << "connect to port " << port << ": "
-                                       << std::strerror(errno);
+    return testing::AssertionFailure()
+           << "connect to port " << port << ": " << std::strerror(errno);
   }
   return testing::AssertionSuccess();
 }
@@ -232,9 +238,8 @@ testing::AssertionResult RawIscsi::expect_closed(Millis timeout, std::vector<Raw
   }
 }
 
-testing::AssertionResult RawIscsi::login_step(const RawLoginParams& p, uint8_t flags,
-                                              uint32_t itt, const std::vector<uint8_t>& text,
-                                              RawPdu& response) {
+testing::AssertionResult RawIscsi::login_step(const RawLoginParams& p, uint8_t flags, uint32_t itt,
+                                              const std::vector<uint8_t>& text, RawPdu& response) {
   // RFC 7143 11.12: Login Requests are immediate and carry the session's first CmdSN.
   Bhs b;
   b.set_opcode(Opcode::kLoginRequest, true);
@@ -259,8 +264,8 @@ testing::AssertionResult RawIscsi::login_first(const RawLoginParams& p, RawPdu& 
   if (!p.discovery && !p.target.empty()) iscsi::append_key(text, "TargetName", p.target);
   iscsi::append_key(text, "SessionType", p.discovery ? "Discovery" : "Normal");
   iscsi::append_key(text, "AuthMethod", "None");
-  return login_step(p, login_flags(iscsi::kStageSecurity, iscsi::kStageOperational),
-                    next_itt(), text, response);
+  return login_step(p, login_flags(iscsi::kStageSecurity, iscsi::kStageOperational), next_itt(),
+                    text, response);
 }
 
 testing::AssertionResult RawIscsi::login(const RawLoginParams& p) {
@@ -268,16 +273,15 @@ testing::AssertionResult RawIscsi::login(const RawLoginParams& p) {
   auto ok = login_first(p, r);
   if (!ok) return ok;
   if (r.login_status() != 0 || (r.bhs.flags() & kLoginTransit) == 0) {
-    return testing::AssertionFailure() << "security stage: status 0x" << std::hex
-                                       << r.login_status() << ", " << r.describe();
+    return testing::AssertionFailure()
+           << "security stage: status " << hex(r.login_status()) << ", " << r.describe();
   }
   ok = login_step(p, login_flags(iscsi::kStageOperational, iscsi::kStageFullFeature), next_itt(),
                   operational_text(p), r);
   if (!ok) return ok;
   if (r.login_status() != 0 || (r.bhs.flags() & 0x83) != 0x83) {
-    return testing::AssertionFailure() << "operational stage: status 0x" << std::hex
-                                       << r.login_status() << ", " << r.describe() << ": "
-                                       << r.text();
+    return testing::AssertionFailure() << "operational stage: status " << hex(r.login_status())
+                                       << ", " << r.describe() << ": " << r.text();
   }
   tsih_ = r.bhs.tsih();
   const auto keys = iscsi::parse_text(r.data);
@@ -370,8 +374,7 @@ testing::AssertionResult RawIscsi::scsi(std::span<const uint8_t> cdb, uint32_t e
   while (true) {
     RawPdu pdu;
     if (receive(pdu, Millis(5000)) != RecvStatus::kPdu) {
-      return testing::AssertionFailure() << "no answer to SCSI command 0x" << std::hex
-                                         << int(cdb[0]);
+      return testing::AssertionFailure() << "no answer to SCSI command " << hex(cdb[0]);
     }
     if (pdu.opcode() == Opcode::kNopIn && pdu.bhs.itt() == kReservedTag) continue;
     if (pdu.bhs.itt() != itt) {
@@ -387,8 +390,7 @@ testing::AssertionResult RawIscsi::scsi(std::span<const uint8_t> cdb, uint32_t e
       return testing::AssertionFailure() << "unexpected " << pdu.describe();
     }
     if (pdu.response() != 0) {
-      return testing::AssertionFailure() << "iSCSI response 0x" << std::hex
-                                         << int(pdu.response());
+      return testing::AssertionFailure() << "iSCSI response " << hex(pdu.response());
     }
     out.status = pdu.scsi_status();
     if (pdu.data.size() >= 2) {
@@ -427,8 +429,8 @@ testing::AssertionResult RawIscsi::ping(std::string_view payload) {
       return testing::AssertionFailure() << "NOP-In does not answer ours: " << pdu.describe();
     }
     if (pdu.text() != payload) {
-      return testing::AssertionFailure() << "NOP-In echoed '" << pdu.text() << "', sent '"
-                                         << payload << "'";
+      return testing::AssertionFailure()
+             << "NOP-In echoed '" << pdu.text() << "', sent '" << payload << "'";
     }
     return testing::AssertionSuccess();
   }

@@ -34,6 +34,9 @@ using Millis = std::chrono::milliseconds;
 
 inline constexpr const char* kRawInitiatorIqn = "iqn.2026-11.org.stgt.test:raw";
 
+// "0x1f": for AssertionResult messages, which drop stream manipulators such as std::hex.
+std::string hex(uint64_t value);
+
 // One PDU as received: the 48-byte BHS and the data segment without padding.
 struct RawPdu {
   iscsi::Bhs bhs;
@@ -57,7 +60,7 @@ enum class RecvStatus : uint8_t { kPdu, kTimeout, kClosed };
 
 struct RawLoginParams {
   std::string initiator = kRawInitiatorIqn;  // empty: InitiatorName is left out
-  std::string target = kTargetIqn;        // empty (or discovery): TargetName is left out
+  std::string target = kTargetIqn;           // empty (or discovery): TargetName is left out
   bool discovery = false;
   uint64_t isid = 0x800000c0ffee;  // RFC 7143 11.12.5: T=10b "random" format
   uint8_t version_min = 0;
@@ -83,7 +86,9 @@ struct DecodedSense {
 testing::AssertionResult decode_sense(std::span<const uint8_t> sense, DecodedSense& out);
 
 // RFC 7143 11.3.1 / SAM-5 4.7: a single-level LUN (peripheral device addressing).
-constexpr uint64_t lun_field(uint16_t lun) { return uint64_t(lun) << 48; }
+constexpr uint64_t lun_field(uint16_t lun) {
+  return uint64_t(lun) << 48;
+}
 
 class RawIscsi {
  public:

@@ -36,4 +36,9 @@ void read_blocks(scsi::Command& cmd, base::BufferChain& into, uint64_t lba,
 // when `bytes` is 0). Durable on completion when `fua` or the write cache is off.
 void write_data_out(scsi::Command& cmd, uint64_t bytes, bool fua);
 
+// write_data_out() under a shared hold on the blocks written (scsi/extent_lock.h), so a
+// COMPARE AND WRITE or ORWRITE of the same blocks never interleaves with it. Sets
+// cmd.blocks and cmd.fua; cmd.lba must be set.
+void write_locked(scsi::Command& cmd, uint64_t bytes, bool fua);
+
 }  // namespace stgt::devices::sbc

@@ -49,9 +49,9 @@ void medium_read(scsi::Command& cmd, int64_t result) {
 }  // namespace
 
 // SBC-4 5.11: ORWRITE (16): read the range, OR data-out into it, write it back. BMOP and
-// the ORWRITE (32) variants are not supported. Not yet atomic with respect to other
-// commands on the LU: a WRITE to the same blocks between our read and write is lost. That
-// needs the LU's task-set ordering (range locks), which does not exist yet.
+// the ORWRITE (32) variants are not supported. The read-modify-write runs under an
+// exclusive hold on the range (scsi/extent_lock.h), so no other write of those blocks,
+// from any session, lands between our read and our write.
 void orwrite(scsi::Command& cmd) {
   const BlockRange r = decode_range(cmd, false);
   if (!check_block_command(cmd, r)) return;
@@ -75,7 +75,8 @@ void orwrite(scsi::Command& cmd) {
     cmd.complete_sense(scsi::SenseReason::kInternalTargetFailure);
     return;
   }
-  read_blocks(cmd, cmd.aux, r.lba, medium_read);
+  cmd.lu->extents().acquire(cmd, scsi::ExtentLock::Mode::kExclusive, cmd.lba, bytes / bs,
+                            [](scsi::Command& c) { read_blocks(c, c.aux, c.lba, medium_read); });
 }
 
 }  // namespace stgt::devices::sbc

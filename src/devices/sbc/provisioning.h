@@ -1,5 +1,6 @@
 // Logical block provisioning limits of the disk (SBC-4 4.7, 6.6.4 Block Limits VPD page):
-// one place for the values the VPD pages report and the WRITE SAME / UNMAP handlers enforce.
+// one place for the values the VPD pages report and the WRITE SAME / UNMAP / COMPARE AND
+// WRITE handlers enforce.
 // Immutable; usable from any thread.
 #pragma once
 
@@ -23,6 +24,15 @@ inline constexpr uint32_t kMaxUnmapDescriptors = 256;
 // Stores release space in file-system blocks / pages: 4 KiB.
 inline constexpr uint32_t kUnmapGranularityBytes = 4096;
 
+// COMPARE AND WRITE compares and writes at most this many blocks (MAXIMUM COMPARE AND
+// WRITE LENGTH, a one-byte field). VMware ATS uses 1; a few more let initiators swap small
+// multi-block records. The command holds 3n blocks of buffers and an exclusive extent
+// lock on n blocks for one read and one write, so n stays small.
+inline constexpr uint32_t kMaxCompareAndWriteBlocks = 16;
+
+inline uint32_t max_compare_and_write_blocks(const scsi::LogicalUnit&) {
+  return kMaxCompareAndWriteBlocks;
+}
 inline uint32_t max_write_same_blocks(const scsi::LogicalUnit&) {
   return kMaxWriteSameBlocks;
 }

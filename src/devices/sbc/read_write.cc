@@ -100,7 +100,22 @@ void write(scsi::Command& cmd) {
   // Write only whole blocks the initiator actually sent (iSCSIResiduals: EDTL < or > TL).
   const uint64_t bytes = std::min<uint64_t>(total, cmd.data.size()) / bs * bs;
   const bool fua = (cmd.cdb[0] >> 5) != 0 && (cmd.cdb[1] & kFua) != 0;
-  write_data_out(cmd, bytes, fua);
+  write_locked(cmd, bytes, fua);
+}
+
+void write_locked(scsi::Command& cmd, uint64_t bytes, bool fua) {
+  if (bytes == 0) {
+    cmd.complete_good();
+    return;
+  }
+  cmd.blocks = uint32_t(bytes / cmd.lu->block_size());
+  cmd.fua = fua;
+  // Ordered against COMPARE AND WRITE / ORWRITE on the same blocks (scsi/extent_lock.h);
+  // while none runs this is one atomic load.
+  cmd.lu->extents().acquire(cmd, scsi::ExtentLock::Mode::kShared, cmd.lba, cmd.blocks,
+                            [](scsi::Command& c) {
+                              write_data_out(c, uint64_t(c.blocks) * c.lu->block_size(), c.fua);
+                            });
 }
 
 }  // namespace stgt::devices::sbc

@@ -21,5 +21,6 @@ void write_same(scsi::Command& cmd);         // 5.49, 5.50 WRITE SAME (10/16)
 void unmap(scsi::Command& cmd);              // 5.32
 void get_lba_status(scsi::Command& cmd);     // 5.6
 void orwrite(scsi::Command& cmd);            // 5.11 ORWRITE (16)
+void compare_and_write(scsi::Command& cmd);  // 5.3 COMPARE AND WRITE
 
 }  // namespace stgt::devices::sbc

@@ -53,6 +53,12 @@ constexpr Usage write_same16() {
                 0xff, 0x1f, kControl});
 }
 
+// COMPARE AND WRITE: byte 1 as READ/WRITE; NUMBER OF LOGICAL BLOCKS; GROUP NUMBER.
+constexpr Usage compare_and_write() {
+  return usage({0x89, kRwFlags, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0xff,
+                0x1f, kControl});
+}
+
 constexpr scsi::OpcodeTable kSbcOpcodes = [] {
   scsi::OpcodeTable t{};
   t[0x00] = op(spc::test_unit_ready, "TEST UNIT READY", kNone, usage({0x00, 0, 0, 0, 0, kControl}));
@@ -86,6 +92,7 @@ constexpr scsi::OpcodeTable kSbcOpcodes = [] {
                usage({0x5a, 0x18, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, kControl}),
                kNoMediumNoConflict);
   t[0x88] = op(sbc::read, "READ (16)", kIn, rw16(0x88, kRwFlags));
+  t[0x89] = op(sbc::compare_and_write, "COMPARE AND WRITE", kOut, compare_and_write());
   t[0x8a] = op(sbc::write, "WRITE (16)", kOut, rw16(0x8a, kRwFlags));
   t[0x8b] = op(sbc::orwrite, "ORWRITE (16)", kOut, rw16(0x8b, kRwFlags));
   t[0x8e] = op(sbc::write_and_verify, "WRITE AND VERIFY (16)", kOut, rw16(0x8e, kVerifyFlags));

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdint>
 
 #include "base/byte_order.h"
 #include "devices/sbc/block_range.h"
@@ -131,9 +132,27 @@ void unmap(scsi::Command& cmd) {
     cmd.complete_sense(scsi::SenseReason::kWriteProtected);
     return;
   }
-  if (!check_descriptors(cmd, descriptor_count(cmd))) return;
-  cmd.blocks = 0;
-  unmap_next(cmd);
+  const size_t count = descriptor_count(cmd);
+  if (!check_descriptors(cmd, count)) return;
+  // One shared hold on the hull of all descriptors orders the whole UNMAP against COMPARE
+  // AND WRITE / ORWRITE (scsi/extent_lock.h); the hull is conservative, never wrong.
+  uint64_t first = UINT64_MAX;
+  uint64_t end = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const Descriptor d = descriptor(cmd, i);
+    if (d.blocks == 0) continue;
+    first = std::min(first, d.lba);
+    end = std::max(end, d.lba + d.blocks);
+  }
+  if (end == 0) {
+    cmd.complete_good();
+    return;
+  }
+  lu.extents().acquire(cmd, scsi::ExtentLock::Mode::kShared, first, end - first,
+                       [](scsi::Command& c) {
+                         c.blocks = 0;
+                         unmap_next(c);
+                       });
 }
 
 }  // namespace stgt::devices::sbc

@@ -109,7 +109,7 @@ void write_and_verify(scsi::Command& cmd) {
   cmd.blocks = r.blocks;
   const uint64_t total = uint64_t(r.blocks) * bs;
   cmd.out_length = uint32_t(total);
-  write_data_out(cmd, std::min<uint64_t>(total, cmd.data.size()) / bs * bs, true);
+  write_locked(cmd, std::min<uint64_t>(total, cmd.data.size()) / bs * bs, true);
 }
 
 }  // namespace stgt::devices::sbc

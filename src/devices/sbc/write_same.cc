@@ -97,6 +97,22 @@ void unmap_done(scsi::Command& cmd, int64_t result) {
   cmd.complete_good();
 }
 
+// Writes (or unmaps) [cmd.lba, cmd.lba + cmd.blocks), once the range is held.
+void write_range(scsi::Command& cmd) {
+  scsi::LogicalUnit& lu = *cmd.lu;
+  const uint32_t bs = lu.block_size();
+  const bool ndob = cmd.cdb[0] == kWriteSame16 && (cmd.cdb[1] & kNdob) != 0;
+  std::array<uint8_t, kMaxBlock> pattern{};
+  if (!ndob) cmd.data.copy_out(0, pattern.data(), bs);
+  // SBC-4 4.7.3.4.3: UNMAP may deallocate only when the result reads back as the pattern.
+  if ((cmd.cdb[1] & kUnmap) != 0 && is_zero(pattern.data(), bs)) {
+    cmd.on_store_done = unmap_done;
+    lu.store()->unmap(cmd.reactor, cmd.lba * bs, uint64_t(cmd.blocks) * bs, &cmd);
+    return;
+  }
+  start_writing(cmd, pattern.data());
+}
+
 // Byte 1 checks, in CDB bit order; false after failing the command.
 bool check_flags(scsi::Command& cmd) {
   const uint8_t flags = cmd.cdb[1];
@@ -168,15 +184,8 @@ void write_same(scsi::Command& cmd) {
     cmd.complete_good();
     return;
   }
-  std::array<uint8_t, kMaxBlock> pattern{};
-  if (!ndob) cmd.data.copy_out(0, pattern.data(), bs);
-  // SBC-4 4.7.3.4.3: UNMAP may deallocate only when the result reads back as the pattern.
-  if ((cmd.cdb[1] & kUnmap) != 0 && is_zero(pattern.data(), bs)) {
-    cmd.on_store_done = unmap_done;
-    lu.store()->unmap(cmd.reactor, cmd.lba * bs, count * bs, &cmd);
-    return;
-  }
-  start_writing(cmd, pattern.data());
+  // Ordered against COMPARE AND WRITE / ORWRITE on the same blocks (scsi/extent_lock.h).
+  lu.extents().acquire(cmd, scsi::ExtentLock::Mode::kShared, cmd.lba, count, write_range);
 }
 
 }  // namespace stgt::devices::sbc

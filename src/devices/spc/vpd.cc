@@ -127,13 +127,15 @@ size_t device_identification(const scsi::Command& cmd, uint8_t* out) {
 }
 
 // SBC-4 6.6.4: Block Limits (the SBC-3 length, 3Ch). WSNZ 0: WRITE SAME with zero blocks
-// means "to the last LBA" (devices/sbc/write_same.cc). UNMAP limits only when the LU is
+// means "to the last LBA" (devices/sbc/write_same.cc). MAXIMUM COMPARE AND WRITE LENGTH is
+// what devices/sbc/compare_and_write.cc enforces. UNMAP limits only when the LU is
 // thin (LBPU); libiscsi Inquiry.BlockLimits wants them zero otherwise.
 size_t block_limits(const scsi::Command& cmd, uint8_t* out) {
   constexpr size_t kLength = 0x40;
   const scsi::LogicalUnit& lu = *cmd.lu;
   header(cmd, 0xb0, out);
   std::memset(out + 4, 0, kLength - 4);
+  out[5] = uint8_t(sbc::max_compare_and_write_blocks(lu));  // MAXIMUM COMPARE AND WRITE LENGTH
   const uint32_t max_blocks = kMaxTransferBytes / lu.block_size();
   base::store_be16(out + 6, 1);            // OPTIMAL TRANSFER LENGTH GRANULARITY
   base::store_be32(out + 8, max_blocks);   // MAXIMUM TRANSFER LENGTH

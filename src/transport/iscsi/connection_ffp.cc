@@ -131,7 +131,12 @@ void Connection::handle_scsi_command_header() {
     t->failed_early = true;
     t->fail_reason = scsi::SenseReason::kInvalidFieldInCdb;
   }
-  t->unsolicited_end = session_params_.initial_r2t
+  // RFC 7143 11.3.1: F=1 on a write means no unsolicited Data-Out follows, so the
+  // unsolicited part is the immediate data alone (even below FirstBurstLength, which is
+  // only an upper bound, 13.14) and the target solicits the rest with R2T. Without this a
+  // write sent with F=1 and less than min(FirstBurstLength, EDTL) immediate data was never
+  // solicited nor answered.
+  t->unsolicited_end = session_params_.initial_r2t || h.final_bit()
                            ? rx_dsl_
                            : std::min(session_params_.first_burst_length, edtl);
   t->unsolicited_done = h.final_bit();
@@ -299,6 +304,15 @@ void Connection::handle_data_out() {
     if (r.received == r.length) {
       r.active = false;
       --t.outstanding_r2ts;
+    } else if (h.final_bit()) {
+      // RFC 7143 11.8.1: F ends the sequence; one that ends short leaves a hole the
+      // command can never fill at ErrorRecoveryLevel 0.
+      r.active = false;
+      --t.outstanding_r2ts;
+      t.failed_early = true;
+      t.fail_reason = scsi::SenseReason::kDataPhaseError;
+      if (t.unsolicited_done && t.outstanding_r2ts == 0) fail_task(t, t.fail_reason);
+      return;
     }
   }
   if (t.started) issue_r2ts(t);
@@ -426,6 +440,14 @@ void Connection::handle_logout() {
     TxPdu& p = tx_new();
     tx_queue(p, make_logout_response(h.itt(), 1, 0, 0, next_sn(true)));  // CID not found
     return;
+  }
+  // RFC 7143 11.14: "close the session/connection" terminates every pending command,
+  // acknowledged via ExpCmdSN or not. Commands held behind a CmdSN gap never reached the
+  // SCSI layer; drop them here, or maybe_finish_logout() would wait for them forever.
+  std::vector<Task*> unordered;
+  unordered.swap(held_);
+  for (Task* t : unordered) {
+    if (t->pdus_in_flight == 0) release_task(*t);
   }
   phase_ = Phase::kLoggingOut;
   logout_pending_ = true;

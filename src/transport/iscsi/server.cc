@@ -72,19 +72,24 @@ base::Result<void, std::string> IscsiServer::add_portal(const std::string& addre
   auto l = std::make_unique<Listener>(
       Listener{std::move(sock).value(), group_tag, std::string()});
   l->address = l->socket.address().to_string();
-  Listener* raw = l.get();
+  STGT_LOG_INFO("portal {} (group {}) bound", l->address, group_tag);
   listeners_.push_back(std::move(l));
+  return {};
+}
+
+void IscsiServer::start() {
   reactor::Reactor& r0 = reactors_.at(0);
   std::promise<void> started;
-  r0.post([this, raw, &r0, &started] {
-    raw->socket.start_accepting(r0, [this, raw](net::TcpListener::Accepted a) {
-      accept_one(*raw, std::move(a.fd), a.peer.to_string());
-    });
+  r0.post([this, &r0, &started] {
+    for (auto& l : listeners_) {
+      Listener* raw = l.get();
+      raw->socket.start_accepting(r0, [this, raw](net::TcpListener::Accepted a) {
+        accept_one(*raw, std::move(a.fd), a.peer.to_string());
+      });
+    }
     started.set_value();
   });
   started.get_future().wait();
-  STGT_LOG_INFO("portal {} (group {}) listening", raw->address, group_tag);
-  return {};
 }
 
 std::vector<PortalInfo> IscsiServer::portals() const {

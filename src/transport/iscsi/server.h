@@ -81,8 +81,11 @@ class IscsiServer {
   IscsiServer(reactor::ReactorGroup& reactors, IscsiSettings settings);
   ~IscsiServer();
 
-  // Binds a portal ("127.0.0.1:3260", "[::1]:3260") and starts accepting on reactor 0.
+  // Binds a portal ("127.0.0.1:3260", "[::1]:3260"); connections are accepted only after
+  // start(), so nobody logs in before the catalog is published.
   base::Result<void, std::string> add_portal(const std::string& address, uint16_t group_tag);
+  // Starts accepting on every bound portal (on reactor 0).
+  void start();
   // The addresses actually bound (with the real port when 0 was asked for).
   std::vector<PortalInfo> portals() const;
   void publish(std::shared_ptr<const Catalog> catalog);

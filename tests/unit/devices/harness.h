@@ -39,6 +39,14 @@ class MemoryStore final : public backing::BackingStore {
   }
   void write(reactor::Reactor*, std::span<const iovec> iov, uint64_t offset, bool fua,
              backing::StoreCompletion* done) override {
+    if (hold_writes) {  // an in-flight write: applied and completed by release_writes()
+      held.push_back({std::vector<uint8_t>(), offset, fua, done});
+      for (const iovec& v : iov) {
+        const auto* p = static_cast<const uint8_t*>(v.iov_base);
+        held.back().data.insert(held.back().data.end(), p, p + v.iov_len);
+      }
+      return;
+    }
     ++writes;
     last_fua = fua;
     uint64_t at = offset;
@@ -76,6 +84,17 @@ class MemoryStore final : public backing::BackingStore {
     return {state, std::min(length, (s - first) * kSector)};
   }
 
+  // Applies and completes the held writes, in order, with writes no longer held.
+  void release_writes() {
+    hold_writes = false;
+    std::vector<Held> pending;
+    pending.swap(held);
+    for (Held& h : pending) {
+      const iovec v{h.data.data(), h.data.size()};
+      write(nullptr, std::span<const iovec>(&v, 1), h.offset, h.fua, h.done);
+    }
+  }
+
   void set_mapped(uint64_t offset, uint64_t length, bool state) {
     for (uint64_t s = offset / kSector; s < (offset + length) / kSector; ++s) mapped[s] = state;
   }
@@ -92,6 +111,15 @@ class MemoryStore final : public backing::BackingStore {
   uint64_t unmapped_bytes = 0;
   bool unmap_capable = true;
   int unmap_result = 0;  // 0: unmap works; else the -errno every unmap completes with
+  // While set, writes stay in flight (not applied, not completed) until release_writes().
+  bool hold_writes = false;
+  struct Held {
+    std::vector<uint8_t> data;
+    uint64_t offset = 0;
+    bool fua = false;
+    backing::StoreCompletion* done = nullptr;
+  };
+  std::vector<Held> held;
 };
 
 struct CountingOwner final : scsi::CommandOwner {

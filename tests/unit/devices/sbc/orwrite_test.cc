@@ -83,5 +83,38 @@ TEST(OrWrite, FuaAndWriteProtect) {
   EXPECT_EQ(test::sense_of(*c).key, 0x7);
 }
 
+// The read-modify-write is atomic: a WRITE of the same block waits until the ORWRITE has
+// written its result, so the WRITE is never lost under the ORed data.
+TEST(OrWrite, OverlappingWriteWaitsForTheReadModifyWrite) {
+  Harness h;
+  h.store->hold_writes = true;
+  auto o = h.run(orwrite(2, 2), 0, Bytes(1024, 0x0f));
+  ASSERT_EQ(h.store->held.size(), 1u);
+  auto w = h.run(test::cdb10(0x2a, 3, 1), 0, Bytes(512, 0xf0));
+  auto other = h.run(test::cdb10(0x2a, 9, 1), 0, Bytes(512, 0xaa));
+  EXPECT_EQ(h.store->held.size(), 2u);  // the write of block 9 went ahead
+  EXPECT_FALSE(w->completed());
+  h.store->release_writes();
+  ASSERT_TRUE(o->completed());
+  ASSERT_TRUE(w->completed());
+  EXPECT_EQ(h.store->bytes[2 * 512], 0x0f);
+  EXPECT_EQ(h.store->bytes[3 * 512], 0xf0);
+  EXPECT_EQ(h.store->bytes[9 * 512], 0xaa);
+  EXPECT_TRUE(other->completed());
+}
+
+// Two ORWRITEs of the same block: the second reads what the first wrote.
+TEST(OrWrite, OverlappingOrWritesDoNotLoseBits) {
+  Harness h;
+  h.store->hold_writes = true;
+  auto a = h.run(orwrite(0, 1), 0, Bytes(512, 0x01));
+  auto b = h.run(orwrite(0, 1), 0, Bytes(512, 0x02));
+  EXPECT_EQ(h.store->reads, 1);  // b waits before reading
+  h.store->release_writes();
+  ASSERT_TRUE(a->completed());
+  ASSERT_TRUE(b->completed());
+  EXPECT_EQ(h.store->bytes[0], 0x03);
+}
+
 }  // namespace
 }  // namespace stgt::devices

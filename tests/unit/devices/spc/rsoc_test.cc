@@ -48,7 +48,7 @@ std::vector<Descriptor> all_commands(Harness& h, bool rctd) {
 TEST(Rsoc, AllCommandsFromTable) {
   Harness h;
   const auto list = all_commands(h, false);
-  EXPECT_EQ(list.size(), 36u);
+  EXPECT_EQ(list.size(), 37u);
   for (const Descriptor& d : list) {
     EXPECT_FALSE(d.ctdp);
     EXPECT_EQ(d.servactv, d.opcode == 0x9e || d.opcode == 0xa3);
