@@ -144,13 +144,13 @@ size_t BufferChain::copy_out(size_t offset, void* dst, size_t len) const {
 }
 
 void BufferChain::zero(size_t offset, size_t len) {
-  std::array<iovec, kMaxSegments> v;
+  std::array<iovec, kMaxSegments> v{};
   const size_t n = iovecs(offset, len, v);
   for (size_t i = 0; i < n; ++i) std::memset(v[i].iov_base, 0, v[i].iov_len);
 }
 
 uint8_t* BufferChain::contiguous(size_t offset, size_t len) const {
-  std::array<iovec, 1> v;
+  std::array<iovec, 1> v{};
   if (iovecs(offset, len, v) != 1 || v[0].iov_len != len) return nullptr;
   return static_cast<uint8_t*>(v[0].iov_base);
 }

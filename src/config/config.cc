@@ -9,10 +9,17 @@ namespace stgt::config {
 
 std::string ConfigError::to_string() const {
   std::string text = file;
-  if (line != 0) text += ":" + std::to_string(line);
+  if (line != 0) {
+    text += ':';
+    text += std::to_string(line);
+  }
   text += ": ";
-  if (!field.empty()) text += field + ": ";
-  return text + message;
+  if (!field.empty()) {
+    text += field;
+    text += ": ";
+  }
+  text += message;
+  return text;
 }
 
 base::Result<Config, ConfigError> load_config_file(const std::string& path) {

@@ -58,7 +58,37 @@ void Command::fail_cdb_field(uint16_t byte, int bit) {
   complete_sense(SenseReason::kInvalidFieldInCdb, SenseDetail{.field = f});
 }
 
-void Command::reset() { *this = Command{}; }
+// Field by field rather than `*this = Command{}`: that would construct and move two
+// BufferChains of 32 handles each for every command (measured: ~10% of the target's own
+// CPU at 4 KiB QD32). Every field declared in command.h must be reset here.
+void Command::reset() {
+  data.reset();
+  aux.reset();
+  cdb.fill(0);
+  cdb_length = 0;
+  lun = 0;
+  tag = 0;
+  attribute = TaskAttribute::kSimple;
+  expected_in_length = 0;
+  expected_out_length = 0;
+  nexus = nullptr;
+  owner = nullptr;
+  reactor = nullptr;
+  pool = nullptr;
+  transport_context = nullptr;
+  status = Status::kGood;
+  in_length = 0;
+  out_length = 0;
+  sense_length = 0;
+  lu = nullptr;
+  lba = 0;
+  blocks = 0;
+  step = 0;
+  fua = false;
+  on_store_done = nullptr;
+  extent = ExtentHold{};
+  completed_ = false;
+}
 
 void Command::finish() {
   if (completed_) return;  // a second completion is a bug in a handler; never report twice

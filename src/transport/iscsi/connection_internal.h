@@ -70,10 +70,7 @@ class Connection::TaskTable {
 
   void free(Task& t) {
     used_[t.slot] = false;
-    const uint32_t slot = t.slot;
-    t.cmd.reset();
-    t = Task{};
-    t.slot = slot;
+    t.reset();
     t.next_free = free_;
     free_ = &t;
     --in_use_;

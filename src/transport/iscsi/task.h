@@ -54,6 +54,25 @@ struct Task {
   uint32_t data_sn = 0;              // next Data-In DataSN (also counts R2Ts: RFC 7143 11.4.6)
   uint32_t pdus_in_flight = 0;       // queued PDUs that reference this task
   Task* next_free = nullptr;
+
+  // Back to the state of a fresh slot (keeps `slot`; the command's buffers go back to the
+  // pool). Field by field, so that no Command or BufferChain is constructed per command.
+  void reset() {
+    cmd.reset();
+    itt = 0;
+    cmd_sn = 0;
+    lun_field = 0;
+    edtl = 0;
+    read = write = immediate = started = submitted = completed = failed_early = false;
+    fail_reason = scsi::SenseReason::kNone;
+    received = unsolicited_end = unsolicited_received = unsolicited_next_data_sn = 0;
+    unsolicited_done = true;
+    next_r2t_offset = r2t_sn = outstanding_r2ts = 0;
+    for (R2tSlot& r : r2ts) r = R2tSlot{};
+    data_sn = 0;
+    pdus_in_flight = 0;
+    next_free = nullptr;
+  }
 };
 
 }  // namespace stgt::iscsi
