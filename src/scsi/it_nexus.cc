@@ -27,6 +27,9 @@ void ItNexus::queue_unit_attention(uint32_t lun, SenseReason reason) {
 }
 
 bool ItNexus::has_unit_attention(uint32_t lun) const {
+  // Per command: the common case (nothing pending anywhere) costs no lookup; emptied queues
+  // are erased by pop_unit_attention.
+  if (unit_attentions_.empty()) return false;
   const auto it = unit_attentions_.find(lun);
   return it != unit_attentions_.end() && !it->second.empty();
 }

@@ -457,6 +457,36 @@ TEST_F(HostilePeerTest, SolicitedSequenceEndingShortFailsOnlyThatCommand) {
   EXPECT_TRUE(fresh_session_works());
 }
 
+// RFC 7143 4.2.2.1: with queue_depth 1, the response to a command closes the window
+// (MaxCmdSN = ExpCmdSN - 1) because the task is still being sent; once it is released the
+// target opens the window again with an unsolicited NOP-In, so the initiator never stalls.
+TEST_F(HostilePeerTest, ClosedCmdSnWindowIsReopenedByNopIn) {
+  ASSERT_TRUE(start_daemon([](config::Config& c) { c.iscsi.queue_depth = 1; }));
+  RawIscsi raw;
+  ASSERT_TRUE(raw_connect(raw));
+  ASSERT_TRUE(raw.login());
+  ASSERT_TRUE(raw.clear_unit_attention());
+  for (int round = 0; round < 3; ++round) {
+    const uint32_t cmd_sn = raw.take_cmd_sn();
+    // The previous command's release reopened the window: a NOP-In with both tags reserved
+    // and MaxCmdSN == the CmdSN we are about to use (earlier updates may precede it).
+    for (;;) {
+      RawPdu update;
+      ASSERT_TRUE(raw.expect(Opcode::kNopIn, update, Millis(3000)));
+      ASSERT_EQ(update.bhs.itt(), kReservedTag);
+      ASSERT_EQ(update.ttt(), kReservedTag);
+      if (update.max_cmd_sn() == cmd_sn) break;
+    }
+    const std::array<uint8_t, 6> tur{0, 0, 0, 0, 0, 0};
+    ASSERT_TRUE(raw.send(raw.scsi_command(tur, raw.next_itt(), cmd_sn, 0, false, false, 0), {}));
+    RawPdu r;
+    ASSERT_TRUE(raw.expect(Opcode::kScsiResponse, r, Millis(3000)));
+    EXPECT_EQ(r.exp_cmd_sn(), cmd_sn + 1);
+    EXPECT_EQ(r.max_cmd_sn(), cmd_sn) << "window should be closed while the task is in use";
+  }
+  EXPECT_TRUE(fresh_session_works());
+}
+
 // ---- NOP (RFC 7143 11.18, 11.19) ----
 
 void nop_timers(config::Config& c) {

@@ -82,11 +82,12 @@ void Connection::close(std::string_view why) {
   fd_.reset();
   if (tsih_ != 0) shared_->sessions.remove(tsih_);
   // Drop every queued PDU; tasks whose last PDU this was can go.
-  while (!tx_queue_.empty()) {
-    TxPdu* p = tx_queue_.front();
-    tx_queue_.pop_front();
+  while (tx_head_ != nullptr) {
+    TxPdu* p = tx_head_;
+    tx_head_ = p->next;
     tx_release(p);
   }
+  tx_tail_ = nullptr;
   if (tasks_ != nullptr) tasks_->release_idle(*this);
   held_.clear();
   if (finished()) schedule_drop();
@@ -103,7 +104,7 @@ void Connection::on_events(uint32_t events) {
   if (closed_) return;
   if ((events & reactor::kReadable) != 0 || (events & reactor::kHangup) != 0) receive();
   if (!closed_ && (events & reactor::kWritable) != 0 && tx_blocked_) flush_tx();
-  if (!closed_ && !tx_queue_.empty() && !tx_blocked_) flush_tx();
+  if (!closed_ && tx_head_ != nullptr && !tx_blocked_) flush_tx();
 }
 
 void Connection::on_timer() {
@@ -409,7 +410,13 @@ void Connection::tx_queue(TxPdu& p, const Bhs& bhs) {
     p.trailer_len = uint8_t(pad + kDigestLength);
   }
   if (p.task != nullptr) ++p.task->pdus_in_flight;
-  tx_queue_.push_back(&p);
+  p.next = nullptr;
+  if (tx_tail_ != nullptr) {
+    tx_tail_->next = &p;
+  } else {
+    tx_head_ = &p;
+  }
+  tx_tail_ = &p;
 }
 
 void Connection::tx_release(TxPdu* p) {
@@ -426,11 +433,11 @@ void Connection::tx_release(TxPdu* p) {
 }
 
 void Connection::flush_tx() {
-  while (!closed_ && !tx_queue_.empty()) {
+  while (!closed_ && tx_head_ != nullptr) {
     std::array<iovec, kMaxWriteIov> v;
     size_t cnt = 0;
     size_t skip = tx_head_sent_;
-    for (TxPdu* p : tx_queue_) {
+    for (TxPdu* p = tx_head_; p != nullptr; p = p->next) {
       if (cnt + p->iov_count + 2 > v.size()) break;
       auto add = [&](void* base, size_t len) {
         if (len == 0) return;
@@ -459,18 +466,21 @@ void Connection::flush_tx() {
       return;
     }
     size_t left = size_t(n) + tx_head_sent_;
-    while (!tx_queue_.empty()) {
-      TxPdu* p = tx_queue_.front();
+    // Releasing a PDU may release its task, which may queue a window update at the tail;
+    // it is sent by the next round of this loop.
+    while (tx_head_ != nullptr) {
+      TxPdu* p = tx_head_;
       const size_t total = p->total();
       if (left < total) break;
       left -= total;
-      tx_queue_.pop_front();
+      tx_head_ = p->next;
+      if (tx_head_ == nullptr) tx_tail_ = nullptr;
       tx_release(p);
     }
     tx_head_sent_ = left;
   }
   tx_blocked_ = false;
-  if (close_after_tx_ && tx_queue_.empty()) close(close_reason_.empty() ? "done" : close_reason_);
+  if (close_after_tx_ && tx_head_ == nullptr) close(close_reason_.empty() ? "done" : close_reason_);
 }
 
 SequenceNumbers Connection::next_sn(bool advance_stat_sn) {

@@ -16,7 +16,6 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -194,10 +193,11 @@ class Connection final : public scsi::CommandOwner,
   std::vector<Task*> held_;  // started-later tasks waiting for their CmdSN turn
 
   // Send state.
-  std::deque<TxPdu*> tx_queue_;
+  TxPdu* tx_head_ = nullptr;  // send queue: an intrusive FIFO of pooled PDUs
+  TxPdu* tx_tail_ = nullptr;
   std::vector<std::unique_ptr<TxPdu>> tx_all_;
   std::vector<TxPdu*> tx_free_;
-  size_t tx_head_sent_ = 0;  // bytes of tx_queue_.front() already written
+  size_t tx_head_sent_ = 0;  // bytes of *tx_head_ already written
   bool tx_blocked_ = false;  // last write hit EAGAIN; wait for writable
 };
 

@@ -402,11 +402,11 @@ void Connection::release_task(Task& t) {
 }
 
 // RFC 7143 11.19: an unsolicited NOP-In (ITT and TTT reserved) tells the initiator the
-// window has opened again.
+// window has opened again. Only queued: tasks are released from inside flush_tx, whose loop
+// sends it.
 void Connection::send_window_update() {
   TxPdu& p = tx_new();
   tx_queue(p, make_nop_in(kReservedTag, kReservedTag, 0, 0, next_sn(false)));
-  flush_tx();
 }
 
 void Connection::handle_nop_out() {

@@ -24,6 +24,7 @@ struct Connection::TxPdu {
   uint8_t trailer_len = 0;
   std::vector<uint8_t> owned;  // data the PDU carries itself (text, sense, ping echo)
   Task* task = nullptr;        // released when its last PDU is written
+  TxPdu* next = nullptr;       // the send queue
 
   size_t total() const { return size_t(header_len) + data_len + trailer_len; }
   void set_owned_data() {
