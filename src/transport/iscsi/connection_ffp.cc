@@ -36,7 +36,7 @@ scsi::TaskAttribute task_attribute(uint8_t attr) {
 
 void Connection::TaskTable::release_idle(Connection& c) {
   for (uint32_t i = 0; i < tasks_.size(); ++i) {
-    Task& t = tasks_[i];
+    Task& t = *tasks_[i];
     if (!used_[i]) continue;
     if (t.submitted && !t.completed) continue;  // the SCSI layer still holds it
     if (t.pdus_in_flight == 0) c.release_task(t);

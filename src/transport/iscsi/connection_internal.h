@@ -5,6 +5,7 @@
 #include <sys/uio.h>
 
 #include <array>
+#include <memory>
 #include <cstdint>
 #include <vector>
 
@@ -34,19 +35,21 @@ struct Connection::TxPdu {
   }
 };
 
-// Fixed task slots for one session; reused without allocation. ITT lookups scan a compact
-// array (a few hundred entries at most).
+// Task slots for one session, created on first use up to `max_slots` and then reused
+// without allocation (an idle session holds only the slots its peak load needed). ITT
+// lookups scan a compact array (a few hundred entries at most).
 class Connection::TaskTable {
  public:
-  explicit TaskTable(uint32_t slots) : tasks_(slots), itts_(slots, 0), used_(slots, false) {
-    for (uint32_t i = 0; i < slots; ++i) {
-      tasks_[i].slot = i;
-      tasks_[i].next_free = i + 1 < slots ? &tasks_[i + 1] : nullptr;
-    }
-    free_ = slots > 0 ? &tasks_[0] : nullptr;
-  }
+  explicit TaskTable(uint32_t max_slots) : max_slots_(max_slots) {}
 
   Task* allocate(uint32_t itt) {
+    if (free_ == nullptr && tasks_.size() < max_slots_) {
+      tasks_.push_back(std::make_unique<Task>());
+      tasks_.back()->slot = uint32_t(tasks_.size() - 1);
+      itts_.push_back(0);
+      used_.push_back(false);
+      free_ = tasks_.back().get();
+    }
     Task* t = free_;
     if (t == nullptr) return nullptr;
     free_ = t->next_free;
@@ -59,14 +62,14 @@ class Connection::TaskTable {
 
   Task* find(uint32_t itt) {
     for (uint32_t i = 0; i < itts_.size(); ++i) {
-      if (used_[i] && itts_[i] == itt) return &tasks_[i];
+      if (used_[i] && itts_[i] == itt) return tasks_[i].get();
     }
     return nullptr;
   }
 
   Task* at_slot(uint32_t slot) {
     if (slot >= tasks_.size() || !used_[slot]) return nullptr;
-    return &tasks_[slot];
+    return tasks_[slot].get();
   }
 
   void free(Task& t) {
@@ -78,13 +81,13 @@ class Connection::TaskTable {
   }
 
   uint32_t in_use() const { return in_use_; }
-  uint32_t size() const { return uint32_t(tasks_.size()); }
 
   // After close: frees every task the SCSI layer does not hold.
   void release_idle(Connection& c);
 
  private:
-  std::vector<Task> tasks_;
+  uint32_t max_slots_;
+  std::vector<std::unique_ptr<Task>> tasks_;
   std::vector<uint32_t> itts_;
   std::vector<bool> used_;
   Task* free_ = nullptr;
