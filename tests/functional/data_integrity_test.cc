@@ -114,5 +114,33 @@ TEST_P(DataIntegrityTest, OverlappingWritesKeepTheLastOne) {
 
 INSTANTIATE_TEST_SUITE_P(Stores, DataIntegrityTest, testing::Values("memory", "file"));
 
+// The epoll backend (file I/O on its blocking pool) with one and with two reactors serves
+// the same data as io_uring does.
+class EpollBackendTest : public StgtdTest, public testing::WithParamInterface<const char*> {};
+
+TEST_P(EpollBackendTest, FileLunDataIsReadBackThroughAnotherSession) {
+  stgtd_.write_config(stgtd_.base_config({stgtd_.file_lun(kLunSize)}));
+  ASSERT_TRUE(stgtd_.start({"--io-backend", "epoll", "--reactors", GetParam()}));
+  {
+    IscsiSession writer;
+    ASSERT_TRUE(writer.login(stgtd_.portal(), kTargetIqn));
+    uint64_t seed = 500;
+    for (const Extent& e : kExtents) {
+      ASSERT_TRUE(writer.write(e.lba, make_pattern(seed++, size_t(e.blocks) * kBlockSize)));
+    }
+  }
+  IscsiSession reader;
+  ASSERT_TRUE(reader.login(stgtd_.portal(), kTargetIqn));
+  uint64_t seed = 500;
+  for (const Extent& e : kExtents) {
+    std::vector<uint8_t> data;
+    ASSERT_TRUE(reader.read(e.lba, size_t(e.blocks) * kBlockSize, data));
+    EXPECT_TRUE(data == make_pattern(seed++, data.size())) << "mismatch at lba " << e.lba;
+  }
+  EXPECT_NE(stgtd_.log().find("epoll backend"), std::string::npos) << stgtd_.log();
+}
+
+INSTANTIATE_TEST_SUITE_P(Reactors, EpollBackendTest, testing::Values("1", "2"));
+
 }  // namespace
 }  // namespace stgt::functional

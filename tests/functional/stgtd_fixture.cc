@@ -147,6 +147,13 @@ pid_t StgtdProcess::spawn(const std::vector<std::string>& extra_args) {
   for (std::string& a : args)
     argv.push_back(a.data());
   argv.push_back(nullptr);
+  // The environment is built before fork: the child may only make async-signal-safe calls.
+  std::vector<char*> envp;
+  for (char** e = environ; *e != nullptr; ++e)
+    envp.push_back(*e);
+  for (std::string& e : extra_env_)
+    envp.push_back(e.data());
+  envp.push_back(nullptr);
   const int log_fd = open(log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) return -1;
   const pid_t pid = fork();
@@ -155,7 +162,7 @@ pid_t StgtdProcess::spawn(const std::vector<std::string>& extra_args) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test binary
     dup2(log_fd, STDOUT_FILENO);
     dup2(log_fd, STDERR_FILENO);
-    execv(argv[0], argv.data());
+    execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
   close(log_fd);

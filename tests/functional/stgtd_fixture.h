@@ -60,13 +60,17 @@ class StgtdProcess {
                                  std::chrono::seconds timeout);
 
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   std::string log() const;
+  // "NAME=value" entries added to the daemon's environment at the next start (e.g. LD_PRELOAD).
+  void set_extra_environment(std::vector<std::string> env) { extra_env_ = std::move(env); }
 
  private:
   pid_t spawn(const std::vector<std::string>& extra_args);
   std::optional<int> wait_exit(std::chrono::milliseconds timeout);
 
   std::string binary_;
+  std::vector<std::string> extra_env_;
   std::string dir_;
   uint16_t port_ = 0;
   pid_t pid_ = -1;
