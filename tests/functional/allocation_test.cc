@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <signal.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <fstream>
@@ -130,7 +131,7 @@ class AsyncDriver {
     return true;
   }
 
-  std::vector<Lane> lanes_;  // reserved before use: on_complete holds pointers into it
+  std::vector<Lane> lanes_;  // complete before run(): commands hold pointers into it
   std::vector<uint8_t> write_data_;
   std::mt19937_64 rng_{42};
   uint64_t issued_ = 0;
@@ -138,6 +139,17 @@ class AsyncDriver {
   uint64_t target_ = 0;
   uint64_t errors_ = 0;
 };
+
+// TEST UNIT READY until GOOD: consumes the power-on unit attention of `lun` on this session.
+testing::AssertionResult clear_unit_attention(iscsi_context* ctx, uint32_t lun) {
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    scsi_task* task = iscsi_testunitready_sync(ctx, static_cast<int>(lun));
+    const bool good = task != nullptr && task->status == SCSI_STATUS_GOOD;
+    if (task != nullptr) scsi_free_scsi_task(task);
+    if (good) return testing::AssertionSuccess();
+  }
+  return testing::AssertionFailure() << "LUN " << lun << " keeps failing TEST UNIT READY";
+}
 
 using AllocationTest = StgtdTest;
 
@@ -157,6 +169,9 @@ TEST_F(AllocationTest, SteadyStateCommandsDoNotAllocate) {
   IscsiSession b(std::string(kInitiatorIqn) + "-alloc-b");
   ASSERT_TRUE(a.login(stgtd_.portal(), kTargetIqn, 1));
   ASSERT_TRUE(b.login(stgtd_.portal(), kTargetIqn, 2));
+  for (IscsiSession* s : {&a, &b}) {
+    for (const uint32_t lun : {1u, 2u}) ASSERT_TRUE(clear_unit_attention(s->get(), lun));
+  }
   AsyncDriver driver;
   driver.add_session(a.get(), 8);
   driver.add_session(b.get(), 32);
