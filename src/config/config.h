@@ -38,6 +38,8 @@ struct IscsiConfig {
   bool immediate_data = true;
   bool initial_r2t = false;
   bool digests = true;  // accept CRC32C header and data digests when initiators ask
+  // Write data one session may hold in buffers at once (commands past it: TASK SET FULL).
+  uint64_t session_write_buffer = uint64_t{256} << 20;
   bool operator==(const IscsiConfig&) const = default;
 };
 

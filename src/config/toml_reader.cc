@@ -18,7 +18,8 @@ constexpr std::string_view kRootKeys[] = {"daemon", "iscsi", "portal", "target"}
 constexpr std::string_view kIscsiKeys[] = {
     "login_timeout",      "nop_interval",        "nop_timeout",    "queue_depth",
     "max_recv_data_segment_length", "max_burst_length", "first_burst_length",
-    "max_outstanding_r2t", "immediate_data",     "initial_r2t",    "digests"};
+    "max_outstanding_r2t", "immediate_data",     "initial_r2t",    "digests",
+    "session_write_buffer"};
 constexpr std::string_view kDaemonKeys[] = {"control_socket", "reactors", "io_backend",
                                             "log_level"};
 constexpr std::string_view kPortalKeys[] = {"address", "group_tag"};
@@ -190,10 +191,11 @@ class TomlReader {
   }
 
   // An integer number of bytes, or a string with a unit: "1GiB", "512MiB".
-  bool read_size(const toml::table& table, const std::string& path, uint64_t& out) {
+  bool read_size(const toml::table& table, const std::string& path, uint64_t& out,
+                 std::string_view key = "size") {
     bool ok = true;
-    const std::string field = join(path, "size");
-    const toml::node* node = find(table, field, "size", Presence::kOptional, ok);
+    const std::string field = join(path, key);
+    const toml::node* node = find(table, field, key, Presence::kOptional, ok);
     if (!node) return ok;
     if (const auto* number = node->as_integer()) {
       if (number->get() < 0) return fail(line_of(node->source()), field, "must not be negative");
@@ -271,7 +273,8 @@ class TomlReader {
                         iscsi.max_outstanding_r2t) &&
            read_bool(table, p, "immediate_data", iscsi.immediate_data) &&
            read_bool(table, p, "initial_r2t", iscsi.initial_r2t) &&
-           read_bool(table, p, "digests", iscsi.digests);
+           read_bool(table, p, "digests", iscsi.digests) &&
+           read_size(table, p, iscsi.session_write_buffer, "session_write_buffer");
   }
 
   bool read_portal(const toml::table& table, const std::string& path, PortalConfig& portal) {

@@ -88,6 +88,7 @@ std::string to_toml(const Config& config) {
     w.bool_key("immediate_data", i.immediate_data);
     w.bool_key("initial_r2t", i.initial_r2t);
     w.bool_key("digests", i.digests);
+    w.key("session_write_buffer", size_text(i.session_write_buffer));
   }
   for (const PortalConfig& portal : config.portals) {
     w.header("[[portal]]");

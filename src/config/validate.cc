@@ -80,6 +80,10 @@ class Validator {
       // RFC 7143 13.14: FirstBurstLength must not exceed MaxBurstLength.
       return fail("iscsi.first_burst_length", "must not exceed iscsi.max_burst_length");
     }
+    if (i.session_write_buffer < (uint64_t{16} << 20)) {
+      // At least one command of the largest transfer (16 MiB) must fit.
+      return fail("iscsi.session_write_buffer", "must be at least 16MiB");
+    }
     return true;
   }
 

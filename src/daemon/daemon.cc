@@ -1,6 +1,7 @@
 #include "daemon/daemon.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -73,12 +74,24 @@ base::Result<std::vector<std::shared_ptr<const scsi::Target>>, std::string> buil
   return targets;
 }
 
+// Every session holds a socket (and a file LU an fd); the default soft limit of 1024 would cap a
+// daemon at about a thousand sessions, so take everything the hard limit allows.
+void raise_fd_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  const rlim_t old_soft = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  STGT_LOG_INFO("open file limit raised from {} to {}", old_soft, limit.rlim_cur);
+}
+
 iscsi::IscsiSettings iscsi_settings(const config::IscsiConfig& c) {
   iscsi::IscsiSettings s;
   s.login_timeout = std::chrono::seconds(c.login_timeout);
   s.nop_interval = std::chrono::seconds(c.nop_interval);
   s.nop_timeout = std::chrono::seconds(c.nop_timeout);
   s.max_tasks_per_session = c.queue_depth;
+  s.session_write_buffer = c.session_write_buffer;
   s.limits.max_recv_data_segment_length = c.max_recv_data_segment_length;
   s.limits.max_burst_length = c.max_burst_length;
   s.limits.first_burst_length = c.first_burst_length;
@@ -102,6 +115,7 @@ int run(const DaemonOptions& options) {
   }
   config::Config cfg = std::move(loaded).value();
   base::set_log_level(parse_level(options.log_level.value_or(cfg.daemon.log_level)));
+  raise_fd_limit();
 
   // Signals are taken synchronously by this thread; block them before any thread starts.
   sigset_t signals;

@@ -32,9 +32,28 @@ void FileIoPool::submit(const Op& op) {
   }
   {
     std::lock_guard lock(mu_);
-    queue_.push_back(op);
+    push_locked(op);
   }
   cv_.notify_one();
+}
+
+void FileIoPool::push_locked(const Op& op) {
+  if (queued_ == queue_.size()) {
+    std::vector<Op> grown(queue_.empty() ? 64 : queue_.size() * 2);
+    for (size_t i = 0; i < queued_; ++i)
+      grown[i] = queue_[(head_ + i) % queue_.size()];
+    queue_.swap(grown);
+    head_ = 0;
+  }
+  queue_[(head_ + queued_) % queue_.size()] = op;
+  ++queued_;
+}
+
+FileIoPool::Op FileIoPool::pop_locked() {
+  const Op op = queue_[head_];
+  head_ = (head_ + 1) % queue_.size();
+  --queued_;
+  return op;
 }
 
 void FileIoPool::worker() {
@@ -42,10 +61,9 @@ void FileIoPool::worker() {
     Op op;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      cv_.wait(lock, [this] { return stopping_ || queued_ > 0; });
       if (stopping_) return;
-      op = queue_.front();
-      queue_.pop_front();
+      op = pop_locked();
     }
     int64_t result = 0;
     switch (op.kind) {

@@ -10,7 +10,6 @@
 
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -45,12 +44,19 @@ class FileIoPool {
 
  private:
   void worker();
+  // The queue is a ring over queue_ that grows (doubling) only when a new peak of queued
+  // operations arrives: unlike std::deque, which allocates and frees a node every few
+  // operations, it costs no allocation per command once warm (issue 3).
+  void push_locked(const Op& op);
+  Op pop_locked();
 
   Reactor& owner_;
   const unsigned thread_count_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Op> queue_;   // guarded by mu_
+  std::vector<Op> queue_;  // guarded by mu_; a ring of queued_ entries from head_
+  size_t head_ = 0;        // guarded by mu_
+  size_t queued_ = 0;      // guarded by mu_
   bool stopping_ = false;  // guarded by mu_
   std::vector<std::thread> threads_;
 };

@@ -88,13 +88,13 @@ void ReactorCore::run_timers() {
   const auto now = Clock::now();
   // Timers added by a callback with zero delay wait for the next iteration, so a periodic
   // 0 ms timer cannot starve the loop.
-  std::vector<uint64_t>& due = due_timers_;
+  auto& due = due_timers_;
   due.clear();
   while (!timer_queue_.empty() && timer_queue_.begin()->first <= now) {
-    due.push_back(timer_queue_.begin()->second);
-    timer_queue_.erase(timer_queue_.begin());
+    due.push_back(timer_queue_.extract(timer_queue_.begin()));
   }
-  for (const uint64_t id : due) {
+  for (auto& node : due) {
+    const uint64_t id = node.value().second;
     auto it = timers_.find(id);
     if (it == timers_.end()) continue;  // cancelled by an earlier callback
     std::function<void()> fn = std::move(it->second.fn);
@@ -106,8 +106,10 @@ void ReactorCore::run_timers() {
     if (it == timers_.end()) continue;
     it->second.fn = std::move(fn);
     it->second.due = std::max(it->second.due + it->second.period, now);
-    timer_queue_.emplace(it->second.due, id);
+    node.value().first = it->second.due;
+    timer_queue_.insert(std::move(node));
   }
+  due.clear();
 }
 
 std::chrono::nanoseconds ReactorCore::next_timeout() {

@@ -91,8 +91,11 @@ class ReactorCore : public Reactor {
   };
   uint64_t next_timer_id_ = 1;
   std::map<uint64_t, Timer> timers_;
-  std::set<std::pair<Clock::time_point, uint64_t>> timer_queue_;
-  std::vector<uint64_t> due_timers_;
+  using TimerQueue = std::set<std::pair<Clock::time_point, uint64_t>>;
+  TimerQueue timer_queue_;
+  // Due entries are extracted as node handles and a periodic timer's node is re-inserted with
+  // its next due time, so a 1 s connection timer costs no allocation per tick.
+  std::vector<TimerQueue::node_type> due_timers_;
 
   void release_retired();
 

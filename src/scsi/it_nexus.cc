@@ -1,5 +1,7 @@
 #include "scsi/it_nexus.h"
 
+#include <algorithm>
+
 namespace stgt::scsi {
 
 ItNexus::ItNexus(std::shared_ptr<const Target> target, std::string initiator_name,
@@ -12,12 +14,16 @@ ItNexus::ItNexus(std::shared_ptr<const Target> target, std::string initiator_nam
   // it POWER ON, RESET, OR BUS DEVICE RESET OCCURRED. Doing it here means no transport can
   // forget it.
   if (!target_) return;
-  for (const uint32_t lun : target_->lun_numbers(true)) {
-    queue_unit_attention(lun, SenseReason::kPowerOnReset);
-  }
+  power_on_owed_ = target_->lun_numbers(true);  // ascending
+  power_on_owed_.shrink_to_fit();
+}
+
+bool ItNexus::owes_power_on(uint32_t lun) const {
+  return std::binary_search(power_on_owed_.begin(), power_on_owed_.end(), lun);
 }
 
 void ItNexus::queue_unit_attention(uint32_t lun, SenseReason reason) {
+  if (reason == SenseReason::kPowerOnReset && owes_power_on(lun)) return;  // SAM-5 5.14
   auto& q = unit_attentions_[lun];
   // SAM-5 5.14: the same condition twice is reported once.
   for (const SenseReason r : q) {
@@ -29,12 +35,18 @@ void ItNexus::queue_unit_attention(uint32_t lun, SenseReason reason) {
 bool ItNexus::has_unit_attention(uint32_t lun) const {
   // Per command: the common case (nothing pending anywhere) costs no lookup; emptied queues
   // are erased by pop_unit_attention.
-  if (unit_attentions_.empty()) return false;
+  if (power_on_owed_.empty() && unit_attentions_.empty()) return false;
+  if (owes_power_on(lun)) return true;
   const auto it = unit_attentions_.find(lun);
   return it != unit_attentions_.end() && !it->second.empty();
 }
 
 SenseReason ItNexus::pop_unit_attention(uint32_t lun) {
+  if (const auto owed = std::lower_bound(power_on_owed_.begin(), power_on_owed_.end(), lun);
+      owed != power_on_owed_.end() && *owed == lun) {
+    power_on_owed_.erase(owed);
+    return SenseReason::kPowerOnReset;
+  }
   const auto it = unit_attentions_.find(lun);
   if (it == unit_attentions_.end() || it->second.empty()) return SenseReason::kNone;
   const SenseReason r = it->second.front();

@@ -39,7 +39,9 @@ std::atomic<uint64_t> g_seq{0};
 char g_path[512];
 char g_tmp_path[520];
 
-void count_alloc() { g_allocs.fetch_add(1, std::memory_order_relaxed); }
+void count_alloc() {
+  g_allocs.fetch_add(1, std::memory_order_relaxed);
+}
 
 // Appends the decimal form of `value` at `out`; returns the new end. Async-signal-safe.
 char* append_number(char* out, uint64_t value) {
@@ -49,12 +51,14 @@ char* append_number(char* out, uint64_t value) {
     digits[n++] = static_cast<char>('0' + value % 10);
     value /= 10;
   } while (value != 0);
-  while (n > 0) *out++ = digits[--n];
+  while (n > 0)
+    *out++ = digits[--n];
   return out;
 }
 
 char* append_text(char* out, const char* text) {
-  while (*text != '\0') *out++ = *text++;
+  while (*text != '\0')
+    *out++ = *text++;
   return out;
 }
 

@@ -487,6 +487,38 @@ TEST_F(HostilePeerTest, ClosedCmdSnWindowIsReopenedByNopIn) {
   EXPECT_TRUE(fresh_session_works());
 }
 
+// Throttling: a session may hold at most [iscsi] session_write_buffer bytes of write data.
+// A write that would go past it is answered TASK SET FULL without its buffer being taken;
+// once the first write completes, the next one is accepted again.
+TEST_F(HostilePeerTest, WritesPastTheSessionBufferGetTaskSetFull) {
+  ASSERT_TRUE(start_daemon([](config::Config& c) { c.iscsi.session_write_buffer = 16ull << 20; }));
+  RawIscsi raw;
+  ASSERT_TRUE(raw_connect(raw));
+  ASSERT_TRUE(raw.login());
+  ASSERT_TRUE(raw.clear_unit_attention());
+  // A 12 MiB write whose data we hold back: its buffer stays taken.
+  constexpr uint32_t kBig = 12u << 20;
+  const std::array<uint8_t, 10> big{0x2a, 0, 0, 0, 0, 0, 0, uint8_t((kBig / kBlockSize) >> 8),
+                                    uint8_t(kBig / kBlockSize), 0};
+  const uint32_t big_itt = raw.next_itt();
+  ASSERT_TRUE(raw.send(raw.scsi_command(big, big_itt, raw.take_cmd_sn(), kBig, false, true, 0), {}));
+  RawPdu r2t;
+  ASSERT_TRUE(raw.expect(Opcode::kR2t, r2t, Millis(3000)));
+  // 8 MiB more does not fit in 16 MiB: TASK SET FULL (SAM-5 status 28h), no sense.
+  constexpr uint32_t kMore = 8u << 20;
+  const std::array<uint8_t, 10> more{0x2a, 0, 0, 0, 0x80, 0, 0, uint8_t((kMore / kBlockSize) >> 8),
+                                     uint8_t(kMore / kBlockSize), 0};
+  ASSERT_TRUE(raw.send(raw.scsi_command(more, raw.next_itt(), raw.take_cmd_sn(), kMore, false, true, 0), {}));
+  RawPdu r;
+  for (;;) {
+    ASSERT_TRUE(raw.receive(r, Millis(3000)) == RecvStatus::kPdu);
+    if (r.opcode() == Opcode::kScsiResponse) break;
+    ASSERT_EQ(r.opcode(), Opcode::kR2t) << r.describe();  // more R2Ts of the big write
+  }
+  EXPECT_EQ(r.scsi_status(), 0x28) << r.describe();
+  EXPECT_TRUE(fresh_session_works());
+}
+
 // ---- NOP (RFC 7143 11.18, 11.19) ----
 
 void nop_timers(config::Config& c) {

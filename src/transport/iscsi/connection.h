@@ -190,6 +190,7 @@ class Connection final : public scsi::CommandOwner,
   // Tasks.
   std::unique_ptr<TaskTable> tasks_;
   uint32_t tasks_busy_ = 0;  // tasks held by the SCSI layer
+  uint64_t write_buffered_ = 0;  // bytes of write buffers held by this session's tasks
   std::vector<Task*> held_;  // started-later tasks waiting for their CmdSN turn
 
   // Send state.

@@ -125,11 +125,21 @@ void Connection::handle_scsi_command_header() {
   c.pool = &reactor_.buffers();
   c.transport_context = t;
 
-  if (write && edtl > 0 && !c.data.allocate(reactor_.buffers(), edtl)) {
-    // Too large for one command (or out of memory): the data is drained and the command
-    // answered with CHECK CONDITION once its turn comes.
-    t->failed_early = true;
-    t->fail_reason = scsi::SenseReason::kInvalidFieldInCdb;
+  if (write && edtl > 0) {
+    if (write_buffered_ + edtl > shared_->settings.session_write_buffer) {
+      // Throttling: this session already holds its share of write buffers. The data is
+      // drained unread and the command answered TASK SET FULL; the initiator retries.
+      t->failed_early = true;
+      t->fail_status = scsi::Status::kTaskSetFull;
+    } else if (!c.data.allocate(reactor_.buffers(), edtl)) {
+      // Too large for one command (or out of memory): the data is drained and the command
+      // answered with CHECK CONDITION once its turn comes.
+      t->failed_early = true;
+      t->fail_reason = scsi::SenseReason::kInvalidFieldInCdb;
+    } else {
+      t->buffered = edtl;
+      write_buffered_ += edtl;
+    }
   }
   // RFC 7143 11.3.1: F=1 on a write means no unsolicited Data-Out follows, so the
   // unsolicited part is the immediate data alone (even below FirstBurstLength, which is
@@ -320,7 +330,12 @@ void Connection::handle_data_out() {
 }
 
 void Connection::fail_task(Task& t, scsi::SenseReason reason) {
-  t.cmd.complete_sense(reason);  // calls command_done, which sends the response
+  // Each calls command_done, which sends the response.
+  if (reason == scsi::SenseReason::kNone) {
+    t.cmd.complete_status(t.fail_status);
+    return;
+  }
+  t.cmd.complete_sense(reason);
 }
 
 void Connection::command_done(scsi::Command& cmd) {
@@ -396,6 +411,7 @@ void Connection::send_task_result(Task& t) {
 
 void Connection::release_task(Task& t) {
   const bool window_was_closed = last_max_cmd_sn_ + 1 == exp_cmd_sn_;
+  write_buffered_ -= t.buffered;
   tasks_->free(t);
   if (window_was_closed && !closed_) send_window_update();
   if (closed_ && finished()) schedule_drop();

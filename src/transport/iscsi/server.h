@@ -37,6 +37,9 @@ class Connection;
 struct IscsiSettings {
   TargetLimits limits;
   uint32_t max_tasks_per_session = 128;  // the CmdSN window (RFC 7143 4.2.2.1)
+  // Write data one session may hold in buffers; a write past it gets TASK SET FULL (SAM-5
+  // 5.3.1) instead of memory, its data drained unread.
+  uint64_t session_write_buffer = uint64_t{256} << 20;
   std::chrono::seconds login_timeout{15};
   std::chrono::seconds nop_interval{10};  // ping an idle connection after this long
   std::chrono::seconds nop_timeout{30};   // drop it if the ping is not answered by then

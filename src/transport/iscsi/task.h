@@ -38,7 +38,9 @@ struct Task {
   bool submitted = false;   // handed to the SCSI layer
   bool completed = false;   // the SCSI layer is done with it
   bool failed_early = false;  // answered without reaching the SCSI layer, once its data is in
-  scsi::SenseReason fail_reason = scsi::SenseReason::kNone;
+  scsi::SenseReason fail_reason = scsi::SenseReason::kNone;  // kNone: fail with fail_status
+  scsi::Status fail_status = scsi::Status::kGood;
+  uint32_t buffered = 0;  // bytes counted against the session's write buffer
 
   // Data-Out bookkeeping (RFC 7143 10.7, 10.8).
   uint32_t received = 0;             // data bytes received so far (all sequences)
@@ -65,6 +67,8 @@ struct Task {
     edtl = 0;
     read = write = immediate = started = submitted = completed = failed_early = false;
     fail_reason = scsi::SenseReason::kNone;
+    fail_status = scsi::Status::kGood;
+    buffered = 0;
     received = unsolicited_end = unsolicited_received = unsolicited_next_data_sn = 0;
     unsolicited_done = true;
     next_r2t_offset = r2t_sn = outstanding_r2ts = 0;

@@ -92,6 +92,9 @@ INSTANTIATE_TEST_SUITE_P(
                   "[iscsi]\nmax_burst_length = 4096\nfirst_burst_length = 8192\n"
                   "[[portal]]\naddress = \"1.2.3.4\"\n",
                   3, "iscsi.first_burst_length", "must not exceed"},
+        BadConfig{"session_write_buffer_too_small",
+                  "[iscsi]\nsession_write_buffer = \"1MiB\"\n[[portal]]\naddress = \"1.2.3.4\"\n", 2,
+                  "iscsi.session_write_buffer", "at least 16MiB"},
         BadConfig{"provisioning_unknown", with_lun(kMemLun + "provisioning = \"sparse\"\n"), 9,
                   "target[0].lun[0].provisioning", "\"thick\" or \"thin\""},
         BadConfig{"vendor_too_long", with_lun(kMemLun + "vendor = \"ABCDEFGHI\"\n"), 9,

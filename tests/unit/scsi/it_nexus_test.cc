@@ -31,5 +31,22 @@ TEST(ItNexus, QueueIsOrderedAndDeduplicated) {
   EXPECT_FALSE(n.has_unit_attention(4));
 }
 
+TEST(ItNexus, PowerOnIsReportedBeforeLaterUnitAttentions) {
+  auto t = std::make_shared<Target>("iqn.x", "");
+  t->add_lun(3,
+             std::make_shared<LogicalUnit>(test::kFakeType, nullptr, LuIdentity{}, LuSettings{}));
+  ItNexus n(t, "iqn.i", "p", TargetPort{});
+  n.queue_unit_attention(3, SenseReason::kCapacityDataChanged);
+  n.queue_unit_attention(3, SenseReason::kPowerOnReset);  // already owed: reported once
+  EXPECT_EQ(n.pop_unit_attention(3), SenseReason::kPowerOnReset);
+  EXPECT_EQ(n.pop_unit_attention(3), SenseReason::kCapacityDataChanged);
+  EXPECT_FALSE(n.has_unit_attention(3));
+  // Once reported, a new power-on (e.g. after a reset) queues again.
+  n.queue_unit_attention(3, SenseReason::kPowerOnReset);
+  EXPECT_TRUE(n.has_unit_attention(3));
+  EXPECT_EQ(n.pop_unit_attention(3), SenseReason::kPowerOnReset);
+  EXPECT_EQ(n.pop_unit_attention(3), SenseReason::kNone);
+}
+
 }  // namespace
 }  // namespace stgt::scsi
