@@ -16,6 +16,16 @@ ItNexus::ItNexus(std::shared_ptr<const Target> target, std::string initiator_nam
   if (!target_) return;
   power_on_owed_ = target_->lun_numbers(true);  // ascending
   power_on_owed_.shrink_to_fit();
+  ua_pending_.store(uint32_t(power_on_owed_.size()), std::memory_order_relaxed);
+}
+
+std::vector<uint32_t> ItNexus::luns_of(const LogicalUnit& lu) const {
+  std::vector<uint32_t> out;
+  if (!target_) return out;
+  for (const uint32_t lun : target_->lun_numbers(true)) {
+    if (target_->lookup(lun) == &lu) out.push_back(lun);
+  }
+  return out;
 }
 
 bool ItNexus::owes_power_on(uint32_t lun) const {
@@ -23,6 +33,7 @@ bool ItNexus::owes_power_on(uint32_t lun) const {
 }
 
 void ItNexus::queue_unit_attention(uint32_t lun, SenseReason reason) {
+  const std::lock_guard lock(ua_mu_);
   if (reason == SenseReason::kPowerOnReset && owes_power_on(lun)) return;  // SAM-5 5.14
   auto& q = unit_attentions_[lun];
   // SAM-5 5.14: the same condition twice is reported once.
@@ -30,21 +41,26 @@ void ItNexus::queue_unit_attention(uint32_t lun, SenseReason reason) {
     if (r == reason) return;
   }
   q.push_back(reason);
+  ua_pending_.fetch_add(1, std::memory_order_release);
 }
 
 bool ItNexus::has_unit_attention(uint32_t lun) const {
-  // Per command: the common case (nothing pending anywhere) costs no lookup; emptied queues
-  // are erased by pop_unit_attention.
-  if (power_on_owed_.empty() && unit_attentions_.empty()) return false;
+  // Per command: the common case (nothing pending anywhere) costs one atomic load; emptied
+  // queues are erased by pop_unit_attention.
+  if (ua_pending_.load(std::memory_order_acquire) == 0) return false;
+  const std::lock_guard lock(ua_mu_);
   if (owes_power_on(lun)) return true;
   const auto it = unit_attentions_.find(lun);
   return it != unit_attentions_.end() && !it->second.empty();
 }
 
 SenseReason ItNexus::pop_unit_attention(uint32_t lun) {
+  if (ua_pending_.load(std::memory_order_acquire) == 0) return SenseReason::kNone;
+  const std::lock_guard lock(ua_mu_);
   if (const auto owed = std::lower_bound(power_on_owed_.begin(), power_on_owed_.end(), lun);
       owed != power_on_owed_.end() && *owed == lun) {
     power_on_owed_.erase(owed);
+    ua_pending_.fetch_sub(1, std::memory_order_release);
     return SenseReason::kPowerOnReset;
   }
   const auto it = unit_attentions_.find(lun);
@@ -52,7 +68,23 @@ SenseReason ItNexus::pop_unit_attention(uint32_t lun) {
   const SenseReason r = it->second.front();
   it->second.pop_front();
   if (it->second.empty()) unit_attentions_.erase(it);
+  ua_pending_.fetch_sub(1, std::memory_order_release);
   return r;
+}
+
+void ItNexus::clear_unit_attentions(uint32_t lun) {
+  const std::lock_guard lock(ua_mu_);
+  uint32_t dropped = 0;
+  if (const auto owed = std::lower_bound(power_on_owed_.begin(), power_on_owed_.end(), lun);
+      owed != power_on_owed_.end() && *owed == lun) {
+    power_on_owed_.erase(owed);
+    ++dropped;
+  }
+  if (const auto it = unit_attentions_.find(lun); it != unit_attentions_.end()) {
+    dropped += uint32_t(it->second.size());
+    unit_attentions_.erase(it);
+  }
+  ua_pending_.fetch_sub(dropped, std::memory_order_release);
 }
 
 }  // namespace stgt::scsi

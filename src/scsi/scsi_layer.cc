@@ -115,6 +115,12 @@ bool task_set_allows(const Command& /*cmd*/) { return true; }
 
 }  // namespace
 
+void nexus_established(const std::shared_ptr<ItNexus>& nexus) {
+  nexus->target().registry().add(nexus);
+}
+
+void nexus_lost(ItNexus& nexus) { nexus.target().registry().remove(&nexus); }
+
 void submit(Command& cmd) {
   // 1. LUN exists and is mapped (SAM-5 4.7, SPC-5 4.2.2).
   const std::optional<uint32_t> lun = decode_lun(cmd.lun);

@@ -4,10 +4,20 @@
 // It runs on the caller's reactor and completes through cmd.owner (possibly inline).
 #pragma once
 
+#include <memory>
+
 #include "scsi/command.h"
 
 namespace stgt::scsi {
 
 void submit(Command& cmd);
+
+// The transport tells the mid-layer when an I_T nexus starts (after a successful login,
+// with its owner set: ItNexus::set_owner) and when it is lost (logout, connection drop,
+// session reinstatement). Both run on the nexus's reactor. nexus_lost() is where state
+// the nexus held on shared LUs is released (SPC-2 reservations, PREVENT ALLOW MEDIUM
+// REMOVAL); persistent reservations survive it by design.
+void nexus_established(const std::shared_ptr<ItNexus>& nexus);
+void nexus_lost(ItNexus& nexus);
 
 }  // namespace stgt::scsi

@@ -1,6 +1,8 @@
 // Target: a SCSI target device as the mid-layer serves it: its name, its LUN map and who
 // may use it. Immutable once published (the control plane replaces it as a whole), so any
-// reactor reads it without locks.
+// reactor reads it without locks. The one mutable part is behind a pointer: the registry of
+// its live I_T nexuses (scsi/nexus_registry.h), which a republished Target must carry over
+// (share_runtime_state()).
 #pragma once
 
 #include <cstdint>
@@ -10,6 +12,7 @@
 #include <vector>
 
 #include "scsi/logical_unit.h"
+#include "scsi/nexus_registry.h"
 
 namespace stgt::scsi {
 
@@ -32,6 +35,11 @@ class Target {
     controller_ = std::move(controller);
   }
 
+  // The live I_T nexuses of this target (thread-safe).
+  NexusRegistry& registry() const { return *registry_; }
+  // A replacement of this target (control plane) keeps the same live nexuses.
+  void share_runtime_state(const Target& from) { registry_ = from.registry_; }
+
   // Access: "ALL" or exact initiator names. An empty list admits nobody.
   void allow_initiator(std::string name);
   bool admits(const std::string& initiator_name) const;
@@ -42,6 +50,7 @@ class Target {
   std::map<uint32_t, std::shared_ptr<LogicalUnit>> luns_;
   std::shared_ptr<LogicalUnit> controller_;
   std::vector<std::string> allowed_;
+  std::shared_ptr<NexusRegistry> registry_ = std::make_shared<NexusRegistry>();
 };
 
 }  // namespace stgt::scsi

@@ -11,6 +11,7 @@
 
 #include "base/crc32c.h"
 #include "base/log.h"
+#include "scsi/scsi_layer.h"
 #include "transport/iscsi/connection_internal.h"
 #include "transport/iscsi/server.h"
 
@@ -81,6 +82,7 @@ void Connection::close(std::string_view why) {
   timer_ = {};
   fd_.reset();
   if (tsih_ != 0) shared_->sessions.remove(tsih_);
+  if (nexus_ != nullptr) scsi::nexus_lost(*nexus_);
   // Drop every queued PDU; tasks whose last PDU this was can go.
   while (tx_head_ != nullptr) {
     TxPdu* p = tx_head_;

@@ -25,6 +25,7 @@
 #include "reactor/reactor.h"
 #include "scsi/command.h"
 #include "scsi/it_nexus.h"
+#include "scsi/nexus_owner.h"
 #include "transport/iscsi/login.h"
 #include "transport/iscsi/params.h"
 #include "transport/iscsi/pdu.h"
@@ -36,6 +37,7 @@ class IscsiServer;
 struct ServerShared;
 
 class Connection final : public scsi::CommandOwner,
+                         public scsi::NexusOwner,
                          public LoginContext,
                          public std::enable_shared_from_this<Connection> {
  public:
@@ -56,6 +58,10 @@ class Connection final : public scsi::CommandOwner,
   reactor::Reactor& reactor() { return reactor_; }
 
   void command_done(scsi::Command& cmd) override;
+
+  // scsi::NexusOwner
+  void abort_tasks(const scsi::LogicalUnit* lu, scsi::AbortCause cause, bool by_other_nexus,
+                   std::function<void()> done) override;
 
   // LoginContext
   LoginStatus admit(const LoginIdentity& who) override;

@@ -484,6 +484,13 @@ void Connection::maybe_finish_logout() {
   flush_tx();
 }
 
+// scsi::NexusOwner. Task management across nexuses arrives with the task-set work; until
+// then nothing of this session is aborted on another nexus's behalf.
+void Connection::abort_tasks(const scsi::LogicalUnit* /*lu*/, scsi::AbortCause /*cause*/,
+                             bool /*by_other_nexus*/, std::function<void()> done) {
+  done();
+}
+
 void Connection::handle_task_management() {
   const Bhs& h = rx_bhs_;
   if (!h.immediate() && h.cmd_sn() == exp_cmd_sn_) ++exp_cmd_sn_;

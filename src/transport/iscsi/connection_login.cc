@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "scsi/scsi_layer.h"
 #include "transport/iscsi/connection.h"
 #include "transport/iscsi/connection_internal.h"
 #include "transport/iscsi/discovery.h"
@@ -131,6 +132,8 @@ void Connection::setup_session() {
     nexus_ = std::make_shared<scsi::ItNexus>(
         login_target_, identity_.initiator_name,
         initiator_port_name(identity_.initiator_name, identity_.isid), port);
+    nexus_->set_owner(&reactor_, std::weak_ptr<scsi::NexusOwner>(shared_from_this()));
+    scsi::nexus_established(nexus_);
   }
   STGT_LOG_INFO("session {} opened: {} -> {} from {} ({})", tsih_, identity_.initiator_name,
                 identity_.type == SessionType::kDiscovery ? "discovery" : identity_.target_name,
