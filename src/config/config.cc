@@ -7,6 +7,13 @@
 
 namespace stgt::config {
 
+const AccountConfig* Config::find_account(const std::string& user) const {
+  for (const AccountConfig& a : accounts) {
+    if (a.user == user) return &a;
+  }
+  return nullptr;
+}
+
 std::string ConfigError::to_string() const {
   std::string text = file;
   if (line != 0) {

@@ -68,12 +68,35 @@ struct AclConfig {
   bool operator==(const AclConfig&) const = default;
 };
 
+// A CHAP account (RFC 7143 12.1.3): a user name and its secret, 12..255 bytes.
+struct AccountConfig {
+  std::string user;
+  std::string secret;
+  bool operator==(const AccountConfig&) const = default;
+};
+
+// CHAP for a target or for discovery sessions: initiators must authenticate as one of
+// `incoming_users`; with `outgoing_user` set they may also ask the target to authenticate
+// (mutual CHAP), and with `mutual` they must.
+struct ChapConfig {
+  std::vector<std::string> incoming_users;  // names of [[account]]s; empty = no CHAP
+  std::string outgoing_user;                // an [[account]] name; empty = no mutual CHAP
+  bool mutual = false;
+  bool operator==(const ChapConfig&) const = default;
+};
+
 struct TargetConfig {
   std::string iqn;  // any iSCSI name, normalised to lower case
   std::string alias;
   std::vector<LunConfig> luns;
   std::vector<AclConfig> acls;  // empty = no initiator may see the target
+  ChapConfig chap;
   bool operator==(const TargetConfig&) const = default;
+};
+
+struct DiscoveryConfig {
+  ChapConfig chap;
+  bool operator==(const DiscoveryConfig&) const = default;
 };
 
 struct Config {
@@ -81,8 +104,12 @@ struct Config {
   IscsiConfig iscsi;
   std::vector<PortalConfig> portals;
   std::vector<TargetConfig> targets;
+  std::vector<AccountConfig> accounts;
+  DiscoveryConfig discovery;
   std::string source;  // file name, or "<default>"
   bool operator==(const Config&) const = default;
+
+  const AccountConfig* find_account(const std::string& user) const;
 };
 
 struct ConfigError {

@@ -14,7 +14,8 @@
 namespace stgt::config {
 namespace {
 
-constexpr std::string_view kRootKeys[] = {"daemon", "iscsi", "portal", "target"};
+constexpr std::string_view kRootKeys[] = {"daemon", "iscsi", "portal", "target", "account",
+                                          "discovery"};
 constexpr std::string_view kIscsiKeys[] = {
     "login_timeout",      "nop_interval",        "nop_timeout",    "queue_depth",
     "max_recv_data_segment_length", "max_burst_length", "first_burst_length",
@@ -23,7 +24,10 @@ constexpr std::string_view kIscsiKeys[] = {
 constexpr std::string_view kDaemonKeys[] = {"control_socket", "reactors", "io_backend",
                                             "log_level"};
 constexpr std::string_view kPortalKeys[] = {"address", "group_tag"};
-constexpr std::string_view kTargetKeys[] = {"iqn", "alias", "lun", "acl"};
+constexpr std::string_view kTargetKeys[] = {"iqn", "alias", "lun", "acl", "incoming_users",
+                                            "outgoing_user", "mutual_chap"};
+constexpr std::string_view kAccountKeys[] = {"user", "secret"};
+constexpr std::string_view kDiscoveryKeys[] = {"incoming_users", "outgoing_user", "mutual_chap"};
 constexpr std::string_view kLunKeys[] = {"id",         "store",     "path",      "size",
                                          "block_size", "read_only", "removable", "write_cache",
                                          "vendor",     "product",   "serial",    "provisioning"};
@@ -99,8 +103,18 @@ class TomlReader {
       if (!table) return wrong_type(*iscsi, "iscsi", "an [iscsi] table");
       if (!read_iscsi(*table, config.iscsi)) return false;
     }
+    if (const toml::node* discovery = root.get("discovery")) {
+      const toml::table* table = discovery->as_table();
+      if (!table) return wrong_type(*discovery, "discovery", "a [discovery] table");
+      lines_.record("discovery", line_of(table->source()));
+      if (!check_keys(*table, "discovery", kDiscoveryKeys) ||
+          !read_chap(*table, "discovery", config.discovery.chap)) {
+        return false;
+      }
+    }
     return read_list(root, "", "portal", config.portals, &TomlReader::read_portal) &&
-           read_list(root, "", "target", config.targets, &TomlReader::read_target);
+           read_list(root, "", "target", config.targets, &TomlReader::read_target) &&
+           read_list(root, "", "account", config.accounts, &TomlReader::read_account);
   }
 
   ConfigError take_error() { return std::move(error_); }
@@ -187,6 +201,22 @@ class TomlReader {
     const auto* value = node->as_boolean();
     if (!value) return wrong_type(*node, field, "a boolean (true or false)");
     out = value->get();
+    return true;
+  }
+
+  bool read_string_list(const toml::table& table, const std::string& path, std::string_view key,
+                        std::vector<std::string>& out) {
+    bool ok = true;
+    const std::string field = join(path, key);
+    const toml::node* node = find(table, field, key, Presence::kOptional, ok);
+    if (!node) return ok;
+    const toml::array* array = node->as_array();
+    if (!array) return wrong_type(*node, field, "an array of strings");
+    for (size_t i = 0; i < array->size(); ++i) {
+      const auto* value = array->get(i)->as_string();
+      if (!value) return wrong_type(*array->get(i), indexed(field, i), "a string");
+      out.push_back(value->get());
+    }
     return true;
   }
 
@@ -288,7 +318,20 @@ class TomlReader {
            read_string(table, path, "iqn", Presence::kRequired, target.iqn) &&
            read_string(table, path, "alias", Presence::kOptional, target.alias) &&
            read_list(table, path, "lun", target.luns, &TomlReader::read_lun) &&
-           read_list(table, path, "acl", target.acls, &TomlReader::read_acl);
+           read_list(table, path, "acl", target.acls, &TomlReader::read_acl) &&
+           read_chap(table, path, target.chap);
+  }
+
+  bool read_chap(const toml::table& table, const std::string& path, ChapConfig& chap) {
+    return read_string_list(table, path, "incoming_users", chap.incoming_users) &&
+           read_string(table, path, "outgoing_user", Presence::kOptional, chap.outgoing_user) &&
+           read_bool(table, path, "mutual_chap", chap.mutual);
+  }
+
+  bool read_account(const toml::table& table, const std::string& path, AccountConfig& account) {
+    return check_keys(table, path, kAccountKeys) &&
+           read_string(table, path, "user", Presence::kRequired, account.user) &&
+           read_string(table, path, "secret", Presence::kRequired, account.secret);
   }
 
   bool read_lun(const toml::table& table, const std::string& path, LunConfig& lun) {

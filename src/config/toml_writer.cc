@@ -64,6 +64,21 @@ void write_lun(Writer& w, const LunConfig& lun) {
   w.string_key("serial", lun.serial, true);
 }
 
+std::string string_array(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i != 0) out += ", ";
+    out += quoted(items[i]);
+  }
+  return out + "]";
+}
+
+void write_chap(Writer& w, const ChapConfig& chap) {
+  if (!chap.incoming_users.empty()) w.key("incoming_users", string_array(chap.incoming_users));
+  w.string_key("outgoing_user", chap.outgoing_user, true);
+  if (chap.mutual) w.bool_key("mutual_chap", true);
+}
+
 }  // namespace
 
 std::string to_toml(const Config& config) {
@@ -90,6 +105,15 @@ std::string to_toml(const Config& config) {
     w.bool_key("digests", i.digests);
     w.key("session_write_buffer", size_text(i.session_write_buffer));
   }
+  if (!(config.discovery == DiscoveryConfig{})) {
+    w.header("[discovery]");
+    write_chap(w, config.discovery.chap);
+  }
+  for (const AccountConfig& account : config.accounts) {
+    w.header("[[account]]");
+    w.string_key("user", account.user);
+    w.string_key("secret", account.secret);
+  }
   for (const PortalConfig& portal : config.portals) {
     w.header("[[portal]]");
     w.string_key("address", portal.address);
@@ -99,6 +123,7 @@ std::string to_toml(const Config& config) {
     w.header("[[target]]");
     w.string_key("iqn", target.iqn);
     w.string_key("alias", target.alias, true);
+    write_chap(w, target.chap);
     for (const LunConfig& lun : target.luns)
       write_lun(w, lun);
     for (const AclConfig& acl : target.acls) {

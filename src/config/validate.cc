@@ -39,7 +39,9 @@ class Validator {
   Validator(Config& config, const SourceLines& lines) : config_(config), lines_(lines) {}
 
   VoidResult run() {
-    if (!check_daemon() || !check_iscsi() || !check_portals()) return base::unexpected(std::move(error_));
+    if (!check_daemon() || !check_iscsi() || !check_portals() || !check_accounts()) {
+      return base::unexpected(std::move(error_));
+    }
     std::set<std::string> iqns;
     for (size_t t = 0; t < config_.targets.size(); ++t) {
       if (!check_target(t, iqns)) return base::unexpected(std::move(error_));
@@ -125,7 +127,57 @@ class Validator {
                                            " in target " + target.iqn);
       }
     }
-    return check_acls(target, field);
+    return check_acls(target, field) && check_chap(target.chap, field);
+  }
+
+  // RFC 7143 12.1.3: CHAP secrets of at least 96 bits; a secret authenticates one direction
+  // only, so the target's own secret may not be one its initiators use.
+  bool check_accounts() {
+    std::set<std::string> users;
+    for (size_t a = 0; a < config_.accounts.size(); ++a) {
+      const AccountConfig& account = config_.accounts[a];
+      const std::string field = "account[" + std::to_string(a) + "]";
+      if (account.user.empty() || account.user.size() > 255 || !printable_ascii(account.user)) {
+        return fail(field + ".user", "must be 1..255 printable ASCII characters");
+      }
+      if (!users.insert(account.user).second) {
+        return fail(field + ".user", "duplicate account " + account.user);
+      }
+      if (account.secret.size() < 12 || account.secret.size() > 255) {
+        return fail(field + ".secret", "must be 12..255 characters (RFC 7143 12.1.3)");
+      }
+    }
+    return check_chap(config_.discovery.chap, "discovery");
+  }
+
+  bool check_chap(const ChapConfig& chap, const std::string& field) {
+    std::set<std::string> seen;
+    for (size_t u = 0; u < chap.incoming_users.size(); ++u) {
+      const std::string& user = chap.incoming_users[u];
+      const std::string user_field = field + ".incoming_users[" + std::to_string(u) + "]";
+      if (config_.find_account(user) == nullptr) {
+        return fail(user_field, "no [[account]] named \"" + user + "\"");
+      }
+      if (!seen.insert(user).second) return fail(user_field, "duplicate user " + user);
+    }
+    if (chap.outgoing_user.empty()) {
+      if (chap.mutual) return fail(field + ".mutual_chap", "mutual CHAP needs an outgoing_user");
+      return true;
+    }
+    const AccountConfig* out = config_.find_account(chap.outgoing_user);
+    if (out == nullptr) {
+      return fail(field + ".outgoing_user", "no [[account]] named \"" + chap.outgoing_user + "\"");
+    }
+    if (chap.incoming_users.empty()) {
+      return fail(field + ".outgoing_user", "mutual CHAP needs incoming_users as well");
+    }
+    for (const std::string& user : chap.incoming_users) {
+      if (config_.find_account(user)->secret == out->secret) {
+        return fail(field + ".outgoing_user",
+                    "the outgoing secret must differ from the secret of incoming user " + user);
+      }
+    }
+    return true;
   }
 
   bool check_lun(const LunConfig& lun, const std::string& field) {

@@ -102,6 +102,23 @@ iscsi::IscsiSettings iscsi_settings(const config::IscsiConfig& c) {
   return s;
 }
 
+// CHAP accounts as the login path wants them (validation already checked every name).
+std::optional<iscsi::ChapPolicy> chap_policy(const config::Config& cfg,
+                                             const config::ChapConfig& chap) {
+  if (chap.incoming_users.empty()) return std::nullopt;
+  iscsi::ChapPolicy policy;
+  for (const std::string& user : chap.incoming_users) {
+    if (const config::AccountConfig* a = cfg.find_account(user)) {
+      policy.incoming.push_back({a->user, a->secret});
+    }
+  }
+  if (const config::AccountConfig* out = cfg.find_account(chap.outgoing_user)) {
+    policy.outgoing = iscsi::ChapAccount{out->user, out->secret};
+  }
+  policy.mutual_required = chap.mutual;
+  return policy;
+}
+
 }  // namespace
 
 int run(const DaemonOptions& options) {
@@ -116,6 +133,11 @@ int run(const DaemonOptions& options) {
   config::Config cfg = std::move(loaded).value();
   base::set_log_level(parse_level(options.log_level.value_or(cfg.daemon.log_level)));
   raise_fd_limit();
+  if (struct stat st{}; !cfg.accounts.empty() && !options.config_path.empty() &&
+                        ::stat(options.config_path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    STGT_LOG_WARN("{} holds CHAP secrets and is readable by others (mode {:o}); chmod 600 it",
+                  options.config_path, st.st_mode & 0777);
+  }
 
   // Signals are taken synchronously by this thread; block them before any thread starts.
   sigset_t signals;
@@ -153,6 +175,10 @@ int run(const DaemonOptions& options) {
   auto catalog = std::make_shared<iscsi::Catalog>();
   catalog->targets = std::move(targets).value();
   catalog->portals = server.portals();
+  for (const config::TargetConfig& t : cfg.targets) {
+    if (auto policy = chap_policy(cfg, t.chap)) catalog->target_chap.emplace(t.iqn, *policy);
+  }
+  catalog->discovery_chap = chap_policy(cfg, cfg.discovery.chap);
   server.publish(catalog);
   server.start();
 

@@ -1,5 +1,7 @@
 #include "transport/iscsi/catalog.h"
 
+#include <cctype>
+
 #include <strings.h>
 
 namespace stgt::iscsi {
@@ -12,6 +14,16 @@ std::shared_ptr<const scsi::Target> Catalog::find(const std::string& name) const
     }
   }
   return nullptr;
+}
+
+std::optional<ChapPolicy> Catalog::chap_for(const LoginIdentity& who) const {
+  if (who.type == SessionType::kDiscovery) return discovery_chap;
+  // Names compare after the lower-casing every iSCSI name gets in the configuration.
+  std::string name = who.target_name;
+  for (char& c : name) c = char(std::tolower(static_cast<unsigned char>(c)));
+  const auto it = target_chap.find(name);
+  if (it == target_chap.end()) return std::nullopt;
+  return it->second;
 }
 
 }  // namespace stgt::iscsi

@@ -6,10 +6,13 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "scsi/target.h"
+#include "transport/iscsi/chap.h"
 
 namespace stgt::iscsi {
 
@@ -21,8 +24,13 @@ struct PortalInfo {
 struct Catalog {
   std::vector<std::shared_ptr<const scsi::Target>> targets;
   std::vector<PortalInfo> portals;
+  // CHAP per target name (targets without an entry need none) and for discovery sessions.
+  std::unordered_map<std::string, ChapPolicy> target_chap;
+  std::optional<ChapPolicy> discovery_chap;
 
   std::shared_ptr<const scsi::Target> find(const std::string& name) const;
+  // The CHAP policy for a login, nullopt when it needs no authentication.
+  std::optional<ChapPolicy> chap_for(const LoginIdentity& who) const;
 };
 
 class CatalogHandle {

@@ -58,7 +58,10 @@ Connection::~Connection() = default;
 void Connection::start() {
   started_at_ = std::chrono::steady_clock::now();
   last_rx_ = started_at_;
-  login_ = std::make_unique<LoginMachine>(*this);
+  // CHAP policy comes from the catalog current when the login names its target.
+  auth_ = std::make_unique<ChapAuthenticator>(
+      [shared = shared_](const LoginIdentity& who) { return shared->catalog.get()->chap_for(who); });
+  login_ = std::make_unique<LoginMachine>(*this, auth_.get());
   watch_ = reactor_.watch_fd(fd_.get(), reactor::kReadable | reactor::kWritable,
                              [this](uint32_t ev) { on_events(ev); });
   timer_ = reactor_.add_timer(std::chrono::seconds(1), true, [this] { on_timer(); });

@@ -26,6 +26,7 @@
 #include "scsi/command.h"
 #include "scsi/it_nexus.h"
 #include "scsi/nexus_owner.h"
+#include "transport/iscsi/chap.h"
 #include "transport/iscsi/login.h"
 #include "transport/iscsi/params.h"
 #include "transport/iscsi/pdu.h"
@@ -142,6 +143,7 @@ class Connection final : public scsi::CommandOwner,
   enum class Phase : uint8_t { kLogin, kFullFeature, kLoggingOut };
   Phase phase_ = Phase::kLogin;
   uint16_t portal_group_tag_;
+  std::unique_ptr<ChapAuthenticator> auth_;
   std::unique_ptr<LoginMachine> login_;
   bool first_login_pdu_ = true;
   std::shared_ptr<const scsi::Target> login_target_;

@@ -93,9 +93,10 @@ void Connection::handle_login() {
   f.data_segment_length = p.data_len;
   tx_queue(p, make_login_response(f, next_sn(true)));
   if (!resp.status.ok() || login_->failed()) {
-    STGT_LOG_INFO("login from {} ({}) to {} failed: status {:#06x}", peer_address_,
+    // The CHAP failure reason names a user at most, never a secret.
+    STGT_LOG_INFO("login from {} ({}) to {} failed: status {:#06x}{}{}", peer_address_,
                   login_->identity().initiator_name, login_->identity().target_name,
-                  resp.status.code());
+                  resp.status.code(), auth_->failure().empty() ? "" : ": ", auth_->failure());
     close_after_tx_ = true;
     close_reason_ = "login failed";
   } else if (resp.complete) {
@@ -104,6 +105,7 @@ void Connection::handle_login() {
     header_digest_ = conn_params_.header_digest;
     data_digest_ = conn_params_.data_digest;
     login_.reset();
+    auth_.reset();
   }
   flush_tx();
 }

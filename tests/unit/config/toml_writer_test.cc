@@ -39,7 +39,11 @@ Config full_config() {
   TargetConfig b{.iqn = "eui.0123456789abcdef"};
   b.acls.push_back({.initiator = "iqn.2026-11.org.example:host1"});
   b.acls.push_back({.initiator = "naa.0123456789abcdef0123456789abcdef"});
+  b.chap = {.incoming_users = {"alice", "bob"}, .outgoing_user = "target", .mutual = true};
   c.targets = {a, b};
+  c.accounts = {{"alice", "alice-secret-1"}, {"bob", "bob \"quoted\" secret"},
+                {"target", "target-secret-1"}};
+  c.discovery.chap.incoming_users = {"alice"};
   return c;
 }
 

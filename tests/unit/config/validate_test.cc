@@ -108,7 +108,25 @@ INSTANTIATE_TEST_SUITE_P(
                   with_lun(kMemLun,
                            "[[target.acl]]\ninitiator = \"iqn.2026-11.org.x:i\"\n"
                            "[[target.acl]]\ninitiator = \"IQN.2026-11.org.x:I\"\n"),
-                  12, "target[0].acl[1].initiator", "duplicate initiator"}),
+                  12, "target[0].acl[1].initiator", "duplicate initiator"},
+        BadConfig{"chap_secret_too_short", "[[portal]]\naddress = \"1.2.3.4\"\n" "[[account]]\nuser = \"a\"\nsecret = \"short\"\n", 5,
+                  "account[0].secret", "12..255"},
+        BadConfig{"chap_account_duplicate",
+                  "[[portal]]\naddress = \"1.2.3.4\"\n" "[[account]]\nuser = \"a\"\nsecret = \"123456789012\"\n"
+                  "[[account]]\nuser = \"a\"\nsecret = \"123456789013\"\n",
+                  7, "account[1].user", "duplicate account a"},
+        BadConfig{"chap_unknown_user",
+                  "[[portal]]\naddress = \"1.2.3.4\"\n" "[discovery]\nincoming_users = [\"nobody\"]\n", 4,
+                  "discovery.incoming_users[0]", "no [[account]] named \"nobody\""},
+        BadConfig{"chap_same_secret_both_ways",
+                  "[[portal]]\naddress = \"1.2.3.4\"\n" "[[account]]\nuser = \"a\"\nsecret = \"123456789012\"\n"
+                  "[[account]]\nuser = \"t\"\nsecret = \"123456789012\"\n"
+                  "[discovery]\nincoming_users = [\"a\"]\noutgoing_user = \"t\"\n",
+                  11, "discovery.outgoing_user", "must differ"},
+        BadConfig{"chap_mutual_without_outgoing",
+                  "[[portal]]\naddress = \"1.2.3.4\"\n" "[[account]]\nuser = \"a\"\nsecret = \"123456789012\"\n"
+                  "[discovery]\nincoming_users = [\"a\"]\nmutual_chap = true\n",
+                  8, "discovery.mutual_chap", "outgoing_user"}),
     [](const testing::TestParamInfo<BadConfig>& p) { return std::string(p.param.name); });
 
 TEST(ValidateTest, ModelBuiltInCodeIsNormalised) {
