@@ -2,8 +2,15 @@
 
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <vector>
@@ -14,6 +21,10 @@
 #include "devices/device_type.h"
 #include "reactor/reactor_group.h"
 #include "scsi/target.h"
+#include "mgmt/control_socket.h"
+#include "mgmt/json_rpc.h"
+#include "mgmt/runtime.h"
+#include "mgmt/service.h"
 #include "transport/iscsi/server.h"
 
 namespace stgt::daemon {
@@ -25,53 +36,6 @@ base::LogLevel parse_level(const std::string& s) {
   if (s == "warn") return base::LogLevel::kWarn;
   if (s == "error") return base::LogLevel::kError;
   return base::LogLevel::kInfo;
-}
-
-// Builds every target of the configuration: opens its stores and maps its LUs.
-base::Result<std::vector<std::shared_ptr<const scsi::Target>>, std::string> build_targets(
-    const config::Config& cfg) {
-  backing::StoreRegistry registry;
-  backing::register_builtin_backing_stores(registry);
-  std::vector<std::shared_ptr<const scsi::Target>> targets;
-  for (const config::TargetConfig& tc : cfg.targets) {
-    auto target = std::make_shared<scsi::Target>(tc.iqn, tc.alias);
-    bool has_lun0 = false;
-    for (const config::LunConfig& lc : tc.luns) {
-      backing::StoreSpec spec{lc.store, lc.path, lc.size, lc.read_only};
-      if (lc.store == "file" && lc.size > 0) {
-        std::error_code ec;
-        const auto dir = std::filesystem::path(lc.path).parent_path();
-        if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-      }
-      auto store = registry.open(spec);
-      if (!store) {
-        return base::unexpected(
-            fmt::format("target {} LUN {}: {}", tc.iqn, lc.id, store.error()));
-      }
-      scsi::LuIdentity identity = devices::identity_for(tc.iqn, lc.id);
-      if (!lc.vendor.empty()) identity.vendor = lc.vendor;
-      if (!lc.product.empty()) identity.product = lc.product;
-      if (!lc.serial.empty()) identity.serial = lc.serial;
-      scsi::LuSettings settings;
-      settings.block_size = lc.block_size;
-      settings.read_only = lc.read_only;
-      settings.removable = lc.removable;
-      settings.write_cache = lc.write_cache;
-      settings.thin = lc.provisioning == "thin";
-      auto lu = devices::make_disk(std::move(store).value(), identity, settings);
-      if (lu->num_blocks() == 0) {
-        return base::unexpected(fmt::format(
-            "target {} LUN {}: the store holds less than one {}-byte block", tc.iqn, lc.id,
-            lc.block_size));
-      }
-      target->add_lun(lc.id, std::move(lu));
-      has_lun0 = has_lun0 || lc.id == 0;
-    }
-    if (!has_lun0) target->set_controller(devices::make_controller(devices::identity_for(tc.iqn, 0)));
-    for (const config::AclConfig& acl : tc.acls) target->allow_initiator(acl.initiator);
-    targets.push_back(std::move(target));
-  }
-  return targets;
 }
 
 // Every session holds a socket (and a file LU an fd); the default soft limit of 1024 would cap a
@@ -102,21 +66,33 @@ iscsi::IscsiSettings iscsi_settings(const config::IscsiConfig& c) {
   return s;
 }
 
-// CHAP accounts as the login path wants them (validation already checked every name).
-std::optional<iscsi::ChapPolicy> chap_policy(const config::Config& cfg,
-                                             const config::ChapConfig& chap) {
-  if (chap.incoming_users.empty()) return std::nullopt;
-  iscsi::ChapPolicy policy;
-  for (const std::string& user : chap.incoming_users) {
-    if (const config::AccountConfig* a = cfg.find_account(user)) {
-      policy.incoming.push_back({a->user, a->secret});
-    }
+// systemd's readiness protocol (sd_notify(3)) without libsystemd: one datagram to
+// $NOTIFY_SOCKET ("@name" is the abstract namespace). Nothing happens outside systemd.
+void notify_systemd(const char* state) {
+  const char* path = std::getenv("NOTIFY_SOCKET");
+  if (path == nullptr || path[0] == '\0') return;
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  const size_t len = std::min(std::strlen(path), sizeof(a.sun_path) - 1);
+  std::memcpy(a.sun_path, path, len);
+  if (a.sun_path[0] == '@') a.sun_path[0] = '\0';
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  ::sendto(fd, state, std::strlen(state), MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&a),
+           socklen_t(offsetof(sockaddr_un, sun_path) + len));
+  ::close(fd);
+}
+
+// SIGHUP: make the daemon match the configuration file again, through the same path as
+// `stgtadm config apply` (so it is serialised with the control socket's methods).
+void reload(const mgmt::Dispatcher& dispatcher, const std::string& path) {
+  if (path.empty()) {
+    STGT_LOG_WARN("SIGHUP: started without --config, nothing to reload");
+    return;
   }
-  if (const config::AccountConfig* out = cfg.find_account(chap.outgoing_user)) {
-    policy.outgoing = iscsi::ChapAccount{out->user, out->secret};
-  }
-  policy.mutual_required = chap.mutual;
-  return policy;
+  const std::string response = dispatcher.handle(
+      mgmt::Json{{"jsonrpc", "2.0"}, {"id", 0}, {"method", "config.reload"}}.dump());
+  STGT_LOG_INFO("SIGHUP: {}", response);
 }
 
 }  // namespace
@@ -148,12 +124,6 @@ int run(const DaemonOptions& options) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto targets = build_targets(cfg);
-  if (!targets) {
-    STGT_LOG_ERROR("{}", targets.error());
-    return 1;
-  }
-
   const std::string backend_name = options.io_backend.value_or(cfg.daemon.io_backend);
   const auto backend =
       backend_name == "epoll" ? reactor::IoBackend::kEpoll : reactor::IoBackend::kUring;
@@ -172,35 +142,49 @@ int run(const DaemonOptions& options) {
       return 1;
     }
   }
-  auto catalog = std::make_shared<iscsi::Catalog>();
-  catalog->targets = std::move(targets).value();
-  catalog->portals = server.portals();
-  for (const config::TargetConfig& t : cfg.targets) {
-    if (auto policy = chap_policy(cfg, t.chap)) catalog->target_chap.emplace(t.iqn, *policy);
+  // The model the control plane changes; start() opens every store and publishes.
+  const std::string control_path = options.control_socket.value_or(cfg.daemon.control_socket);
+  mgmt::Runtime runtime(server, options.config_path);
+  if (auto started = runtime.start(cfg); !started) {
+    STGT_LOG_ERROR("{}", started.error());
+    server.shutdown();
+    return 1;
   }
-  catalog->discovery_chap = chap_policy(cfg, cfg.discovery.chap);
-  server.publish(catalog);
+  mgmt::Dispatcher dispatcher;
+  mgmt::register_methods(dispatcher, runtime,
+                         mgmt::DaemonInfo{"0.1.0", unsigned((*group)->size()),
+                                          std::string(reactor::to_string((*group)->backend())),
+                                          std::chrono::steady_clock::now()});
+  mgmt::ControlSocket control(dispatcher);
+  if (auto listening = control.start(control_path); !listening) {
+    STGT_LOG_ERROR("{}", listening.error());
+    server.shutdown();
+    return 1;
+  }
   server.start();
 
-  for (const auto& p : catalog->portals) {
-    for (const auto& t : catalog->targets) {
+  for (const auto& p : server.portals()) {
+    for (const auto& t : server.catalog()->targets) {
       STGT_LOG_INFO("serving iscsi://{}/{} ({} LUNs)", p.address, t->name(),
                     t->lun_numbers(false).size());
     }
   }
-  STGT_LOG_INFO("stgtd ready: {} reactors, {} backend", (*group)->size(),
-                reactor::to_string((*group)->backend()));
+  STGT_LOG_INFO("stgtd ready: {} reactors, {} backend, control socket {}", (*group)->size(),
+                reactor::to_string((*group)->backend()), control_path);
+  notify_systemd("READY=1");
 
   for (;;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      STGT_LOG_INFO("SIGHUP: configuration reload is not supported yet; ignoring");
+      reload(dispatcher, options.config_path);
       continue;
     }
     STGT_LOG_INFO("signal {}: shutting down", sig);
     break;
   }
+  notify_systemd("STOPPING=1");
+  control.stop();
   server.shutdown();
   (*group)->stop();
   return 0;

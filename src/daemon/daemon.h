@@ -12,6 +12,7 @@ struct DaemonOptions {
   std::optional<unsigned> reactors;      // overrides [daemon] reactors
   std::optional<std::string> io_backend;  // overrides [daemon] io_backend
   std::optional<std::string> log_level;   // overrides [daemon] log_level
+  std::optional<std::string> control_socket;  // overrides [daemon] control_socket
   std::string var_dir = "./var";         // where the default configuration keeps its LUN
 };
 

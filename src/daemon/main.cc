@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
   std::string level;
   auto* level_opt = app.add_option("--log-level", level, "Log level")
                         ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  std::string control_socket;
+  auto* control_opt = app.add_option("--control-socket", control_socket,
+                                     "Unix socket for stgtadm (overrides [daemon] control_socket)");
   app.add_option("--var-dir", options.var_dir,
                  "Directory for the default configuration's backing file")
       ->capture_default_str();
@@ -28,5 +31,6 @@ int main(int argc, char** argv) {
   if (reactors_opt->count() > 0) options.reactors = reactors;
   if (backend_opt->count() > 0) options.io_backend = backend;
   if (level_opt->count() > 0) options.log_level = level;
+  if (control_opt->count() > 0) options.control_socket = control_socket;
   return stgt::daemon::run(options);
 }

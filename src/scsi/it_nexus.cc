@@ -19,7 +19,18 @@ ItNexus::ItNexus(std::shared_ptr<const Target> target, std::string initiator_nam
   ua_pending_.store(uint32_t(power_on_owed_.size()), std::memory_order_relaxed);
 }
 
+void ItNexus::set_target(std::shared_ptr<const Target> target) {
+  const std::lock_guard lock(ua_mu_);
+  target_ = std::move(target);
+}
+
+std::vector<uint32_t> ItNexus::lun_numbers() const {
+  const std::lock_guard lock(ua_mu_);
+  return target_ ? target_->lun_numbers(true) : std::vector<uint32_t>{};
+}
+
 std::vector<uint32_t> ItNexus::luns_of(const LogicalUnit& lu) const {
+  const std::lock_guard lock(ua_mu_);
   std::vector<uint32_t> out;
   if (!target_) return out;
   for (const uint32_t lun : target_->lun_numbers(true)) {

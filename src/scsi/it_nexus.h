@@ -40,7 +40,15 @@ class ItNexus : public std::enable_shared_from_this<ItNexus> {
   ItNexus(std::shared_ptr<const Target> target, std::string initiator_name,
           std::string initiator_port, TargetPort port);
 
+  // The target as this nexus sees it. On the owning reactor only; other threads use
+  // luns_of() / lun_numbers(), which lock.
   const Target& target() const { return *target_; }
+  // A live change (control plane) replaced the target's snapshot: called on the owning
+  // reactor, between commands. LUNs added since are owed nothing but the UAs the control
+  // plane queues.
+  void set_target(std::shared_ptr<const Target> target);
+  // Every LUN number this nexus can reach (thread-safe).
+  std::vector<uint32_t> lun_numbers() const;
   const std::string& initiator_name() const { return initiator_name_; }
   const std::string& initiator_port() const { return initiator_port_; }
   const TargetPort& port() const { return port_; }

@@ -52,7 +52,7 @@ size_t NexusRegistry::queue_unit_attention_all_luns(SenseReason reason, const It
   size_t count = 0;
   for_each([&](ItNexus& n) {
     if (&n == except) return;
-    for (const uint32_t lun : n.target().lun_numbers(true)) n.queue_unit_attention(lun, reason);
+    for (const uint32_t lun : n.lun_numbers()) n.queue_unit_attention(lun, reason);
     ++count;
   });
   return count;

@@ -32,6 +32,9 @@ class IscsiSession {
   // Discovery session with SendTargets=All; returns the target names.
   testing::AssertionResult discover(const std::string& portal, std::vector<std::string>& targets);
   testing::AssertionResult logout();
+  // The target dropped this session: do not try to log out at destruction (libiscsi would
+  // try to reconnect first).
+  void abandon() { logged_in_ = false; }
 
   // WRITE(16)/READ(16) of whole blocks; any transfer size (libiscsi splits into PDUs and R2Ts).
   testing::AssertionResult write(uint64_t lba, const std::vector<uint8_t>& data,

@@ -110,7 +110,7 @@ std::string StgtdProcess::url(const std::string& iqn, uint32_t lun) const {
 
 config::Config StgtdProcess::base_config(std::vector<config::LunConfig> luns) const {
   config::Config c;
-  c.daemon.control_socket = dir_ + "/stgtd.sock";
+  c.daemon.control_socket = control_socket();
   c.portals.push_back({.address = portal()});
   config::TargetConfig target{.iqn = kTargetIqn};
   target.luns = std::move(luns);
@@ -141,7 +141,8 @@ void StgtdProcess::write_config_text(const std::string& toml) const {
 }
 
 pid_t StgtdProcess::spawn(const std::vector<std::string>& extra_args) {
-  std::vector<std::string> args = {binary_, "--config", config_path()};
+  std::vector<std::string> args = {binary_, "--config", config_path(), "--control-socket",
+                                   control_socket()};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv;
   for (std::string& a : args)

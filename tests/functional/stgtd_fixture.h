@@ -38,6 +38,8 @@ class StgtdProcess {
   std::string url(const std::string& iqn = kTargetIqn, uint32_t lun = 1) const;
   std::string config_path() const { return dir_ + "/stgtd.toml"; }
   std::string log_path() const { return dir_ + "/stgtd.log"; }
+  // Every start passes --control-socket with this path (stgtadm --socket).
+  std::string control_socket() const { return dir_ + "/stgtd.sock"; }
 
   // A config with one portal on port() and target kTargetIqn (ACL ALL) holding `luns`.
   config::Config base_config(std::vector<config::LunConfig> luns) const;

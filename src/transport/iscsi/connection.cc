@@ -120,6 +120,10 @@ void Connection::on_timer() {
     if (now - started_at_ > s.login_timeout) close("login timed out");
     return;
   }
+  if (logout_deadline_.has_value() && now > *logout_deadline_) {
+    close("initiator did not log out when asked");
+    return;
+  }
   if (ping_ttt_.has_value()) {
     if (now - ping_sent_at_ > s.nop_timeout) close("initiator did not answer NOP-In");
     return;

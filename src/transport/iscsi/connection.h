@@ -36,6 +36,7 @@ namespace stgt::iscsi {
 
 class IscsiServer;
 struct ServerShared;
+struct SessionInfo;
 
 class Connection final : public scsi::CommandOwner,
                          public scsi::NexusOwner,
@@ -59,6 +60,12 @@ class Connection final : public scsi::CommandOwner,
   reactor::Reactor& reactor() { return reactor_; }
 
   void command_done(scsi::Command& cmd) override;
+
+  // Control plane (on this connection's reactor): what the session looks like, nullopt
+  // before the full feature phase; and a polite close (Async Message asking for a logout,
+  // then a drop if the initiator has not logged out within `grace`).
+  std::optional<SessionInfo> session_info() const;
+  void request_logout(std::chrono::seconds grace, const std::string& why);
 
   // scsi::NexusOwner
   void abort_tasks(const scsi::LogicalUnit* lu, scsi::AbortCause cause, bool by_other_nexus,
@@ -159,6 +166,7 @@ class Connection final : public scsi::CommandOwner,
   std::optional<uint32_t> ping_ttt_;
   std::chrono::steady_clock::time_point ping_sent_at_;
   uint32_t next_ping_ttt_ = 1;
+  std::optional<std::chrono::steady_clock::time_point> logout_deadline_;  // request_logout()
 
   // Sequence numbers (RFC 7143 4.2.2).
   uint32_t stat_sn_ = 0;

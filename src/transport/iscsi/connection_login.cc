@@ -136,6 +136,12 @@ void Connection::setup_session() {
         initiator_port_name(identity_.initiator_name, identity_.isid), port);
     nexus_->set_owner(&reactor_, std::weak_ptr<scsi::NexusOwner>(shared_from_this()));
     scsi::nexus_established(nexus_);
+    // A live change may have published a new snapshot of the target since admit(); once
+    // registered we either see it here or the control plane moves us onto it.
+    if (auto current = shared_->catalog.get()->find(identity_.target_name);
+        current != nullptr && current != login_target_) {
+      nexus_->set_target(std::move(current));
+    }
   }
   STGT_LOG_INFO("session {} opened: {} -> {} from {} ({})", tsih_, identity_.initiator_name,
                 identity_.type == SessionType::kDiscovery ? "discovery" : identity_.target_name,

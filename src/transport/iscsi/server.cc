@@ -1,5 +1,6 @@
 #include "transport/iscsi/server.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "base/log.h"
@@ -149,6 +150,50 @@ void IscsiServer::shutdown() {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   listeners_.clear();
+}
+
+std::vector<SessionInfo> IscsiServer::sessions() {
+  std::vector<SessionInfo> out;
+  for (unsigned i = 0; i < reactors_.size(); ++i) {
+    std::promise<std::vector<SessionInfo>> p;
+    reactors_.at(i).post([shared = shared_, i, &p] {
+      std::vector<SessionInfo> here;
+      for (const auto& [id, c] : shared->connections[i]) {
+        if (auto info = c->session_info()) here.push_back(std::move(*info));
+      }
+      p.set_value(std::move(here));
+    });
+    std::vector<SessionInfo> here = p.get_future().get();
+    out.insert(out.end(), std::make_move_iterator(here.begin()),
+               std::make_move_iterator(here.end()));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const SessionInfo& a, const SessionInfo& b) { return a.tsih < b.tsih; });
+  return out;
+}
+
+size_t IscsiServer::close_sessions(const std::function<bool(const SessionInfo&)>& select,
+                                   std::chrono::seconds logout_after, const std::string& why) {
+  size_t closed = 0;
+  for (unsigned i = 0; i < reactors_.size(); ++i) {
+    std::promise<size_t> p;
+    reactors_.at(i).post([shared = shared_, i, &p, &select, logout_after, &why] {
+      std::vector<std::shared_ptr<Connection>> picked;
+      for (const auto& [id, c] : shared->connections[i]) {
+        if (auto info = c->session_info(); info && select(*info)) picked.push_back(c);
+      }
+      for (const auto& c : picked) {
+        if (logout_after.count() > 0) {
+          c->request_logout(logout_after, why);
+        } else {
+          c->close(why);
+        }
+      }
+      p.set_value(picked.size());
+    });
+    closed += p.get_future().get();
+  }
+  return closed;
 }
 
 }  // namespace stgt::iscsi

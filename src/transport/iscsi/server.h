@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <functional>
 #include <future>
 #include <optional>
 #include <memory>
@@ -70,6 +71,25 @@ class SessionRegistry {
   std::unordered_map<uint16_t, Key> by_tsih_;
 };
 
+// What the control plane sees of one session (stgtadm session list).
+struct SessionInfo {
+  uint16_t tsih = 0;
+  uint64_t isid = 0;
+  uint16_t cid = 0;
+  std::string initiator;
+  std::string initiator_alias;
+  std::string target;  // empty for discovery sessions
+  bool discovery = false;
+  std::string peer;   // initiator address:port
+  std::string local;  // portal address:port
+  uint16_t portal_group_tag = 0;
+  unsigned reactor = 0;
+  double age_seconds = 0;
+  SessionParams session;
+  ConnectionParams connection;
+  uint32_t tasks = 0;  // commands in the task table now
+};
+
 struct ServerShared {
   CatalogHandle catalog;
   IscsiSettings settings;
@@ -92,6 +112,16 @@ class IscsiServer {
   // The addresses actually bound (with the real port when 0 was asked for).
   std::vector<PortalInfo> portals() const;
   void publish(std::shared_ptr<const Catalog> catalog);
+  std::shared_ptr<const Catalog> catalog() const { return shared_->catalog.get(); }
+
+  // Control plane (blocking; call from the control thread, never from a reactor).
+  // Every session in full feature phase, from every reactor.
+  std::vector<SessionInfo> sessions();
+  // Closes the sessions `select` picks: with `logout_after` > 0 the initiator is first asked
+  // to log out (Async Message, RFC 7143 11.9.1 AsyncEvent 1) and dropped if it has not done
+  // so within that many seconds; with 0 the connection is dropped at once. Returns how many.
+  size_t close_sessions(const std::function<bool(const SessionInfo&)>& select,
+                        std::chrono::seconds logout_after, const std::string& why);
   // Stops accepting and closes every connection; waits (bounded) for them to finish.
   void shutdown();
 

@@ -1,0 +1,383 @@
+#include "mgmt/runtime.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <future>
+#include <set>
+
+#include "backing/backing_store.h"
+#include "base/log.h"
+#include "devices/device_type.h"
+#include "reactor/reactor.h"
+#include "scsi/it_nexus.h"
+#include "scsi/nexus_registry.h"
+
+namespace stgt::mgmt {
+
+namespace {
+
+// How long a removed LU's in-flight commands may take to finish or abort.
+constexpr auto kDrainTimeout = std::chrono::seconds(30);
+
+std::string lun_name(const std::string& iqn, uint32_t lun) {
+  return "lun " + std::to_string(lun) + " of " + iqn;
+}
+
+const config::TargetConfig* find_target(const config::Config& c, const std::string& iqn) {
+  for (const config::TargetConfig& t : c.targets) {
+    if (t.iqn == iqn) return &t;
+  }
+  return nullptr;
+}
+
+// Every live nexus of `target`, shared so they outlive the registry lock.
+std::vector<std::shared_ptr<scsi::ItNexus>> nexuses_of(const scsi::Target& target) {
+  std::vector<std::shared_ptr<scsi::ItNexus>> out;
+  target.registry().for_each([&](scsi::ItNexus& n) { out.push_back(n.shared_from_this()); });
+  return out;
+}
+
+}  // namespace
+
+Runtime::Runtime(iscsi::IscsiServer& server, std::string config_path)
+    : server_(server), config_path_(std::move(config_path)) {}
+
+base::Result<std::shared_ptr<scsi::LogicalUnit>, std::string> Runtime::open_lu(
+    const std::string& iqn, const config::LunConfig& lc) const {
+  backing::StoreRegistry registry;
+  backing::register_builtin_backing_stores(registry);
+  backing::StoreSpec spec{lc.store, lc.path, lc.size, lc.read_only};
+  if (lc.store == "file" && lc.size > 0) {
+    std::error_code ec;
+    const auto dir = std::filesystem::path(lc.path).parent_path();
+    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+  }
+  auto store = registry.open(spec);
+  if (!store) return base::unexpected("target " + iqn + " LUN " + std::to_string(lc.id) + ": " +
+                                      store.error());
+  scsi::LuIdentity identity = devices::identity_for(iqn, lc.id);
+  if (!lc.vendor.empty()) identity.vendor = lc.vendor;
+  if (!lc.product.empty()) identity.product = lc.product;
+  if (!lc.serial.empty()) identity.serial = lc.serial;
+  scsi::LuSettings settings;
+  settings.block_size = lc.block_size;
+  settings.read_only = lc.read_only;
+  settings.removable = lc.removable;
+  settings.write_cache = lc.write_cache;
+  settings.thin = lc.provisioning == "thin";
+  auto lu = devices::make_disk(std::move(store).value(), identity, settings);
+  if (lu->num_blocks() == 0) {
+    return base::unexpected("target " + iqn + " LUN " + std::to_string(lc.id) +
+                            ": the store holds less than one " + std::to_string(lc.block_size) +
+                            "-byte block");
+  }
+  return lu;
+}
+
+std::shared_ptr<scsi::Target> Runtime::make_target(const config::TargetConfig& tc,
+                                                   const LuMap& luns) {
+  auto target = std::make_shared<scsi::Target>(tc.iqn, tc.alias);
+  for (const auto& [id, entry] : luns) target->add_lun(id, entry.lu);
+  if (luns.count(0) == 0) {
+    auto& controller = controllers_[tc.iqn];
+    if (!controller) controller = devices::make_controller(devices::identity_for(tc.iqn, 0));
+    target->set_controller(controller);
+  }
+  for (const config::AclConfig& acl : tc.acls) target->allow_initiator(acl.initiator);
+  // A new snapshot of a running target keeps its live nexuses (registry).
+  if (const auto old = targets_.find(tc.iqn); old != targets_.end()) {
+    target->share_runtime_state(*old->second);
+  }
+  return target;
+}
+
+std::shared_ptr<iscsi::Catalog> Runtime::make_catalog(
+    const config::Config& cfg,
+    const std::map<std::string, std::shared_ptr<const scsi::Target>>& targets) const {
+  auto catalog = std::make_shared<iscsi::Catalog>();
+  for (const config::TargetConfig& tc : cfg.targets) catalog->targets.push_back(targets.at(tc.iqn));
+  catalog->portals = server_.portals();
+  auto policy = [&cfg](const config::ChapConfig& chap) -> std::optional<iscsi::ChapPolicy> {
+    if (chap.incoming_users.empty()) return std::nullopt;
+    iscsi::ChapPolicy p;
+    for (const std::string& user : chap.incoming_users) {
+      if (const config::AccountConfig* a = cfg.find_account(user)) {
+        p.incoming.push_back({a->user, a->secret});
+      }
+    }
+    if (const config::AccountConfig* out = cfg.find_account(chap.outgoing_user)) {
+      p.outgoing = iscsi::ChapAccount{out->user, out->secret};
+    }
+    p.mutual_required = chap.mutual;
+    return p;
+  };
+  for (const config::TargetConfig& tc : cfg.targets) {
+    if (auto p = policy(tc.chap)) catalog->target_chap.emplace(tc.iqn, std::move(*p));
+  }
+  catalog->discovery_chap = policy(cfg.discovery.chap);
+  return catalog;
+}
+
+base::Result<void, std::string> Runtime::start(config::Config cfg) {
+  std::map<std::string, LuMap> lus;
+  for (const config::TargetConfig& tc : cfg.targets) {
+    LuMap& map = lus[tc.iqn];
+    for (const config::LunConfig& lc : tc.luns) {
+      auto lu = open_lu(tc.iqn, lc);
+      if (!lu) return base::unexpected(lu.error());
+      map[lc.id] = LuEntry{lc, std::move(lu).value()};
+    }
+  }
+  for (const config::TargetConfig& tc : cfg.targets) targets_[tc.iqn] = make_target(tc, lus[tc.iqn]);
+  lus_ = std::move(lus);
+  config_ = std::move(cfg);
+  server_.publish(make_catalog(config_, targets_));
+  return {};
+}
+
+size_t Runtime::sessions_using(const std::string& target, int64_t lun) {
+  const auto t = targets_.find(target);
+  if (t == targets_.end()) return 0;
+  if (lun < 0) return t->second->registry().size();
+  const scsi::LogicalUnit* lu = t->second->lookup(uint32_t(lun));
+  if (lu == nullptr) return 0;
+  size_t n = 0;
+  t->second->registry().for_each([&](scsi::ItNexus& nexus) {
+    if (!nexus.luns_of(*lu).empty()) ++n;
+  });
+  return n;
+}
+
+base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
+                                                   const ApplyOptions& options) {
+  next.source = config_.source;
+  if (auto valid = config::validate_config(next); !valid) {
+    return rpc_error(RpcErrorCode::kInvalidConfig, valid.error().to_string());
+  }
+  ApplyReport report;
+  // ---- 1. the difference ----
+  if (!(next.daemon == config_.daemon)) report.restart_needed.push_back("[daemon]");
+  if (!(next.iscsi == config_.iscsi)) report.restart_needed.push_back("[iscsi]");
+  if (!(next.portals == config_.portals)) report.restart_needed.push_back("[[portal]]");
+  if (!(next.accounts == config_.accounts) || !(next.discovery == config_.discovery)) {
+    report.changes.push_back("~ CHAP accounts / discovery authentication");
+  }
+  struct LunChange {
+    std::string iqn;
+    uint32_t id;
+  };
+  std::vector<std::string> removed_targets;
+  std::vector<LunChange> removed_luns;  // removed or replaced
+  std::vector<LunChange> added_luns;    // added or replaced
+  std::set<std::string> touched_targets;
+  for (const config::TargetConfig& old : config_.targets) {
+    if (find_target(next, old.iqn) == nullptr) {
+      removed_targets.push_back(old.iqn);
+      report.changes.push_back("- target " + old.iqn);
+    }
+  }
+  for (const config::TargetConfig& tc : next.targets) {
+    const config::TargetConfig* old = find_target(config_, tc.iqn);
+    if (old == nullptr) {
+      report.changes.push_back("+ target " + tc.iqn);
+      touched_targets.insert(tc.iqn);
+      for (const config::LunConfig& lc : tc.luns) added_luns.push_back({tc.iqn, lc.id});
+      continue;
+    }
+    if (tc == *old) continue;
+    touched_targets.insert(tc.iqn);
+    if (tc.alias != old->alias) report.changes.push_back("~ alias of target " + tc.iqn);
+    if (!(tc.acls == old->acls)) report.changes.push_back("~ ACL of target " + tc.iqn);
+    if (!(tc.chap == old->chap)) report.changes.push_back("~ CHAP of target " + tc.iqn);
+    for (const config::LunConfig& ol : old->luns) {
+      const auto now = std::find_if(tc.luns.begin(), tc.luns.end(),
+                                    [&](const config::LunConfig& l) { return l.id == ol.id; });
+      if (now == tc.luns.end()) {
+        removed_luns.push_back({tc.iqn, ol.id});
+        report.changes.push_back("- " + lun_name(tc.iqn, ol.id));
+      } else if (!(*now == ol)) {
+        removed_luns.push_back({tc.iqn, ol.id});
+        added_luns.push_back({tc.iqn, ol.id});
+        report.changes.push_back("~ " + lun_name(tc.iqn, ol.id) + " (replaced)");
+      }
+    }
+    for (const config::LunConfig& nl : tc.luns) {
+      const bool existed = std::any_of(old->luns.begin(), old->luns.end(),
+                                       [&](const config::LunConfig& l) { return l.id == nl.id; });
+      if (!existed) {
+        added_luns.push_back({tc.iqn, nl.id});
+        report.changes.push_back("+ " + lun_name(tc.iqn, nl.id));
+      }
+    }
+  }
+  // ---- 2. what live sessions use ----
+  if (!options.force) {
+    for (const std::string& iqn : removed_targets) {
+      if (const size_t n = sessions_using(iqn); n > 0) {
+        return rpc_error(RpcErrorCode::kInUse, "target " + iqn + " has " + std::to_string(n) +
+                                                   " session(s); use --force to remove it");
+      }
+    }
+    for (const LunChange& c : removed_luns) {
+      if (const size_t n = sessions_using(c.iqn, c.id); n > 0) {
+        return rpc_error(RpcErrorCode::kInUse, lun_name(c.iqn, c.id) + " is in use by " +
+                                                   std::to_string(n) +
+                                                   " session(s); use --force to change it");
+      }
+    }
+  }
+  if (options.dry_run) return report;
+
+  // ---- 3. open new stores first: a failure here changes nothing ----
+  std::map<std::string, LuMap> next_lus;
+  for (const config::TargetConfig& tc : next.targets) {
+    LuMap& map = next_lus[tc.iqn];
+    const auto old_map = lus_.find(tc.iqn);
+    for (const config::LunConfig& lc : tc.luns) {
+      if (old_map != lus_.end()) {
+        const auto kept = old_map->second.find(lc.id);
+        if (kept != old_map->second.end() && kept->second.cfg == lc) {
+          map[lc.id] = kept->second;
+          continue;
+        }
+      }
+      auto lu = open_lu(tc.iqn, lc);
+      if (!lu) return rpc_error(RpcErrorCode::kFailed, lu.error());
+      map[lc.id] = LuEntry{lc, std::move(lu).value()};
+    }
+  }
+
+  // ---- 4. publish, then move live sessions onto the new snapshots ----
+  std::map<std::string, std::shared_ptr<const scsi::Target>> next_targets;
+  for (const config::TargetConfig& tc : next.targets) {
+    next_targets[tc.iqn] = make_target(tc, next_lus[tc.iqn]);
+  }
+  server_.publish(make_catalog(next, next_targets));
+  // Old snapshots (and through them the LUs being removed) stay alive until drained.
+  const std::map<std::string, std::shared_ptr<const scsi::Target>> old_targets = targets_;
+  const std::map<std::string, LuMap> old_lus = lus_;
+  std::vector<std::future<void>> moved;
+  for (const std::string& iqn : touched_targets) {
+    const auto old = old_targets.find(iqn);
+    if (old == old_targets.end()) continue;
+    const std::shared_ptr<const scsi::Target> fresh = next_targets.at(iqn);
+    const bool luns_changed =
+        old->second->lun_numbers(true) != fresh->lun_numbers(true) ||
+        std::any_of(added_luns.begin(), added_luns.end(),
+                    [&](const LunChange& c) { return c.iqn == iqn; });
+    for (const std::shared_ptr<scsi::ItNexus>& n : nexuses_of(*old->second)) {
+      if (n->reactor() == nullptr) continue;
+      auto done = std::make_shared<std::promise<void>>();
+      moved.push_back(done->get_future());
+      n->reactor()->post([n, fresh, luns_changed, done] {
+        n->set_target(fresh);
+        // SPC-5 6.33 / SAM-5 6.3: the LUN inventory changed under this nexus.
+        if (luns_changed) {
+          for (const uint32_t lun : n->lun_numbers()) {
+            n->queue_unit_attention(lun, scsi::SenseReason::kReportedLunsDataChanged);
+          }
+        }
+        done->set_value();
+      });
+    }
+  }
+  for (std::future<void>& f : moved) f.wait_for(kDrainTimeout);
+
+  // ---- 5. drain removed LUs; close what lost its target or its access ----
+  for (const LunChange& c : removed_luns) {
+    const auto t = old_targets.find(c.iqn);
+    const auto m = old_lus.find(c.iqn);
+    if (t == old_targets.end() || m == old_lus.end() || m->second.count(c.id) == 0) continue;
+    const scsi::LogicalUnit* lu = m->second.at(c.id).lu.get();
+    auto drained = std::make_shared<std::promise<void>>();
+    std::future<void> f = drained->get_future();
+    t->second->registry().abort_tasks([](const scsi::ItNexus&) { return true; }, lu,
+                                      scsi::AbortCause::kLuRemoved, nullptr, nullptr,
+                                      [drained] { drained->set_value(); });
+    if (f.wait_for(kDrainTimeout) != std::future_status::ready) {
+      STGT_LOG_WARN("{}: in-flight commands did not drain within {} s", lun_name(c.iqn, c.id),
+                    kDrainTimeout.count());
+    }
+  }
+  for (const std::string& iqn : removed_targets) {
+    server_.close_sessions([&iqn](const iscsi::SessionInfo& s) { return s.target == iqn; },
+                           std::chrono::seconds(0), "target removed");
+  }
+  server_.close_sessions(
+      [&next_targets](const iscsi::SessionInfo& s) {
+        if (s.discovery) return false;
+        const auto t = next_targets.find(s.target);
+        return t != next_targets.end() && !t->second->admits(s.initiator);
+      },
+      std::chrono::seconds(0), "access revoked");
+
+  // ---- 6. commit and write back ----
+  targets_ = std::move(next_targets);
+  lus_ = std::move(next_lus);
+  for (auto it = controllers_.begin(); it != controllers_.end();) {
+    it = targets_.count(it->first) == 0 ? controllers_.erase(it) : std::next(it);
+  }
+  config_ = std::move(next);
+  report.applied = true;
+  for (const std::string& line : report.changes) STGT_LOG_INFO("applied: {}", line);
+  if (auto written = write_back(config_); !written) return base::unexpected(written.error());
+  return report;
+}
+
+base::Result<void, RpcError> Runtime::write_back(const config::Config& cfg) const {
+  if (config_path_.empty()) return {};
+  auto ok = write_file_atomically(config_path_, config::to_toml(cfg), 0600);
+  if (!ok) {
+    return rpc_error(RpcErrorCode::kFailed,
+                     "the change is live but could not be saved: " + ok.error());
+  }
+  return {};
+}
+
+base::Result<void, std::string> write_file_atomically(const std::string& path,
+                                                      const std::string& content, unsigned mode) {
+  const std::filesystem::path target(path);
+  const std::filesystem::path dir =
+      target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+  std::string tmp = (dir / ("." + target.filename().string() + ".XXXXXX")).string();
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0) return base::unexpected("cannot create a file in " + dir.string() + ": " + std::strerror(errno));
+  auto fail = [&](const char* what) {
+    const std::string why = std::string(what) + " " + tmp + ": " + std::strerror(errno);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return base::unexpected(why);
+  };
+  if (::fchmod(fd, mode) != 0) return fail("cannot chmod");
+  size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return fail("cannot write");
+    done += size_t(n);
+  }
+  if (::fsync(fd) != 0) return fail("cannot fsync");
+  if (::close(fd) != 0) {
+    ::unlink(tmp.c_str());
+    return base::unexpected("cannot close " + tmp + ": " + std::strerror(errno));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = "cannot rename " + tmp + " to " + path + ": " + std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return base::unexpected(why);
+  }
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return {};
+}
+
+}  // namespace stgt::mgmt

@@ -1,0 +1,479 @@
+#include "mgmt/service.h"
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "config/iscsi_name.h"
+#include "scsi/nexus_registry.h"
+
+namespace stgt::mgmt {
+
+namespace {
+
+using config::Config;
+using config::TargetConfig;
+
+// Unwraps a Result<T, RpcError> or returns its error from the enclosing method.
+#define STGT_TRY(var, expr)                               \
+  auto var##_result = (expr);                             \
+  if (!var##_result) return base::unexpected(var##_result.error()); \
+  auto var = std::move(var##_result).value()
+
+base::Result<std::string, RpcError> target_param(const Json& params) {
+  STGT_TRY(iqn, param_string(params, "target"));
+  auto name = config::normalize_iscsi_name(iqn);
+  if (!name) return rpc_error(RpcErrorCode::kInvalidParams, "bad target name: " + name.error());
+  return std::move(name).value();
+}
+
+TargetConfig* find_target(Config& c, const std::string& iqn) {
+  for (TargetConfig& t : c.targets) {
+    if (t.iqn == iqn) return &t;
+  }
+  return nullptr;
+}
+
+base::Unexpected<RpcError> no_target(const std::string& iqn) {
+  return rpc_error(RpcErrorCode::kNotFound, "no target " + iqn);
+}
+
+Json report_json(const ApplyReport& r) {
+  return Json{{"applied", r.applied}, {"changes", r.changes}, {"restart_needed", r.restart_needed}};
+}
+
+RpcResult apply(Runtime& rt, Config next, const Json& params) {
+  STGT_TRY(force, param_bool(params, "force", false));
+  STGT_TRY(dry_run, param_bool(params, "dry_run", false));
+  auto report = rt.apply(std::move(next), ApplyOptions{dry_run, force});
+  if (!report) return base::unexpected(report.error());
+  return report_json(*report);
+}
+
+Json lun_json(const config::LunConfig& l) {
+  return Json{{"id", l.id},
+              {"store", l.store},
+              {"path", l.path},
+              {"size", l.size},
+              {"block_size", l.block_size},
+              {"read_only", l.read_only},
+              {"removable", l.removable},
+              {"provisioning", l.provisioning},
+              {"write_cache", l.write_cache},
+              {"vendor", l.vendor},
+              {"product", l.product},
+              {"serial", l.serial}};
+}
+
+Json chap_json(const config::ChapConfig& c) {
+  return Json{{"incoming_users", c.incoming_users},
+              {"outgoing_user", c.outgoing_user},
+              {"mutual_chap", c.mutual}};
+}
+
+Json target_json(Runtime& rt, const TargetConfig& t, bool detail) {
+  Json j{{"target", t.iqn},
+         {"alias", t.alias},
+         {"luns", t.luns.size()},
+         {"sessions", rt.sessions_using(t.iqn)}};
+  std::vector<std::string> acls;
+  for (const config::AclConfig& a : t.acls) acls.push_back(a.initiator);
+  j["acl"] = acls;
+  if (detail) {
+    Json luns = Json::array();
+    for (const config::LunConfig& l : t.luns) {
+      Json lj = lun_json(l);
+      lj["sessions"] = rt.sessions_using(t.iqn, l.id);
+      luns.push_back(std::move(lj));
+    }
+    j["lun_list"] = std::move(luns);
+    j["chap"] = chap_json(t.chap);
+  }
+  return j;
+}
+
+Json session_json(const iscsi::SessionInfo& s) {
+  return Json{{"tsih", s.tsih},
+              {"isid", fmt::format("0x{:012x}", s.isid)},
+              {"cid", s.cid},
+              {"initiator", s.initiator},
+              {"initiator_alias", s.initiator_alias},
+              {"target", s.target},
+              {"type", s.discovery ? "discovery" : "normal"},
+              {"peer", s.peer},
+              {"portal", s.local},
+              {"portal_group_tag", s.portal_group_tag},
+              {"reactor", s.reactor},
+              {"age_seconds", int64_t(s.age_seconds)},
+              {"tasks", s.tasks},
+              {"parameters",
+               {{"HeaderDigest", s.connection.header_digest ? "CRC32C" : "None"},
+                {"DataDigest", s.connection.data_digest ? "CRC32C" : "None"},
+                {"MaxRecvDataSegmentLength", s.connection.max_recv_data_segment_length},
+                {"InitiatorMaxRecvDataSegmentLength", s.connection.max_xmit_data_segment_length},
+                {"MaxBurstLength", s.session.max_burst_length},
+                {"FirstBurstLength", s.session.first_burst_length},
+                {"InitialR2T", s.session.initial_r2t},
+                {"ImmediateData", s.session.immediate_data},
+                {"MaxOutstandingR2T", s.session.max_outstanding_r2t},
+                {"ErrorRecoveryLevel", s.session.error_recovery_level}}}};
+}
+
+// A LUN from params: the fields of [[target.lun]] (docs/configuration.md).
+base::Result<config::LunConfig, RpcError> lun_from(const Json& p) {
+  config::LunConfig l;
+  STGT_TRY(id, param_uint(p, "lun", UINT64_MAX, 16383));
+  if (id == UINT64_MAX) return rpc_error(RpcErrorCode::kInvalidParams, "missing parameter \"lun\"");
+  l.id = uint32_t(id);
+  STGT_TRY(store, param_string(p, "store"));
+  l.store = store;
+  STGT_TRY(path, param_string(p, "path", false));
+  l.path = path;
+  STGT_TRY(size, param_uint(p, "size", 0, UINT64_MAX));
+  l.size = size;
+  STGT_TRY(bs, param_uint(p, "block_size", 512, 65536));
+  l.block_size = uint32_t(bs);
+  STGT_TRY(ro, param_bool(p, "read_only", false));
+  l.read_only = ro;
+  STGT_TRY(rm, param_bool(p, "removable", false));
+  l.removable = rm;
+  STGT_TRY(prov, param_string(p, "provisioning", false));
+  if (!prov.empty()) l.provisioning = prov;
+  STGT_TRY(wc, param_bool(p, "write_cache", true));
+  l.write_cache = wc;
+  STGT_TRY(vendor, param_string(p, "vendor", false));
+  l.vendor = vendor;
+  STGT_TRY(product, param_string(p, "product", false));
+  l.product = product;
+  STGT_TRY(serial, param_string(p, "serial", false));
+  l.serial = serial;
+  return l;
+}
+
+std::string mask_secrets(Config c) {
+  for (config::AccountConfig& a : c.accounts) a.secret = "********";
+  return config::to_toml(c);
+}
+
+void register_daemon(Dispatcher& d, Runtime& rt, const DaemonInfo& info) {
+  d.add("daemon.status", "version, uptime, reactors, counts", [&rt, info](const Json&) -> RpcResult {
+    const auto up = std::chrono::steady_clock::now() - info.started_at;
+    const auto sessions = rt.server().sessions();
+    return Json{{"version", info.version},
+                {"pid", ::getpid()},
+                {"uptime_seconds", std::chrono::duration_cast<std::chrono::seconds>(up).count()},
+                {"reactors", info.reactors},
+                {"io_backend", info.io_backend},
+                {"config_path", rt.config_path()},
+                {"targets", rt.config().targets.size()},
+                {"sessions", sessions.size()}};
+  });
+}
+
+void register_targets(Dispatcher& d, Runtime& rt) {
+  d.add("target.list", "every target with its LUN, session and ACL counts",
+        [&rt](const Json&) -> RpcResult {
+          Json out = Json::array();
+          for (const TargetConfig& t : rt.config().targets) out.push_back(target_json(rt, t, false));
+          return out;
+        });
+  d.add("target.show", "one target: LUNs, ACL, CHAP binding, sessions",
+        [&rt](const Json& p) -> RpcResult {
+          STGT_TRY(iqn, target_param(p));
+          Config c = rt.config();
+          const TargetConfig* t = find_target(c, iqn);
+          if (t == nullptr) return no_target(iqn);
+          return target_json(rt, *t, true);
+        });
+  d.add("target.add", "adds a target (no LUNs, no ACL)", [&rt](const Json& p) -> RpcResult {
+    STGT_TRY(iqn, target_param(p));
+    STGT_TRY(alias, param_string(p, "alias", false));
+    Config c = rt.config();
+    if (find_target(c, iqn) != nullptr) {
+      return rpc_error(RpcErrorCode::kAlreadyExists, "target " + iqn + " already exists");
+    }
+    c.targets.push_back(TargetConfig{.iqn = iqn, .alias = alias});
+    return apply(rt, std::move(c), p);
+  });
+  d.add("target.remove", "removes a target (force: even with sessions)",
+        [&rt](const Json& p) -> RpcResult {
+          STGT_TRY(iqn, target_param(p));
+          Config c = rt.config();
+          if (find_target(c, iqn) == nullptr) return no_target(iqn);
+          std::erase_if(c.targets, [&](const TargetConfig& t) { return t.iqn == iqn; });
+          return apply(rt, std::move(c), p);
+        });
+  d.add("target.set", "changes a target's alias or CHAP binding", [&rt](const Json& p) -> RpcResult {
+    STGT_TRY(iqn, target_param(p));
+    Config c = rt.config();
+    TargetConfig* t = find_target(c, iqn);
+    if (t == nullptr) return no_target(iqn);
+    if (p.contains("alias")) {
+      STGT_TRY(alias, param_string(p, "alias"));
+      t->alias = alias;
+    }
+    if (p.contains("incoming_users")) {
+      if (!p["incoming_users"].is_array()) {
+        return rpc_error(RpcErrorCode::kInvalidParams, "\"incoming_users\" must be an array of names");
+      }
+      t->chap.incoming_users.clear();
+      for (const Json& u : p["incoming_users"]) {
+        if (!u.is_string()) return rpc_error(RpcErrorCode::kInvalidParams, "user names are strings");
+        t->chap.incoming_users.push_back(u.get<std::string>());
+      }
+    }
+    if (p.contains("outgoing_user")) {
+      STGT_TRY(out, param_string(p, "outgoing_user", false));
+      t->chap.outgoing_user = out;
+    }
+    if (p.contains("mutual_chap")) {
+      STGT_TRY(m, param_bool(p, "mutual_chap", false));
+      t->chap.mutual = m;
+    }
+    return apply(rt, std::move(c), p);
+  });
+}
+
+void register_luns(Dispatcher& d, Runtime& rt) {
+  d.add("lun.list", "the LUNs of a target", [&rt](const Json& p) -> RpcResult {
+    STGT_TRY(iqn, target_param(p));
+    Config c = rt.config();
+    const TargetConfig* t = find_target(c, iqn);
+    if (t == nullptr) return no_target(iqn);
+    Json out = Json::array();
+    for (const config::LunConfig& l : t->luns) {
+      Json j = lun_json(l);
+      j["sessions"] = rt.sessions_using(iqn, l.id);
+      out.push_back(std::move(j));
+    }
+    return out;
+  });
+  d.add("lun.add", "adds a LUN (fields of [[target.lun]])", [&rt](const Json& p) -> RpcResult {
+    STGT_TRY(iqn, target_param(p));
+    STGT_TRY(lun, lun_from(p));
+    Config c = rt.config();
+    TargetConfig* t = find_target(c, iqn);
+    if (t == nullptr) return no_target(iqn);
+    if (std::any_of(t->luns.begin(), t->luns.end(),
+                    [&](const config::LunConfig& l) { return l.id == lun.id; })) {
+      return rpc_error(RpcErrorCode::kAlreadyExists,
+                       "target " + iqn + " already has LUN " + std::to_string(lun.id));
+    }
+    t->luns.push_back(lun);
+    std::sort(t->luns.begin(), t->luns.end(),
+              [](const config::LunConfig& a, const config::LunConfig& b) { return a.id < b.id; });
+    return apply(rt, std::move(c), p);
+  });
+  d.add("lun.remove", "removes a LUN (force: even while sessions use it)",
+        [&rt](const Json& p) -> RpcResult {
+          STGT_TRY(iqn, target_param(p));
+          STGT_TRY(id, param_uint(p, "lun", UINT64_MAX, 16383));
+          Config c = rt.config();
+          TargetConfig* t = find_target(c, iqn);
+          if (t == nullptr) return no_target(iqn);
+          const size_t before = t->luns.size();
+          std::erase_if(t->luns, [&](const config::LunConfig& l) { return l.id == id; });
+          if (t->luns.size() == before) {
+            return rpc_error(RpcErrorCode::kNotFound,
+                             "target " + iqn + " has no LUN " + std::to_string(id));
+          }
+          return apply(rt, std::move(c), p);
+        });
+}
+
+void register_acls(Dispatcher& d, Runtime& rt) {
+  auto initiator_param = [](const Json& p) -> base::Result<std::string, RpcError> {
+    STGT_TRY(name, param_string(p, "initiator"));
+    std::string lower = name;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](char ch) { return char(std::tolower(static_cast<unsigned char>(ch))); });
+    if (lower == "all") return std::string("ALL");
+    auto n = config::normalize_iscsi_name(name);
+    if (!n) return rpc_error(RpcErrorCode::kInvalidParams, "bad initiator name: " + n.error());
+    return std::move(n).value();
+  };
+  d.add("acl.list", "initiators admitted to a target", [&rt](const Json& p) -> RpcResult {
+    STGT_TRY(iqn, target_param(p));
+    Config c = rt.config();
+    const TargetConfig* t = find_target(c, iqn);
+    if (t == nullptr) return no_target(iqn);
+    Json out = Json::array();
+    for (const config::AclConfig& a : t->acls) out.push_back(a.initiator);
+    return out;
+  });
+  d.add("acl.add", "admits an initiator (or ALL) to a target", [&rt, initiator_param](const Json& p) -> RpcResult {
+    STGT_TRY(iqn, target_param(p));
+    STGT_TRY(who, initiator_param(p));
+    Config c = rt.config();
+    TargetConfig* t = find_target(c, iqn);
+    if (t == nullptr) return no_target(iqn);
+    for (const config::AclConfig& a : t->acls) {
+      if (a.initiator == who) {
+        return rpc_error(RpcErrorCode::kAlreadyExists, who + " is already admitted to " + iqn);
+      }
+    }
+    t->acls.push_back({who});
+    return apply(rt, std::move(c), p);
+  });
+  d.add("acl.remove", "revokes an initiator's access (its sessions are closed)",
+        [&rt, initiator_param](const Json& p) -> RpcResult {
+          STGT_TRY(iqn, target_param(p));
+          STGT_TRY(who, initiator_param(p));
+          Config c = rt.config();
+          TargetConfig* t = find_target(c, iqn);
+          if (t == nullptr) return no_target(iqn);
+          const size_t before = t->acls.size();
+          std::erase_if(t->acls, [&](const config::AclConfig& a) { return a.initiator == who; });
+          if (t->acls.size() == before) {
+            return rpc_error(RpcErrorCode::kNotFound, who + " is not in the ACL of " + iqn);
+          }
+          return apply(rt, std::move(c), p);
+        });
+}
+
+void register_accounts(Dispatcher& d, Runtime& rt) {
+  d.add("account.list", "CHAP accounts (secrets only with show_secrets)",
+        [&rt](const Json& p) -> RpcResult {
+          STGT_TRY(show, param_bool(p, "show_secrets", false));
+          Json out = Json::array();
+          for (const config::AccountConfig& a : rt.config().accounts) {
+            out.push_back(Json{{"user", a.user}, {"secret", show ? a.secret : "********"}});
+          }
+          return out;
+        });
+  d.add("account.add", "adds a CHAP account", [&rt](const Json& p) -> RpcResult {
+    STGT_TRY(user, param_string(p, "user"));
+    STGT_TRY(secret, param_string(p, "secret"));
+    Config c = rt.config();
+    if (c.find_account(user) != nullptr) {
+      return rpc_error(RpcErrorCode::kAlreadyExists, "account " + user + " already exists");
+    }
+    c.accounts.push_back({user, secret});
+    return apply(rt, std::move(c), p);
+  });
+  d.add("account.remove", "removes a CHAP account that nothing uses", [&rt](const Json& p) -> RpcResult {
+    STGT_TRY(user, param_string(p, "user"));
+    Config c = rt.config();
+    if (c.find_account(user) == nullptr) {
+      return rpc_error(RpcErrorCode::kNotFound, "no account " + user);
+    }
+    auto uses = [&user](const config::ChapConfig& chap) {
+      return chap.outgoing_user == user ||
+             std::find(chap.incoming_users.begin(), chap.incoming_users.end(), user) !=
+                 chap.incoming_users.end();
+    };
+    if (uses(c.discovery.chap)) {
+      return rpc_error(RpcErrorCode::kInUse, "account " + user + " is used by discovery");
+    }
+    for (const TargetConfig& t : c.targets) {
+      if (uses(t.chap)) {
+        return rpc_error(RpcErrorCode::kInUse, "account " + user + " is used by target " + t.iqn);
+      }
+    }
+    std::erase_if(c.accounts, [&](const config::AccountConfig& a) { return a.user == user; });
+    return apply(rt, std::move(c), p);
+  });
+  d.add("discovery.set", "CHAP for discovery sessions", [&rt](const Json& p) -> RpcResult {
+    Config c = rt.config();
+    config::ChapConfig& chap = c.discovery.chap;
+    if (p.contains("incoming_users")) {
+      if (!p["incoming_users"].is_array()) {
+        return rpc_error(RpcErrorCode::kInvalidParams, "\"incoming_users\" must be an array of names");
+      }
+      chap.incoming_users.clear();
+      for (const Json& u : p["incoming_users"]) {
+        if (!u.is_string()) return rpc_error(RpcErrorCode::kInvalidParams, "user names are strings");
+        chap.incoming_users.push_back(u.get<std::string>());
+      }
+    }
+    if (p.contains("outgoing_user")) {
+      STGT_TRY(out, param_string(p, "outgoing_user", false));
+      chap.outgoing_user = out;
+    }
+    if (p.contains("mutual_chap")) {
+      STGT_TRY(m, param_bool(p, "mutual_chap", false));
+      chap.mutual = m;
+    }
+    return apply(rt, std::move(c), p);
+  });
+}
+
+void register_sessions(Dispatcher& d, Runtime& rt) {
+  d.add("session.list", "sessions (optionally of one target) with negotiated parameters",
+        [&rt](const Json& p) -> RpcResult {
+          STGT_TRY(filter, param_string(p, "target", false));
+          Json out = Json::array();
+          for (const iscsi::SessionInfo& s : rt.server().sessions()) {
+            if (!filter.empty() && s.target != filter) continue;
+            out.push_back(session_json(s));
+          }
+          return out;
+        });
+  d.add("session.close",
+        "asks a session's initiator to log out (force: drops the connection at once)",
+        [&rt](const Json& p) -> RpcResult {
+          STGT_TRY(tsih, param_uint(p, "tsih", 0, 65535));
+          STGT_TRY(force, param_bool(p, "force", false));
+          STGT_TRY(grace, param_uint(p, "grace_seconds", 10, 3600));
+          if (tsih == 0) return rpc_error(RpcErrorCode::kInvalidParams, "missing parameter \"tsih\"");
+          const size_t n = rt.server().close_sessions(
+              [tsih](const iscsi::SessionInfo& s) { return s.tsih == tsih; },
+              std::chrono::seconds(force ? 0 : grace), "closed by the administrator");
+          if (n == 0) return rpc_error(RpcErrorCode::kNotFound, "no session " + std::to_string(tsih));
+          return Json{{"closed", n}, {"mode", force ? "dropped" : "logout requested"}};
+        });
+  d.add("portal.list", "the portals the daemon listens on", [&rt](const Json&) -> RpcResult {
+    Json out = Json::array();
+    for (const iscsi::PortalInfo& pi : rt.server().portals()) {
+      out.push_back(Json{{"address", pi.address}, {"group_tag", pi.group_tag}});
+    }
+    return out;
+  });
+}
+
+void register_config(Dispatcher& d, Runtime& rt) {
+  d.add("config.show", "the running configuration as TOML (secrets masked unless show_secrets)",
+        [&rt](const Json& p) -> RpcResult {
+          STGT_TRY(show, param_bool(p, "show_secrets", false));
+          return Json{{"toml", show ? config::to_toml(rt.config()) : mask_secrets(rt.config())},
+                      {"path", rt.config_path()}};
+        });
+  d.add("config.apply",
+        "makes the running daemon match a TOML configuration (dry_run: only show the difference)",
+        [&rt](const Json& p) -> RpcResult {
+          STGT_TRY(text, param_string(p, "toml"));
+          auto parsed = config::parse_config(text, "config.apply");
+          if (!parsed) return rpc_error(RpcErrorCode::kInvalidConfig, parsed.error().to_string());
+          return apply(rt, std::move(parsed).value(), p);
+        });
+  d.add("config.reload", "re-reads the configuration file (what SIGHUP does)",
+        [&rt](const Json& p) -> RpcResult {
+          if (rt.config_path().empty()) {
+            return rpc_error(RpcErrorCode::kFailed, "the daemon was started without a configuration file");
+          }
+          auto loaded = config::load_config_file(rt.config_path());
+          if (!loaded) return rpc_error(RpcErrorCode::kInvalidConfig, loaded.error().to_string());
+          return apply(rt, std::move(loaded).value(), p);
+        });
+}
+
+}  // namespace
+
+void register_methods(Dispatcher& dispatcher, Runtime& runtime, DaemonInfo info) {
+  register_daemon(dispatcher, runtime, info);
+  register_targets(dispatcher, runtime);
+  register_luns(dispatcher, runtime);
+  register_acls(dispatcher, runtime);
+  register_accounts(dispatcher, runtime);
+  register_sessions(dispatcher, runtime);
+  register_config(dispatcher, runtime);
+  dispatcher.add("methods", "every method with a one-line summary", [&dispatcher](const Json&) -> RpcResult {
+    Json out = Json::object();
+    for (const auto& [name, summary] : dispatcher.summaries()) out[name] = summary;
+    return out;
+  });
+}
+
+}  // namespace stgt::mgmt

@@ -1,0 +1,309 @@
+// The control plane through the real `stgtadm` binary against a real stgtd: every verb's
+// happy path and error path (exit status and one sentence), live changes seen by initiators
+// through unit attentions, sessions a change does not concern left alone, write-back and a
+// restart into the same state, SIGHUP and `config apply`.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <iscsi/iscsi.h>
+#include <iscsi/scsi-lowlevel.h>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "iscsi_session.h"
+#include "stgtd_fixture.h"
+
+namespace stgt::functional {
+namespace {
+
+using Json = nlohmann::json;
+constexpr const char* kSecondIqn = "iqn.2026-11.org.stgt.test:second";
+constexpr int kReportedLunsDataChanged = 0x3f0e;  // SPC-5 table F.2
+
+struct CliResult {
+  int rc = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string read_all(int fd) {
+  std::string s;
+  std::array<char, 4096> buf{};
+  for (;;) {
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n <= 0) break;
+    s.append(buf.data(), size_t(n));
+  }
+  return s;
+}
+
+// Runs stgtadm with `args` (no shell), feeding `input` on stdin.
+CliResult stgtadm(const std::vector<std::string>& args, const std::string& input = "") {
+  int in[2], out[2], err[2];
+  if (::pipe(in) != 0 || ::pipe(out) != 0 || ::pipe(err) != 0) return {};
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(in[0], 0);
+    ::dup2(out[1], 1);
+    ::dup2(err[1], 2);
+    for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1]}) ::close(fd);
+    std::vector<char*> argv;
+    std::string bin = STGTADM_PATH;
+    argv.push_back(bin.data());
+    std::vector<std::string> copy = args;
+    for (std::string& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    _exit(127);
+  }
+  ::close(in[0]);
+  ::close(out[1]);
+  ::close(err[1]);
+  if (!input.empty()) {
+    [[maybe_unused]] const ssize_t n = ::write(in[1], input.data(), input.size());
+  }
+  ::close(in[1]);
+  CliResult r;
+  r.out = read_all(out[0]);
+  r.err = read_all(err[0]);
+  ::close(out[0]);
+  ::close(err[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+class ManagementTest : public StgtdTest {
+ protected:
+  void SetUp() override {
+    StgtdTest::SetUp();
+    config::Config c = stgtd_.base_config({StgtdProcess::memory_lun(8 << 20)});
+    c.targets[0].acls = {{.initiator = "ALL"}};
+    stgtd_.write_config(c);
+    ASSERT_TRUE(stgtd_.start());
+  }
+
+  CliResult adm(std::vector<std::string> args, const std::string& input = "") {
+    args.insert(args.begin(), {"--socket", stgtd_.control_socket()});
+    return stgtadm(args, input);
+  }
+  Json adm_json(std::vector<std::string> args) {
+    args.insert(args.begin(), "--json");
+    const CliResult r = adm(std::move(args));
+    EXPECT_EQ(r.rc, 0) << r.err;
+    return r.rc == 0 ? Json::parse(r.out) : Json();
+  }
+};
+
+// The sense of a TEST UNIT READY on `lun` as asc<<8|ascq (0 when GOOD).
+int tur_sense(IscsiSession& s, uint32_t lun) {
+  scsi_task* t = iscsi_testunitready_sync(s.get(), int(lun));
+  if (t == nullptr) return -1;
+  const int out = t->status == SCSI_STATUS_GOOD ? 0 : int(t->sense.ascq);
+  scsi_free_scsi_task(t);
+  return out;
+}
+
+TEST_F(ManagementTest, ControlSocketIsForItsOwnerOnly) {
+  struct stat st {};
+  ASSERT_EQ(::stat(stgtd_.control_socket().c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(ManagementTest, VerbsChangeTheDaemonLiveAndTheFileAndSurviveARestart) {
+  EXPECT_EQ(adm({"target", "add", kSecondIqn, "--alias", "second"}).rc, 0);
+  const std::string img = stgtd_.dir() + "/second-lun2.img";
+  CliResult r = adm({"lun", "add", kSecondIqn, "2", "--store", "file", "--path", img, "--size",
+                     "4MiB", "--provisioning", "thin"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("+ lun 2 of " + std::string(kSecondIqn)), std::string::npos) << r.out;
+  EXPECT_EQ(adm({"acl", "add", kSecondIqn, kInitiatorIqn}).rc, 0);
+
+  IscsiSession s;
+  ASSERT_TRUE(s.login(stgtd_.portal(), kSecondIqn, 2));
+  const std::vector<uint8_t> data = make_pattern(3, 8192);
+  ASSERT_TRUE(s.write(16, data));
+  ASSERT_TRUE(s.logout());
+
+  const Json before = adm_json({"target", "show", kSecondIqn});
+  EXPECT_EQ(before["alias"], "second");
+  // The file on disk is what runs: mode 0600, and a restart reproduces the state.
+  struct stat st {};
+  ASSERT_EQ(::stat(stgtd_.config_path().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_TRUE(stgtd_.stop());
+  ASSERT_TRUE(stgtd_.start());
+  Json after = adm_json({"target", "show", kSecondIqn});
+  EXPECT_EQ(after, before);
+  IscsiSession again;
+  ASSERT_TRUE(again.login(stgtd_.portal(), kSecondIqn, 2));
+  std::vector<uint8_t> back;
+  ASSERT_TRUE(again.read(16, data.size(), back));
+  EXPECT_EQ(back, data);
+}
+
+TEST_F(ManagementTest, AddingALunTellsLiveSessionsAndLeavesThemUp) {
+  IscsiSession s;
+  ASSERT_TRUE(s.login(stgtd_.portal(), kTargetIqn, 1));
+  const std::vector<uint8_t> data = make_pattern(9, 4096);
+  ASSERT_TRUE(s.write(0, data));
+  ASSERT_EQ(adm({"lun", "add", kTargetIqn, "2", "--store", "memory", "--size", "1MiB"}).rc, 0);
+  // SPC-5: REPORTED LUNS DATA HAS CHANGED, once, then the session carries on.
+  EXPECT_EQ(tur_sense(s, 1), kReportedLunsDataChanged);
+  EXPECT_EQ(tur_sense(s, 1), 0);
+  std::vector<uint8_t> back;
+  ASSERT_TRUE(s.read(0, data.size(), back));
+  EXPECT_EQ(back, data);
+  // The new LUN answers on the same session.
+  scsi_task* rl = iscsi_reportluns_sync(s.get(), 0, 512);
+  ASSERT_NE(rl, nullptr);
+  auto* list = static_cast<scsi_reportluns_list*>(scsi_datain_unmarshall(rl));
+  ASSERT_NE(list, nullptr);
+  bool has2 = false;
+  for (uint32_t i = 0; i < list->num; ++i) has2 = has2 || list->luns[i] == 2;
+  EXPECT_TRUE(has2);
+  scsi_free_scsi_task(rl);
+  int sense = tur_sense(s, 2);
+  if (sense != 0) sense = tur_sense(s, 2);  // a unit attention first is allowed
+  EXPECT_EQ(sense, 0);
+}
+
+TEST_F(ManagementTest, RemovingALunInUseNeedsForce) {
+  ASSERT_EQ(adm({"lun", "add", kTargetIqn, "2", "--store", "memory", "--size", "1MiB"}).rc, 0);
+  IscsiSession s;
+  ASSERT_TRUE(s.login(stgtd_.portal(), kTargetIqn, 2));
+  CliResult r = adm({"lun", "remove", kTargetIqn, "2"});
+  EXPECT_EQ(r.rc, 6);
+  EXPECT_NE(r.err.find("in use by 1 session"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--force"), std::string::npos) << r.err;
+  r = adm({"lun", "remove", kTargetIqn, "2", "--force"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  // The session stays; the LUN is gone; LUN 1 still works.
+  EXPECT_EQ(tur_sense(s, 2), SCSI_SENSE_ASCQ_LOGICAL_UNIT_NOT_SUPPORTED);
+  // LUN 1 still owes this session its power-on UA, then the inventory change; then GOOD.
+  EXPECT_EQ(tur_sense(s, 1), SCSI_SENSE_ASCQ_BUS_RESET);
+  EXPECT_EQ(tur_sense(s, 1), kReportedLunsDataChanged);
+  EXPECT_EQ(tur_sense(s, 1), 0);
+}
+
+TEST_F(ManagementTest, RevokingAccessClosesOnlyThatInitiatorsSession) {
+  const std::string other = "iqn.2026-11.org.stgt.test:other-host";
+  ASSERT_EQ(adm({"acl", "remove", kTargetIqn, "ALL"}).rc, 0);
+  ASSERT_EQ(adm({"acl", "add", kTargetIqn, kInitiatorIqn}).rc, 0);
+  ASSERT_EQ(adm({"acl", "add", kTargetIqn, other}).rc, 0);
+  IscsiSession mine;
+  IscsiSession theirs(other);
+  ASSERT_TRUE(mine.login(stgtd_.portal(), kTargetIqn, 1));
+  ASSERT_TRUE(theirs.login(stgtd_.portal(), kTargetIqn, 1));
+  EXPECT_EQ(adm_json({"session", "list"}).size(), 2u);
+  ASSERT_EQ(adm({"acl", "remove", kTargetIqn, other}).rc, 0);
+  theirs.abandon();
+  const Json sessions = adm_json({"session", "list"});
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions[0]["initiator"], kInitiatorIqn);
+  EXPECT_EQ(tur_sense(mine, 1), 0);
+  IscsiSession retry(other);
+  EXPECT_FALSE(retry.login(stgtd_.portal(), kTargetIqn, 1));
+}
+
+TEST_F(ManagementTest, SessionListAndForcedClose) {
+  IscsiSession s;
+  ASSERT_TRUE(s.login(stgtd_.portal(), kTargetIqn, 1));
+  const Json sessions = adm_json({"session", "list"});
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions[0]["initiator"], kInitiatorIqn);
+  EXPECT_EQ(sessions[0]["target"], kTargetIqn);
+  EXPECT_EQ(sessions[0]["parameters"]["ErrorRecoveryLevel"], 0);
+  const std::string tsih = std::to_string(sessions[0]["tsih"].get<int>());
+  EXPECT_EQ(adm({"session", "close", "999"}).rc, 4);
+  ASSERT_EQ(adm({"session", "close", tsih, "--force"}).rc, 0);
+  s.abandon();
+  for (int i = 0; i < 100 && !adm_json({"session", "list"}).empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(adm_json({"session", "list"}).empty());
+}
+
+TEST_F(ManagementTest, ErrorsHaveOneSentenceAndAMeaningfulExitStatus) {
+  CliResult r = adm({"target", "show", "iqn.2026-11.org.stgt.test:nope"});
+  EXPECT_EQ(r.rc, 4);
+  EXPECT_EQ(r.err, "stgtadm: no target iqn.2026-11.org.stgt.test:nope\n");
+  r = adm({"target", "add", "not-an-iqn"});
+  EXPECT_EQ(r.rc, 7);
+  EXPECT_NE(r.err.find("bad target name"), std::string::npos) << r.err;
+  r = adm({"target", "add", kTargetIqn});
+  EXPECT_EQ(r.rc, 5);
+  r = adm({"lun", "add", kTargetIqn, "7", "--store", "tape"});
+  EXPECT_EQ(r.rc, 7);
+  EXPECT_NE(r.err.find("store"), std::string::npos) << r.err;
+  r = adm({"lun", "add", kTargetIqn, "7", "--store", "file", "--path", "/proc/nonexistent/x.img"});
+  EXPECT_EQ(r.rc, 1);
+  r = adm({"account", "add", "bob"}, "short\n");
+  EXPECT_EQ(r.rc, 7);
+  EXPECT_NE(r.err.find("12..255"), std::string::npos) << r.err;
+  r = adm({"frobnicate"});
+  EXPECT_EQ(r.rc, 2);
+  r = stgtadm({"--socket", stgtd_.dir() + "/nobody.sock", "daemon", "status"});
+  EXPECT_EQ(r.rc, 3);
+  EXPECT_NE(r.err.find("cannot reach stgtd"), std::string::npos) << r.err;
+  // A failed change changed nothing.
+  EXPECT_EQ(adm_json({"target", "show", kTargetIqn})["lun_list"].size(), 1u);
+}
+
+TEST_F(ManagementTest, ConfigApplyShowsTheDifferenceAndLeavesOtherSessionsAlone) {
+  IscsiSession s;
+  ASSERT_TRUE(s.login(stgtd_.portal(), kTargetIqn, 1));
+  const std::vector<uint8_t> data = make_pattern(5, 4096);
+  ASSERT_TRUE(s.write(8, data));
+  config::Config c = stgtd_.base_config({StgtdProcess::memory_lun(8 << 20)});
+  c.targets[0].acls = {{.initiator = "ALL"}};
+  config::TargetConfig second{.iqn = kSecondIqn};
+  second.luns.push_back(StgtdProcess::memory_lun(1 << 20, 4));
+  second.acls.push_back({.initiator = "ALL"});
+  c.targets.push_back(second);
+  const std::string file = stgtd_.dir() + "/next.toml";
+  std::ofstream(file) << config::to_toml(c);
+
+  CliResult r = adm({"config", "apply", file, "--dry-run"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("+ target " + std::string(kSecondIqn)), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("dry run"), std::string::npos);
+  EXPECT_EQ(adm_json({"target", "list"}).size(), 1u);
+  r = adm({"config", "apply", file});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(adm_json({"target", "list"}).size(), 2u);
+  // The untouched target's session noticed nothing.
+  EXPECT_EQ(tur_sense(s, 1), 0);
+  std::vector<uint8_t> back;
+  ASSERT_TRUE(s.read(8, data.size(), back));
+  EXPECT_EQ(back, data);
+  EXPECT_EQ(adm({"config", "apply", file}).out, "no change\n");
+}
+
+TEST_F(ManagementTest, SighupReloadsTheFile) {
+  config::Config c = stgtd_.base_config({StgtdProcess::memory_lun(8 << 20)});
+  c.targets[0].acls = {{.initiator = "ALL"}};
+  config::TargetConfig second{.iqn = kSecondIqn};
+  second.acls.push_back({.initiator = "ALL"});
+  c.targets.push_back(second);
+  stgtd_.write_config(c);
+  ASSERT_EQ(::kill(stgtd_.pid(), SIGHUP), 0);
+  bool seen = false;
+  for (int i = 0; i < 100 && !seen; ++i) {
+    seen = adm_json({"target", "list"}).size() == 2;
+    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(seen);
+}
+
+}  // namespace
+}  // namespace stgt::functional
