@@ -1,6 +1,7 @@
 // stgtd: the stgt SCSI target daemon. See docs/configuration.md and `stgtd --help`.
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
 #include <iostream>
 
 #include "daemon/daemon.h"
@@ -32,5 +33,11 @@ int main(int argc, char** argv) {
   if (backend_opt->count() > 0) options.io_backend = backend;
   if (level_opt->count() > 0) options.log_level = level;
   if (control_opt->count() > 0) options.control_socket = control_socket;
+  // Written back after live changes: keep working if the daemon's directory changes.
+  if (!options.config_path.empty()) {
+    std::error_code ec;
+    const auto absolute = std::filesystem::absolute(options.config_path, ec);
+    if (!ec) options.config_path = absolute.string();
+  }
   return stgt::daemon::run(options);
 }

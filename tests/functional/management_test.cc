@@ -4,7 +4,10 @@
 // restart into the same state, SIGHUP and `config apply`.
 #include <fcntl.h>
 #include <signal.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -303,6 +307,39 @@ TEST_F(ManagementTest, SighupReloadsTheFile) {
     if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_TRUE(seen);
+}
+
+}  // namespace
+}  // namespace stgt::functional
+
+namespace stgt::functional {
+namespace {
+
+// systemd's Type=notify: stgtd sends READY=1 to $NOTIFY_SOCKET once it accepts logins and
+// STOPPING=1 when it shuts down.
+TEST(NotifyTest, ReadinessAndStoppingReachNotifySocket) {
+  StgtdProcess stgtd;
+  stgtd.write_config(stgtd.base_config({StgtdProcess::memory_lun(1 << 20)}));
+  const std::string path = stgtd.dir() + "/notify.sock";
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::memcpy(a.sun_path, path.c_str(), path.size());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof(a)), 0);
+  stgtd.set_extra_environment({"NOTIFY_SOCKET=" + path});
+  ASSERT_TRUE(stgtd.start());
+  auto receive = [fd] {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 5000) != 1) return std::string();
+    char buf[256];
+    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    return n > 0 ? std::string(buf, size_t(n)) : std::string();
+  };
+  EXPECT_EQ(receive(), "READY=1");
+  ASSERT_TRUE(stgtd.stop());
+  EXPECT_EQ(receive(), "STOPPING=1");
+  ::close(fd);
 }
 
 }  // namespace
