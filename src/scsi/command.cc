@@ -61,6 +61,10 @@ void Command::fail_cdb_field(uint16_t byte, int bit) {
 // Field by field rather than `*this = Command{}`: that would construct and move two
 // BufferChains of 32 handles each for every command (measured: ~10% of the target's own
 // CPU at 4 KiB QD32). Every field declared in command.h must be reset here.
+bool Command::write_protected() const {
+  return read_only_view || (lu != nullptr && lu->write_protected());
+}
+
 void Command::reset() {
   data.reset();
   aux.reset();
@@ -81,6 +85,7 @@ void Command::reset() {
   out_length = 0;
   sense_length = 0;
   lu = nullptr;
+  read_only_view = false;
   lba = 0;
   blocks = 0;
   step = 0;

@@ -90,6 +90,7 @@ class Command final : public backing::StoreCompletion {
 
   // ---- mid-layer and device working state ----
   LogicalUnit* lu = nullptr;
+  bool read_only_view = false;  // the initiator's LUN map shows this LU write-protected
   uint64_t lba = 0;
   uint32_t blocks = 0;
   uint8_t step = 0;  // device state machine position for multi-step commands
@@ -126,6 +127,9 @@ class Command final : public backing::StoreCompletion {
   void reset();
 
   bool completed() const { return completed_; }
+  // Writes refused with DATA PROTECT: the LU is read-only or software write-protected, or
+  // this initiator's LUN map shows it read-only.
+  bool write_protected() const;
 
  private:
   void finish();

@@ -125,7 +125,7 @@ void submit(Command& cmd) {
   // 1. LUN exists and is mapped (SAM-5 4.7, SPC-5 4.2.2).
   const std::optional<uint32_t> lun = decode_lun(cmd.lun);
   LogicalUnit* lu = nullptr;
-  if (lun && cmd.nexus != nullptr) lu = cmd.nexus->target().lookup(*lun);
+  if (lun && cmd.nexus != nullptr) lu = cmd.nexus->target().lookup(*lun, &cmd.read_only_view);
   if (lu == nullptr) {
     serve_unmapped(cmd);
     return;

@@ -11,12 +11,27 @@
 #include <string>
 #include <vector>
 
+#include "net/ip_prefix.h"
 #include "scsi/logical_unit.h"
 #include "scsi/nexus_registry.h"
 
 namespace stgt::scsi {
 
-class Target {
+// Who may use a target and what they see (LUN masking). An initiator matches a rule when
+// its name is listed (or the list holds "ALL" or is empty) and its address lies in one of
+// `addresses` (or the list is empty). The first matching rule decides; no match, no access.
+struct AccessRule {
+  std::vector<std::string> initiators;    // lower-case iSCSI names, "ALL"; empty = any name
+  std::vector<net::IpPrefix> addresses;   // empty = any address
+  struct Mapping {
+    uint32_t lun = 0;  // the LUN number the initiator sees
+    uint32_t lu = 0;   // the target's own LUN number of the LU shown there
+    bool read_only = false;
+  };
+  std::vector<Mapping> luns;  // empty = every LU at its own number, as configured
+};
+
+class Target : public std::enable_shared_from_this<Target> {
  public:
   Target(std::string name, std::string alias);
 
@@ -26,8 +41,9 @@ class Target {
   // Map an LU at a LUN number (0..kMaxLun).
   void add_lun(uint32_t lun, std::shared_ptr<LogicalUnit> lu);
   // The LU at a LUN number: a configured LU, or at LUN 0 the controller LU when no LU 0 is
-  // configured (so REPORT LUNS always has somewhere to go); null otherwise.
-  LogicalUnit* lookup(uint32_t lun) const;
+  // configured (so REPORT LUNS always has somewhere to go); null otherwise. `read_only` (if
+  // given) tells whether this target's map shows the LU write-protected.
+  LogicalUnit* lookup(uint32_t lun, bool* read_only = nullptr) const;
   // Configured LUN numbers, ascending (the controller LU at LUN 0 is included only if no
   // LU 0 is configured and `with_controller` is set).
   std::vector<uint32_t> lun_numbers(bool with_controller = false) const;
@@ -40,16 +56,35 @@ class Target {
   // A replacement of this target (control plane) keeps the same live nexuses.
   void share_runtime_state(const Target& from) { registry_ = from.registry_; }
 
-  // Access: "ALL" or exact initiator names. An empty list admits nobody.
+  // Access rules, in order. Call after every add_lun, set_controller and
+  // share_runtime_state: a rule with a LUN map builds its view from them. Without any rule
+  // nobody is admitted.
+  void add_rule(AccessRule rule);
+  // Shorthand for a rule admitting one name (or "ALL") to every LUN.
   void allow_initiator(std::string name);
-  bool admits(const std::string& initiator_name) const;
+  // The target as `initiator` connecting from `address` (host text; "" = unknown, matches
+  // only rules without addresses) sees it: this target, a LUN-masked view of it that shares
+  // its LUs and registry, or null when no rule admits it.
+  std::shared_ptr<const Target> view_for(const std::string& initiator,
+                                         std::string_view address = {}) const;
+  bool admits(const std::string& initiator, std::string_view address = {}) const;
 
  private:
+  struct MappedLu {
+    std::shared_ptr<LogicalUnit> lu;
+    bool read_only = false;
+  };
+  struct Rule {
+    AccessRule rule;
+    std::shared_ptr<const Target> view;  // null: the target itself
+  };
+  bool matches(const AccessRule& r, const std::string& initiator, std::string_view address) const;
+
   std::string name_;
   std::string alias_;
-  std::map<uint32_t, std::shared_ptr<LogicalUnit>> luns_;
+  std::map<uint32_t, MappedLu> luns_;
   std::shared_ptr<LogicalUnit> controller_;
-  std::vector<std::string> allowed_;
+  std::vector<Rule> rules_;
   std::shared_ptr<NexusRegistry> registry_ = std::make_shared<NexusRegistry>();
 };
 

@@ -99,7 +99,7 @@ void compare_and_write(scsi::Command& cmd) {
     cmd.complete_sense(scsi::SenseReason::kLbaOutOfRange);
     return;
   }
-  if (lu.write_protected()) {
+  if (cmd.write_protected()) {
     cmd.complete_sense(scsi::SenseReason::kWriteProtected);
     return;
   }

@@ -55,7 +55,7 @@ void medium_read(scsi::Command& cmd, int64_t result) {
 void orwrite(scsi::Command& cmd) {
   const BlockRange r = decode_range(cmd, false);
   if (!check_block_command(cmd, r)) return;
-  if (cmd.lu->write_protected()) {
+  if (cmd.write_protected()) {
     cmd.complete_sense(scsi::SenseReason::kWriteProtected);
     return;
   }

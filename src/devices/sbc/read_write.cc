@@ -88,7 +88,7 @@ void write_data_out(scsi::Command& cmd, uint64_t bytes, bool fua) {
 void write(scsi::Command& cmd) {
   const BlockRange r = decode_range(cmd, true);
   if (!check_block_command(cmd, r)) return;
-  if (cmd.lu->write_protected()) {
+  if (cmd.write_protected()) {
     cmd.complete_sense(scsi::SenseReason::kWriteProtected);
     return;
   }

@@ -128,7 +128,7 @@ void unmap(scsi::Command& cmd) {
     cmd.complete_sense(scsi::SenseReason::kParameterListLengthError);
     return;
   }
-  if (lu.write_protected()) {
+  if (cmd.write_protected()) {
     cmd.complete_sense(scsi::SenseReason::kWriteProtected);
     return;
   }

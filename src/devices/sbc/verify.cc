@@ -100,7 +100,7 @@ void write_and_verify(scsi::Command& cmd) {
     return;
   }
   if (!check_block_command(cmd, r)) return;
-  if (cmd.lu->write_protected()) {
+  if (cmd.write_protected()) {
     cmd.complete_sense(scsi::SenseReason::kWriteProtected);
     return;
   }

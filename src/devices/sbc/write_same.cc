@@ -174,7 +174,7 @@ void write_same(scsi::Command& cmd) {
     cmd.complete_sense(scsi::SenseReason::kInvalidFieldInCdb);
     return;
   }
-  if (lu.write_protected()) {
+  if (cmd.write_protected()) {
     cmd.complete_sense(scsi::SenseReason::kWriteProtected);
     return;
   }

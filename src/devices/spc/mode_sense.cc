@@ -83,7 +83,7 @@ void mode_sense(scsi::Command& cmd) {
   const size_t header = c.ten ? 8 : 4;
   std::vector<uint8_t> out(header, 0);
   // SBC-4 6.5.1: device-specific parameter: WP, DPOFUA.
-  const uint8_t device_specific = uint8_t((lu.write_protected() ? 0x80 : 0) | 0x10);
+  const uint8_t device_specific = uint8_t((cmd.write_protected() ? 0x80 : 0) | 0x10);
   if (!c.dbd) append_block_descriptor(lu, c.llbaa, out);
   const size_t bd_length = out.size() - header;
   if (one != nullptr) {
