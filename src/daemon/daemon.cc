@@ -4,15 +4,19 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <vector>
 
 #include "backing/backing_store.h"
 #include "base/log.h"
+#include "base/memory_budget.h"
 #include "config/config.h"
 #include "devices/device_type.h"
 #include "reactor/reactor_group.h"
+#include "scsi/alua.h"
 #include "scsi/target.h"
 #include "transport/iscsi/server.h"
 
@@ -27,6 +31,25 @@ base::LogLevel parse_level(const std::string& s) {
   return base::LogLevel::kInfo;
 }
 
+// The target port groups of a target (ALUA): as configured, or one group of every portal
+// group the daemon has.
+std::shared_ptr<scsi::AluaGroups> alua_groups(const config::Config& cfg,
+                                              const config::TargetConfig& tc) {
+  std::vector<uint16_t> all_ports;
+  for (const config::PortalConfig& p : cfg.portals) all_ports.push_back(p.group_tag);
+  std::vector<scsi::TargetPortGroupSpec> specs;
+  for (const config::PortGroupConfig& g : tc.port_groups) {
+    scsi::TargetPortGroupSpec spec;
+    spec.id = g.id;
+    spec.relative_port_ids = g.portal_groups;
+    spec.state = scsi::parse_alua_state(g.state).value_or(scsi::AluaState::kActiveOptimized);
+    spec.preferred = g.preferred;
+    specs.push_back(std::move(spec));
+  }
+  return std::make_shared<scsi::AluaGroups>(std::move(specs), std::move(all_ports),
+                                            tc.alua_explicit);
+}
+
 // Builds every target of the configuration: opens its stores and maps its LUs.
 base::Result<std::vector<std::shared_ptr<const scsi::Target>>, std::string> build_targets(
     const config::Config& cfg) {
@@ -35,6 +58,7 @@ base::Result<std::vector<std::shared_ptr<const scsi::Target>>, std::string> buil
   std::vector<std::shared_ptr<const scsi::Target>> targets;
   for (const config::TargetConfig& tc : cfg.targets) {
     auto target = std::make_shared<scsi::Target>(tc.iqn, tc.alias);
+    target->set_alua(alua_groups(cfg, tc));
     bool has_lun0 = false;
     for (const config::LunConfig& lc : tc.luns) {
       backing::StoreSpec spec{lc.store, lc.path, lc.size, lc.read_only};
@@ -58,6 +82,7 @@ base::Result<std::vector<std::shared_ptr<const scsi::Target>>, std::string> buil
       settings.removable = lc.removable;
       settings.write_cache = lc.write_cache;
       settings.thin = lc.provisioning == "thin";
+      settings.queue_depth = lc.queue_depth;
       auto lu = devices::make_disk(std::move(store).value(), identity, settings);
       if (lu->num_blocks() == 0) {
         return base::unexpected(fmt::format(
@@ -92,6 +117,7 @@ iscsi::IscsiSettings iscsi_settings(const config::IscsiConfig& c) {
   s.nop_timeout = std::chrono::seconds(c.nop_timeout);
   s.max_tasks_per_session = c.queue_depth;
   s.session_write_buffer = c.session_write_buffer;
+  s.max_sessions = c.max_sessions;
   s.limits.max_recv_data_segment_length = c.max_recv_data_segment_length;
   s.limits.max_burst_length = c.max_burst_length;
   s.limits.first_burst_length = c.first_burst_length;
@@ -132,6 +158,11 @@ int run(const DaemonOptions& options) {
     return 1;
   }
 
+  // Declared before the reactors: their pools point to it until they are gone.
+  base::MemoryBudget budget(cfg.daemon.memory_budget != 0
+                                ? cfg.daemon.memory_budget
+                                : base::MemoryBudget::default_limit(config::kMinMemoryBudget));
+
   const std::string backend_name = options.io_backend.value_or(cfg.daemon.io_backend);
   const auto backend =
       backend_name == "epoll" ? reactor::IoBackend::kEpoll : reactor::IoBackend::kUring;
@@ -140,6 +171,21 @@ int run(const DaemonOptions& options) {
     STGT_LOG_ERROR("cannot start reactors: {}", group.error());
     return 1;
   }
+
+  // The data-buffer budget, shared by every reactor's pool. Idle caches together stay under
+  // half of it, so whatever other reactors keep cached, one reactor can always use the rest.
+  for (unsigned i = 0; i < (*group)->size(); ++i) {
+    reactor::Reactor& r = (*group)->at(i);
+    const size_t cache = std::min<uint64_t>(uint64_t{64} << 20,
+                                            budget.limit() / (2 * (*group)->size()));
+    std::promise<void> done;
+    r.post([&r, &budget, cache, &done] {
+      (void)r.buffers().set_budget(&budget, cache);
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+  STGT_LOG_INFO("memory budget for data buffers: {} MiB", budget.limit() >> 20);
 
   iscsi::IscsiServer server(**group, iscsi_settings(cfg.iscsi));
   for (const config::PortalConfig& p : cfg.portals) {
