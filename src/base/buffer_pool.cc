@@ -35,10 +35,42 @@ void PoolBuffer::reset() {
 
 BufferPool::BufferPool(size_t cache_limit_per_class) : cache_limit_(cache_limit_per_class) {}
 
-BufferPool::~BufferPool() {
-  for (auto& list : free_) {
-    for (uint8_t* p : list) std::free(p);
+BufferPool::~BufferPool() { trim(); }
+
+bool BufferPool::set_budget(MemoryBudget* budget, size_t cache_limit) {
+  if (stats_.in_use_bytes != 0) return false;
+  trim();
+  budget_ = budget;
+  cache_limit_ = cache_limit;
+  return true;
+}
+
+void BufferPool::trim() {
+  for (uint8_t cls = 0; cls < kClasses; ++cls) {
+    const size_t bytes = class_size(cls);
+    for (uint8_t* p : free_[cls]) {
+      std::free(p);
+      stats_.cached_bytes -= bytes;
+      if (budget_ != nullptr) budget_->release(bytes);
+    }
+    free_[cls].clear();
   }
+}
+
+// Fresh memory for one buffer, charged to the budget. When the budget is spent, this pool's
+// idle buffers (of other classes) go back first: another reactor may need the room.
+uint8_t* BufferPool::allocate(size_t bytes) {
+  if (budget_ != nullptr && !budget_->charge(bytes)) {
+    if (stats_.cached_bytes == 0) return nullptr;
+    trim();
+    if (!budget_->charge(bytes)) return nullptr;
+  }
+  void* mem = nullptr;
+  if (posix_memalign(&mem, 4096, bytes) != 0) {
+    if (budget_ != nullptr) budget_->release(bytes);
+    return nullptr;
+  }
+  return static_cast<uint8_t*>(mem);
 }
 
 PoolBuffer BufferPool::get(size_t size) {
@@ -52,9 +84,8 @@ PoolBuffer BufferPool::get(size_t size) {
     list.pop_back();
     stats_.cached_bytes -= bytes;
   } else {
-    void* mem = nullptr;
-    if (posix_memalign(&mem, 4096, bytes) != 0) return {};
-    p = static_cast<uint8_t*>(mem);
+    p = allocate(bytes);
+    if (p == nullptr) return {};
     ++stats_.allocations;
   }
   ++stats_.gets;
@@ -67,6 +98,7 @@ void BufferPool::put(uint8_t* data, uint8_t cls) {
   stats_.in_use_bytes -= bytes;
   if (stats_.cached_bytes + bytes > cache_limit_) {
     std::free(data);
+    if (budget_ != nullptr) budget_->release(bytes);
     return;
   }
   // Reserve once per class so steady-state puts never allocate.

@@ -5,7 +5,9 @@
 // Ownership and threads: one pool per reactor. A pool is not thread-safe; a buffer must be
 // released on the reactor that owns its pool (commands complete on the reactor of their
 // connection, so this holds by construction). Memory is bounded: at most `cache_limit`
-// bytes are kept idle per class; buffers past that go back to the allocator on release.
+// bytes are kept idle (all classes together); buffers past that go back to the allocator on
+// release. With a MemoryBudget (set_budget) every byte the pool holds, in use or idle, is
+// charged to the daemon-wide budget, and get() fails once the budget is spent.
 //
 // BufferChain: the data of one command, as up to kMaxSegments buffers of at most 1 MiB,
 // described as iovecs for scatter-gather straight into the socket or the store.
@@ -19,6 +21,8 @@
 #include <span>
 #include <utility>
 #include <vector>
+
+#include "base/memory_budget.h"
 
 namespace stgt::base {
 
@@ -62,8 +66,16 @@ class BufferPool {
   BufferPool(const BufferPool&) = delete;
   BufferPool& operator=(const BufferPool&) = delete;
 
-  // A buffer of at least `size` bytes (1 <= size <= kMaxBuffer); empty on allocation failure.
+  // A buffer of at least `size` bytes (1 <= size <= kMaxBuffer); empty on allocation failure
+  // or when the budget is spent (after this pool's own idle buffers were given back).
   PoolBuffer get(size_t size);
+
+  // Charges everything the pool holds to `budget` from now on and keeps at most
+  // `cache_limit` bytes idle. Only while the pool holds nothing (at start-up, on the
+  // pool's reactor); false otherwise.
+  bool set_budget(MemoryBudget* budget, size_t cache_limit);
+  // Gives every idle buffer back to the allocator (and its bytes back to the budget).
+  void trim();
 
   struct Stats {
     uint64_t gets = 0;         // buffers handed out
@@ -78,8 +90,10 @@ class BufferPool {
  private:
   friend class PoolBuffer;
   void put(uint8_t* data, uint8_t cls);
+  uint8_t* allocate(size_t bytes);
 
   size_t cache_limit_;
+  MemoryBudget* budget_ = nullptr;
   std::array<std::vector<uint8_t*>, kClasses> free_;
   Stats stats_;
 };

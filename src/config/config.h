@@ -16,11 +16,16 @@
 
 namespace stgt::config {
 
+inline constexpr uint64_t kMinMemoryBudget = uint64_t{64} << 20;
+
 struct DaemonConfig {
   std::string control_socket = "/run/stgt/stgtd.sock";
   unsigned reactors = 0;             // 0 = one per core
   std::string io_backend = "uring";  // uring | epoll
   std::string log_level = "info";    // debug | info | warn | error
+  // Bytes of data buffers all reactors together may hold (in use and cached); 0 = a quarter
+  // of physical memory (at least kMinMemoryBudget). Commands past it: TASK SET FULL.
+  uint64_t memory_budget = 0;
   bool operator==(const DaemonConfig&) const = default;
 };
 
@@ -40,6 +45,9 @@ struct IscsiConfig {
   bool digests = true;  // accept CRC32C header and data digests when initiators ask
   // Write data one session may hold in buffers at once (commands past it: TASK SET FULL).
   uint64_t session_write_buffer = uint64_t{256} << 20;
+  // Sessions (and logins in progress) at once, discovery included; one more login is
+  // refused with status 0x0302 "out of resources" (RFC 7143 11.13.5).
+  uint32_t max_sessions = 4096;
   bool operator==(const IscsiConfig&) const = default;
 };
 
@@ -60,6 +68,7 @@ struct LunConfig {
   std::string provisioning = "thick";  // thick | thin (thin: UNMAP punches holes)
   bool write_cache = true;
   std::string vendor, product, serial;  // INQUIRY overrides; empty = built-in default
+  uint32_t queue_depth = 1024;  // commands in the LU's task set at once, from all sessions
   bool operator==(const LunConfig&) const = default;
 };
 
@@ -85,9 +94,23 @@ struct ChapConfig {
   bool operator==(const ChapConfig&) const = default;
 };
 
+// A target port group (ALUA, SPC-5 5.16): the portal groups (TPGTs) whose ports it holds,
+// its initial access state and its preferred bit.
+struct PortGroupConfig {
+  uint16_t id = 1;                     // 1..65535, unique within the target
+  std::vector<uint16_t> portal_groups;  // [[portal]] group_tag values, at least one
+  std::string state = "active/optimized";  // active/optimized | active/non-optimized |
+                                           // standby | unavailable | transitioning
+  bool preferred = false;
+  bool operator==(const PortGroupConfig&) const = default;
+};
+
 struct TargetConfig {
   std::string iqn;  // any iSCSI name, normalised to lower case
   std::string alias;
+  // true: SET TARGET PORT GROUPS (explicit ALUA) is accepted; implicit ALUA is always on.
+  bool alua_explicit = false;
+  std::vector<PortGroupConfig> port_groups;  // empty: one group 1 of every portal group
   std::vector<LunConfig> luns;
   std::vector<AclConfig> acls;  // empty = no initiator may see the target
   ChapConfig chap;

@@ -20,17 +20,20 @@ constexpr std::string_view kIscsiKeys[] = {
     "login_timeout",      "nop_interval",        "nop_timeout",    "queue_depth",
     "max_recv_data_segment_length", "max_burst_length", "first_burst_length",
     "max_outstanding_r2t", "immediate_data",     "initial_r2t",    "digests",
-    "session_write_buffer"};
+    "session_write_buffer", "max_sessions"};
 constexpr std::string_view kDaemonKeys[] = {"control_socket", "reactors", "io_backend",
-                                            "log_level"};
+                                            "log_level", "memory_budget"};
 constexpr std::string_view kPortalKeys[] = {"address", "group_tag"};
-constexpr std::string_view kTargetKeys[] = {"iqn", "alias", "lun", "acl", "incoming_users",
-                                            "outgoing_user", "mutual_chap"};
+constexpr std::string_view kTargetKeys[] = {"iqn", "alias", "alua_explicit", "port_group", "lun",
+                                            "acl", "incoming_users", "outgoing_user",
+                                            "mutual_chap"};
+constexpr std::string_view kPortGroupKeys[] = {"id", "portal_groups", "state", "preferred"};
 constexpr std::string_view kAccountKeys[] = {"user", "secret"};
 constexpr std::string_view kDiscoveryKeys[] = {"incoming_users", "outgoing_user", "mutual_chap"};
 constexpr std::string_view kLunKeys[] = {"id",         "store",     "path",      "size",
                                          "block_size", "read_only", "removable", "write_cache",
-                                         "vendor",     "product",   "serial",    "provisioning"};
+                                         "vendor",     "product",   "serial",    "provisioning",
+                                         "queue_depth"};
 constexpr std::string_view kAclKeys[] = {"initiator"};
 
 enum class Presence { kRequired, kOptional };
@@ -275,7 +278,8 @@ class TomlReader {
            read_integer(table, "daemon", "reactors", Presence::kOptional, 0, kMaxReactors,
                         daemon.reactors) &&
            read_string(table, "daemon", "io_backend", Presence::kOptional, daemon.io_backend) &&
-           read_string(table, "daemon", "log_level", Presence::kOptional, daemon.log_level);
+           read_string(table, "daemon", "log_level", Presence::kOptional, daemon.log_level) &&
+           read_size(table, "daemon", daemon.memory_budget, "memory_budget");
   }
 
   // Ranges from RFC 7143 13 (data lengths 512..2^24-1, MaxOutstandingR2T capped at what the
@@ -304,7 +308,9 @@ class TomlReader {
            read_bool(table, p, "immediate_data", iscsi.immediate_data) &&
            read_bool(table, p, "initial_r2t", iscsi.initial_r2t) &&
            read_bool(table, p, "digests", iscsi.digests) &&
-           read_size(table, p, iscsi.session_write_buffer, "session_write_buffer");
+           read_size(table, p, iscsi.session_write_buffer, "session_write_buffer") &&
+           read_integer(table, p, "max_sessions", Presence::kOptional, 1u, 65535u,
+                        iscsi.max_sessions);
   }
 
   bool read_portal(const toml::table& table, const std::string& path, PortalConfig& portal) {
@@ -317,6 +323,9 @@ class TomlReader {
     return check_keys(table, path, kTargetKeys) &&
            read_string(table, path, "iqn", Presence::kRequired, target.iqn) &&
            read_string(table, path, "alias", Presence::kOptional, target.alias) &&
+           read_bool(table, path, "alua_explicit", target.alua_explicit) &&
+           read_list(table, path, "port_group", target.port_groups,
+                     &TomlReader::read_port_group) &&
            read_list(table, path, "lun", target.luns, &TomlReader::read_lun) &&
            read_list(table, path, "acl", target.acls, &TomlReader::read_acl) &&
            read_chap(table, path, target.chap);
@@ -348,7 +357,38 @@ class TomlReader {
            read_bool(table, path, "write_cache", lun.write_cache) &&
            read_string(table, path, "vendor", Presence::kOptional, lun.vendor) &&
            read_string(table, path, "product", Presence::kOptional, lun.product) &&
-           read_string(table, path, "serial", Presence::kOptional, lun.serial);
+           read_string(table, path, "serial", Presence::kOptional, lun.serial) &&
+           read_integer(table, path, "queue_depth", Presence::kOptional, 1, 65535,
+                        lun.queue_depth);
+  }
+
+  bool read_port_group(const toml::table& table, const std::string& path, PortGroupConfig& g) {
+    return check_keys(table, path, kPortGroupKeys) &&
+           read_integer(table, path, "id", Presence::kRequired, 1, 65535, g.id) &&
+           read_tag_list(table, path, "portal_groups", g.portal_groups) &&
+           read_string(table, path, "state", Presence::kOptional, g.state) &&
+           read_bool(table, path, "preferred", g.preferred);
+  }
+
+  // A required array of integers 1..65535 (portal group tags).
+  bool read_tag_list(const toml::table& table, const std::string& path, std::string_view key,
+                     std::vector<uint16_t>& out) {
+    bool ok = true;
+    const std::string field = join(path, key);
+    const toml::node* node = find(table, field, key, Presence::kRequired, ok);
+    if (!node) return ok;
+    const toml::array* array = node->as_array();
+    if (!array) return wrong_type(*node, field, "an array of portal group tags");
+    for (size_t i = 0; i < array->size(); ++i) {
+      const toml::node& element = *array->get(i);
+      const auto* value = element.as_integer();
+      if (!value) return wrong_type(element, indexed(field, i), "an integer");
+      if (value->get() < 1 || value->get() > 65535) {
+        return fail(line_of(element.source()), indexed(field, i), "must be 1..65535");
+      }
+      out.push_back(uint16_t(value->get()));
+    }
+    return true;
   }
 
   bool read_acl(const toml::table& table, const std::string& path, AclConfig& acl) {

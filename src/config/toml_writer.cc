@@ -62,6 +62,20 @@ void write_lun(Writer& w, const LunConfig& lun) {
   w.string_key("vendor", lun.vendor, true);
   w.string_key("product", lun.product, true);
   w.string_key("serial", lun.serial, true);
+  if (lun.queue_depth != LunConfig{}.queue_depth) w.key("queue_depth", std::to_string(lun.queue_depth));
+}
+
+void write_port_group(Writer& w, const PortGroupConfig& group) {
+  w.header("[[target.port_group]]");
+  w.key("id", std::to_string(group.id));
+  std::string tags = "[";
+  for (size_t i = 0; i < group.portal_groups.size(); ++i) {
+    if (i > 0) tags += ", ";
+    tags += std::to_string(group.portal_groups[i]);
+  }
+  w.key("portal_groups", tags + "]");
+  w.string_key("state", group.state);
+  if (group.preferred) w.bool_key("preferred", true);
 }
 
 std::string string_array(const std::vector<std::string>& items) {
@@ -89,6 +103,7 @@ std::string to_toml(const Config& config) {
   w.key("reactors", std::to_string(config.daemon.reactors));
   w.string_key("io_backend", config.daemon.io_backend);
   w.string_key("log_level", config.daemon.log_level);
+  if (config.daemon.memory_budget != 0) w.key("memory_budget", size_text(config.daemon.memory_budget));
   const IscsiConfig& i = config.iscsi;
   if (!(i == IscsiConfig{})) {
     w.header("[iscsi]");
@@ -104,6 +119,7 @@ std::string to_toml(const Config& config) {
     w.bool_key("initial_r2t", i.initial_r2t);
     w.bool_key("digests", i.digests);
     w.key("session_write_buffer", size_text(i.session_write_buffer));
+    w.key("max_sessions", std::to_string(i.max_sessions));
   }
   if (!(config.discovery == DiscoveryConfig{})) {
     w.header("[discovery]");
@@ -124,6 +140,8 @@ std::string to_toml(const Config& config) {
     w.string_key("iqn", target.iqn);
     w.string_key("alias", target.alias, true);
     write_chap(w, target.chap);
+    if (target.alua_explicit) w.bool_key("alua_explicit", true);
+    for (const PortGroupConfig& group : target.port_groups) write_port_group(w, group);
     for (const LunConfig& lun : target.luns)
       write_lun(w, lun);
     for (const AclConfig& acl : target.acls) {

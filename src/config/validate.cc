@@ -73,6 +73,10 @@ class Validator {
     if (!one_of(d.log_level, kLevels)) {
       return fail("daemon.log_level", "must be \"debug\", \"info\", \"warn\" or \"error\"");
     }
+    if (d.memory_budget != 0 && d.memory_budget < kMinMemoryBudget) {
+      // Room for the largest command's data-out and its scratch copy, twice over.
+      return fail("daemon.memory_budget", "must be at least 64MiB (or 0 for automatic)");
+    }
     return true;
   }
 
@@ -127,7 +131,8 @@ class Validator {
                                            " in target " + target.iqn);
       }
     }
-    return check_acls(target, field) && check_chap(target.chap, field);
+    return check_port_groups(target, field) && check_acls(target, field) &&
+           check_chap(target.chap, field);
   }
 
   // RFC 7143 12.1.3: CHAP secrets of at least 96 bits; a secret authenticates one direction
@@ -175,6 +180,51 @@ class Validator {
       if (config_.find_account(user)->secret == out->secret) {
         return fail(field + ".outgoing_user",
                     "the outgoing secret must differ from the secret of incoming user " + user);
+      }
+    }
+    return true;
+  }
+
+  // ALUA target port groups: unique ids, known states, and every portal group of the daemon
+  // in exactly one group (SPC-5 5.16.2.1: each target port is in one target port group).
+  bool check_port_groups(const TargetConfig& target, const std::string& field) {
+    static constexpr std::array<std::string_view, 5> kStates = {
+        "active/optimized", "active/non-optimized", "standby", "unavailable", "transitioning"};
+    std::set<uint16_t> portal_tags;
+    for (const PortalConfig& p : config_.portals) portal_tags.insert(p.group_tag);
+    std::set<uint16_t> ids;
+    std::set<uint16_t> covered;
+    for (size_t g = 0; g < target.port_groups.size(); ++g) {
+      const PortGroupConfig& group = target.port_groups[g];
+      const std::string group_field = field + ".port_group[" + std::to_string(g) + "]";
+      if (group.id == 0) return fail(group_field + ".id", "must be 1..65535");
+      if (!ids.insert(group.id).second) {
+        return fail(group_field + ".id", "duplicate port group " + std::to_string(group.id));
+      }
+      if (!one_of(group.state, kStates)) {
+        return fail(group_field + ".state",
+                    "must be \"active/optimized\", \"active/non-optimized\", \"standby\", "
+                    "\"unavailable\" or \"transitioning\"");
+      }
+      if (group.portal_groups.empty()) {
+        return fail(group_field + ".portal_groups", "needs at least one portal group tag");
+      }
+      for (const uint16_t tag : group.portal_groups) {
+        if (portal_tags.count(tag) == 0) {
+          return fail(group_field + ".portal_groups",
+                      "no [[portal]] has group_tag " + std::to_string(tag));
+        }
+        if (!covered.insert(tag).second) {
+          return fail(group_field + ".portal_groups",
+                      "portal group " + std::to_string(tag) + " is in two port groups");
+        }
+      }
+    }
+    if (target.port_groups.empty()) return true;
+    for (const uint16_t tag : portal_tags) {
+      if (covered.count(tag) == 0) {
+        return fail(field + ".port_group",
+                    "portal group " + std::to_string(tag) + " belongs to no port group");
       }
     }
     return true;

@@ -12,14 +12,17 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <vector>
 
 #include "backing/backing_store.h"
 #include "base/log.h"
+#include "base/memory_budget.h"
 #include "config/config.h"
 #include "devices/device_type.h"
 #include "reactor/reactor_group.h"
+#include "scsi/alua.h"
 #include "scsi/target.h"
 #include "mgmt/control_socket.h"
 #include "mgmt/json_rpc.h"
@@ -56,6 +59,7 @@ iscsi::IscsiSettings iscsi_settings(const config::IscsiConfig& c) {
   s.nop_timeout = std::chrono::seconds(c.nop_timeout);
   s.max_tasks_per_session = c.queue_depth;
   s.session_write_buffer = c.session_write_buffer;
+  s.max_sessions = c.max_sessions;
   s.limits.max_recv_data_segment_length = c.max_recv_data_segment_length;
   s.limits.max_burst_length = c.max_burst_length;
   s.limits.first_burst_length = c.first_burst_length;
@@ -124,6 +128,11 @@ int run(const DaemonOptions& options) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // Declared before the reactors: their pools point to it until they are gone.
+  base::MemoryBudget budget(cfg.daemon.memory_budget != 0
+                                ? cfg.daemon.memory_budget
+                                : base::MemoryBudget::default_limit(config::kMinMemoryBudget));
+
   const std::string backend_name = options.io_backend.value_or(cfg.daemon.io_backend);
   const auto backend =
       backend_name == "epoll" ? reactor::IoBackend::kEpoll : reactor::IoBackend::kUring;
@@ -132,6 +141,21 @@ int run(const DaemonOptions& options) {
     STGT_LOG_ERROR("cannot start reactors: {}", group.error());
     return 1;
   }
+
+  // The data-buffer budget, shared by every reactor's pool. Idle caches together stay under
+  // half of it, so whatever other reactors keep cached, one reactor can always use the rest.
+  for (unsigned i = 0; i < (*group)->size(); ++i) {
+    reactor::Reactor& r = (*group)->at(i);
+    const size_t cache = std::min<uint64_t>(uint64_t{64} << 20,
+                                            budget.limit() / (2 * (*group)->size()));
+    std::promise<void> done;
+    r.post([&r, &budget, cache, &done] {
+      (void)r.buffers().set_budget(&budget, cache);
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+  STGT_LOG_INFO("memory budget for data buffers: {} MiB", budget.limit() >> 20);
 
   iscsi::IscsiServer server(**group, iscsi_settings(cfg.iscsi));
   for (const config::PortalConfig& p : cfg.portals) {

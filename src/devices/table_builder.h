@@ -25,14 +25,21 @@ struct OpFlags {
   bool allowed_with_ua = false;
   bool allowed_without_medium = false;
   scsi::ConflictPolicy reservation = scsi::ConflictPolicy::kConflict;
+  uint8_t alua = 0;  // non-active ALUA states the command runs in (scsi/alua.h)
 };
 
 inline constexpr OpFlags kDefault{};
-// INQUIRY, REPORT LUNS, REQUEST SENSE: answered through a unit attention (SAM-5 5.14) and
-// without a medium.
-inline constexpr OpFlags kUaExempt{true, true, scsi::ConflictPolicy::kAllowed};
+// INQUIRY, REPORT LUNS, REQUEST SENSE: answered through a unit attention (SAM-5 5.14),
+// without a medium and in every ALUA state (SPC-5 5.16.2.4).
+inline constexpr OpFlags kUaExempt{true, true, scsi::ConflictPolicy::kAllowed, scsi::kAluaAllowAll};
 inline constexpr OpFlags kNoMedium{false, true, scsi::ConflictPolicy::kConflict};
 inline constexpr OpFlags kNoMediumNoConflict{false, true, scsi::ConflictPolicy::kAllowed};
+
+// `flags` plus the ALUA states in `alua` (e.g. MODE SENSE also runs in standby).
+constexpr OpFlags with_alua(OpFlags flags, uint8_t alua) {
+  flags.alua = alua;
+  return flags;
+}
 
 constexpr scsi::OpcodeEntry op(scsi::Handler handler, const char* name,
                                scsi::DataDirection direction, Usage use,
@@ -48,6 +55,7 @@ constexpr scsi::OpcodeEntry op(scsi::Handler handler, const char* name,
   e.allowed_with_ua = flags.allowed_with_ua;
   e.allowed_without_medium = flags.allowed_without_medium;
   e.reservation = flags.reservation;
+  e.alua_allowed = flags.alua;
   e.usage = use;
   return e;
 }
@@ -62,13 +70,15 @@ constexpr scsi::OpcodeEntry sa_op(const char* name, uint8_t cdb_length,
   e.allowed_with_ua = flags.allowed_with_ua;
   e.allowed_without_medium = flags.allowed_without_medium;
   e.reservation = flags.reservation;
+  e.alua_allowed = flags.alua;
   e.service_actions = actions;
   return e;
 }
 
 constexpr scsi::ServiceAction sa(uint16_t action, scsi::Handler handler, const char* name,
-                                 uint8_t cdb_length, scsi::DataDirection direction, Usage use) {
-  return scsi::ServiceAction{action, handler, name, cdb_length, direction, use};
+                                 uint8_t cdb_length, scsi::DataDirection direction, Usage use,
+                                 uint8_t alua = 0) {
+  return scsi::ServiceAction{action, handler, name, cdb_length, direction, use, alua};
 }
 
 // Usage data's last byte is the CONTROL byte: NACA and LINK are examined (and refused).

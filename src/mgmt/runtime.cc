@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "devices/device_type.h"
 #include "reactor/reactor.h"
+#include "scsi/alua.h"
 #include "scsi/it_nexus.h"
 #include "scsi/nexus_registry.h"
 
@@ -71,6 +72,7 @@ base::Result<std::shared_ptr<scsi::LogicalUnit>, std::string> Runtime::open_lu(
   settings.removable = lc.removable;
   settings.write_cache = lc.write_cache;
   settings.thin = lc.provisioning == "thin";
+  settings.queue_depth = lc.queue_depth;
   auto lu = devices::make_disk(std::move(store).value(), identity, settings);
   if (lu->num_blocks() == 0) {
     return base::unexpected("target " + iqn + " LUN " + std::to_string(lc.id) +
@@ -80,9 +82,41 @@ base::Result<std::shared_ptr<scsi::LogicalUnit>, std::string> Runtime::open_lu(
   return lu;
 }
 
-std::shared_ptr<scsi::Target> Runtime::make_target(const config::TargetConfig& tc,
+// The target port groups of a target (ALUA): as configured, or one group of every portal
+// group the daemon has.
+std::shared_ptr<scsi::AluaGroups> alua_groups(const config::Config& cfg,
+                                              const config::TargetConfig& tc) {
+  std::vector<uint16_t> all_ports;
+  for (const config::PortalConfig& p : cfg.portals) all_ports.push_back(p.group_tag);
+  std::vector<scsi::TargetPortGroupSpec> specs;
+  for (const config::PortGroupConfig& g : tc.port_groups) {
+    scsi::TargetPortGroupSpec spec;
+    spec.id = g.id;
+    spec.relative_port_ids = g.portal_groups;
+    spec.state = scsi::parse_alua_state(g.state).value_or(scsi::AluaState::kActiveOptimized);
+    spec.preferred = g.preferred;
+    specs.push_back(std::move(spec));
+  }
+  return std::make_shared<scsi::AluaGroups>(std::move(specs), std::move(all_ports),
+                                            tc.alua_explicit);
+}
+
+std::shared_ptr<scsi::Target> Runtime::make_target(const config::Config& cfg,
+                                                   const config::TargetConfig& tc,
                                                    const LuMap& luns) {
   auto target = std::make_shared<scsi::Target>(tc.iqn, tc.alias);
+  const auto old = targets_.find(tc.iqn);
+  const config::TargetConfig* old_cfg = nullptr;
+  for (const config::TargetConfig& t : config_.targets) {
+    if (t.iqn == tc.iqn) old_cfg = &t;
+  }
+  // A new snapshot of a running target keeps its live nexuses (registry) and, unless its
+  // port groups were reconfigured, their live ALUA states.
+  if (old != targets_.end()) target->share_runtime_state(*old->second);
+  if (old == targets_.end() || old_cfg == nullptr || !(old_cfg->port_groups == tc.port_groups) ||
+      old_cfg->alua_explicit != tc.alua_explicit || !(config_.portals == cfg.portals)) {
+    target->set_alua(alua_groups(cfg, tc));
+  }
   for (const auto& [id, entry] : luns) target->add_lun(id, entry.lu);
   if (luns.count(0) == 0) {
     auto& controller = controllers_[tc.iqn];
@@ -90,10 +124,6 @@ std::shared_ptr<scsi::Target> Runtime::make_target(const config::TargetConfig& t
     target->set_controller(controller);
   }
   for (const config::AclConfig& acl : tc.acls) target->allow_initiator(acl.initiator);
-  // A new snapshot of a running target keeps its live nexuses (registry).
-  if (const auto old = targets_.find(tc.iqn); old != targets_.end()) {
-    target->share_runtime_state(*old->second);
-  }
   return target;
 }
 
@@ -134,7 +164,7 @@ base::Result<void, std::string> Runtime::start(config::Config cfg) {
       map[lc.id] = LuEntry{lc, std::move(lu).value()};
     }
   }
-  for (const config::TargetConfig& tc : cfg.targets) targets_[tc.iqn] = make_target(tc, lus[tc.iqn]);
+  for (const config::TargetConfig& tc : cfg.targets) targets_[tc.iqn] = make_target(cfg, tc, lus[tc.iqn]);
   lus_ = std::move(lus);
   config_ = std::move(cfg);
   server_.publish(make_catalog(config_, targets_));
@@ -256,7 +286,7 @@ base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
   // ---- 4. publish, then move live sessions onto the new snapshots ----
   std::map<std::string, std::shared_ptr<const scsi::Target>> next_targets;
   for (const config::TargetConfig& tc : next.targets) {
-    next_targets[tc.iqn] = make_target(tc, next_lus[tc.iqn]);
+    next_targets[tc.iqn] = make_target(next, tc, next_lus[tc.iqn]);
   }
   server_.publish(make_catalog(next, next_targets));
   // Old snapshots (and through them the LUs being removed) stay alive until drained.

@@ -71,7 +71,8 @@ class Runtime {
 
   base::Result<std::shared_ptr<scsi::LogicalUnit>, std::string> open_lu(
       const std::string& iqn, const config::LunConfig& lc) const;
-  std::shared_ptr<scsi::Target> make_target(const config::TargetConfig& tc, const LuMap& luns);
+  std::shared_ptr<scsi::Target> make_target(const config::Config& cfg,
+                                            const config::TargetConfig& tc, const LuMap& luns);
   std::shared_ptr<iscsi::Catalog> make_catalog(
       const config::Config& cfg,
       const std::map<std::string, std::shared_ptr<const scsi::Target>>& targets) const;

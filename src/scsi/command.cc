@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "scsi/it_nexus.h"
 #include "scsi/logical_unit.h"
 
 namespace stgt::scsi {
@@ -25,7 +26,7 @@ void Command::complete_good() {
 void Command::complete_data(std::span<const uint8_t> bytes, uint32_t allocation_length) {
   const auto n = uint32_t(std::min<size_t>(bytes.size(), allocation_length));
   if (!allocate_in(n)) {
-    complete_sense(SenseReason::kInternalTargetFailure);
+    fail_no_buffers();
     return;
   }
   data.copy_in(0, bytes.data(), n);
@@ -92,6 +93,7 @@ void Command::reset() {
   fua = false;
   on_store_done = nullptr;
   extent = ExtentHold{};
+  in_task_set = false;
   completed_ = false;
 }
 
@@ -101,6 +103,11 @@ void Command::finish() {
   // Before the transport may reuse the command: waiters blocked by its range may run now.
   if (extent.state != ExtentHold::State::kNone && lu != nullptr) lu->extents().release(*this);
   aux.reset();  // device scratch is never part of the response
+  if (in_task_set) {
+    in_task_set = false;
+    if (lu != nullptr) lu->leave_task_set();
+    if (nexus != nullptr) nexus->left_task_set();
+  }
   if (owner != nullptr) owner->command_done(*this);
 }
 

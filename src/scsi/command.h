@@ -102,6 +102,9 @@ class Command final : public backing::StoreCompletion {
   base::BufferChain aux;
   // The command's hold on an LBA range of its LU (scsi/extent_lock.h); released by finish().
   ExtentHold extent;
+  // Counted in its LU's task set and its nexus's outstanding commands (the SAM gate's
+  // capacity check); finish() takes it out again.
+  bool in_task_set = false;
 
   // Allocates data-in for a response that wants `length` bytes: records in_length and
   // gets min(length, expected_in_length) bytes from `pool`. False if out of
@@ -112,12 +115,15 @@ class Command final : public backing::StoreCompletion {
   void complete_good();
   // GOOD with parameter data: sends min(bytes.size(), allocation_length) bytes (SPC-5 4.2.5.6:
   // truncation to the allocation length is not an error, so in_length is the truncated
-  // length and no overflow residual is reported). Fails with INTERNAL TARGET FAILURE when
+  // length and no overflow residual is reported). Fails with TASK SET FULL when
   // out of buffers.
   void complete_data(std::span<const uint8_t> bytes, uint32_t allocation_length);
   void complete_status(Status s);
   void complete_sense(SenseReason reason, const SenseDetail& detail = {});
   void complete_sense(SenseCode code, const SenseDetail& detail);
+  // Data buffers could not be had (the daemon's memory budget is spent): TASK SET FULL
+  // (SAM-5 5.3.1), so the initiator retries later instead of failing the I/O.
+  void fail_no_buffers() { complete_status(Status::kTaskSetFull); }
   // Convenience: INVALID FIELD IN CDB with a field pointer at CDB byte (and bit).
   void fail_cdb_field(uint16_t byte, int bit = -1);
 

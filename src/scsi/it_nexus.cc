@@ -10,6 +10,10 @@ ItNexus::ItNexus(std::shared_ptr<const Target> target, std::string initiator_nam
       initiator_name_(std::move(initiator_name)),
       initiator_port_(std::move(initiator_port)),
       port_(port) {
+  static const AluaGroups kNoGroups;
+  const AluaGroups& groups = target_ ? target_->alua() : kNoGroups;
+  const TargetPortGroup* g = groups.find(port_.port_group_id);
+  port_group_ = g != nullptr ? g : &groups.group_of_port(port_.relative_port_id);
   // SAM-5 6.3.1: a new I_T nexus starts as after a power on; every LUN it can reach owes
   // it POWER ON, RESET, OR BUS DEVICE RESET OCCURRED. Doing it here means no transport can
   // forget it.

@@ -53,6 +53,20 @@ class ItNexus : public std::enable_shared_from_this<ItNexus> {
   const std::string& initiator_port() const { return initiator_port_; }
   const TargetPort& port() const { return port_; }
 
+  // The target port group this nexus's target port belongs to (port().port_group_id) and
+  // its current ALUA state: one atomic load, taken by the SAM gate on every command.
+  const TargetPortGroup& port_group() const { return *port_group_; }
+  AluaState alua_state() const {
+    return AluaState(port_group_->state_word().load(std::memory_order_acquire));
+  }
+
+  // Commands of this nexus inside an LU's task set (SAM-5 5.3.1: TASK SET FULL for a nexus
+  // with commands outstanding, BUSY for one without). Counted by the SAM gate and
+  // Command::finish on the nexus's reactor only.
+  uint32_t commands_in_task_sets() const { return in_task_sets_; }
+  void entered_task_set() { ++in_task_sets_; }
+  void left_task_set() { --in_task_sets_; }
+
   // The reactor the owning session lives on and the session itself (for task management
   // that comes from other nexuses). Set once by the transport before the nexus is
   // registered; a nexus without an owner (unit tests) is skipped by fan-outs.
@@ -80,6 +94,8 @@ class ItNexus : public std::enable_shared_from_this<ItNexus> {
   std::string initiator_name_;
   std::string initiator_port_;
   TargetPort port_;
+  const TargetPortGroup* port_group_ = nullptr;
+  uint32_t in_task_sets_ = 0;
   reactor::Reactor* reactor_ = nullptr;
   std::weak_ptr<NexusOwner> owner_;
   bool owes_power_on(uint32_t lun) const;

@@ -30,12 +30,17 @@ struct LuIdentity {
   uint64_t naa = 0;                 // NAA IEEE Registered identifier (type 5), VPD 0x83
 };
 
+inline constexpr uint32_t kDefaultLuQueueDepth = 1024;
+
 struct LuSettings {
   uint32_t block_size = 512;
   bool read_only = false;
   bool removable = false;
   bool write_cache = true;  // default WCE
   bool thin = false;  // asks for thin provisioning; effective only if the store can unmap
+  // Commands the LU's task set holds at once, from every nexus (SAM-5 5.3.1); one more is
+  // answered TASK SET FULL or BUSY.
+  uint32_t queue_depth = kDefaultLuQueueDepth;
 };
 
 class LogicalUnit {
@@ -75,6 +80,16 @@ class LogicalUnit {
   // Writes refused: configured read-only or software write protect.
   bool write_protected() const { return settings_.read_only || swp(); }
 
+  // Task set capacity (SAM-5 5.3.1). One atomic per LU, shared by every reactor: a command
+  // enters before it runs and leaves when it completes (Command::finish).
+  bool try_enter_task_set() {
+    if (in_task_set_.fetch_add(1, std::memory_order_relaxed) < settings_.queue_depth) return true;
+    in_task_set_.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+  void leave_task_set() { in_task_set_.fetch_sub(1, std::memory_order_relaxed); }
+  uint32_t commands_in_task_set() const { return in_task_set_.load(std::memory_order_relaxed); }
+
   // Range locks that make COMPARE AND WRITE and ORWRITE atomic against other writes.
   ExtentLock& extents() { return extents_; }
 
@@ -90,6 +105,7 @@ class LogicalUnit {
   std::atomic<bool> swp_{false};
   std::atomic<bool> medium_present_{true};
   std::atomic<bool> prevent_{false};
+  std::atomic<uint32_t> in_task_set_{0};
   ExtentLock extents_;
 };
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <span>
 
+#include "scsi/alua.h"
 #include "scsi/command.h"
 
 namespace stgt::scsi {
@@ -25,6 +26,7 @@ struct ServiceAction {
   uint8_t cdb_length = 0;
   DataDirection direction = DataDirection::kNone;
   std::array<uint8_t, 16> usage{};  // CDB usage data (SPC-5 6.35.3), first byte = opcode
+  uint8_t alua_allowed = 0;  // as OpcodeEntry::alua_allowed, for this service action
 };
 
 struct OpcodeEntry {
@@ -35,6 +37,9 @@ struct OpcodeEntry {
   bool allowed_with_ua = false;      // SPC-5 5.14: INQUIRY, REPORT LUNS, REQUEST SENSE
   bool allowed_without_medium = false;  // answered while NOT READY / MEDIUM NOT PRESENT
   ConflictPolicy reservation = ConflictPolicy::kConflict;
+  // Non-active ALUA states the command still runs in (scsi/alua.h kAluaAllow* bits; SPC-5
+  // 5.16.2.4); in the others it fails with NOT READY, LOGICAL UNIT NOT ACCESSIBLE.
+  uint8_t alua_allowed = 0;
   std::array<uint8_t, 16> usage{};  // CDB usage data for REPORT SUPPORTED OPERATION CODES
   // Non-empty for opcodes dispatched by service action (CDB byte 1, bits 4..0).
   std::span<const ServiceAction> service_actions{};

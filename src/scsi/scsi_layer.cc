@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "base/byte_order.h"
+#include "scsi/alua.h"
 #include "scsi/it_nexus.h"
 #include "scsi/logical_unit.h"
 #include "scsi/lun.h"
@@ -107,6 +108,42 @@ bool control_byte_ok(Command& cmd, uint8_t cdb_length) {
   return true;
 }
 
+// SPC-5 5.16.2.4: in the standby, unavailable and transitioning states only the commands
+// the opcode table marks for the state run (service-action opcodes by their action); the
+// rest get NOT READY, LOGICAL UNIT NOT ACCESSIBLE with the state's ASCQ. The active states
+// cost one atomic load.
+bool alua_allows(Command& cmd, const OpcodeEntry& entry) {
+  const AluaState state = cmd.nexus->alua_state();
+  const uint8_t bit = alua_allow_bit(state);
+  if (bit == 0) return true;
+  uint8_t allowed = entry.alua_allowed;
+  if (!entry.service_actions.empty()) {
+    allowed = 0;
+    for (const ServiceAction& a : entry.service_actions) {
+      if (a.action == (cmd.cdb[1] & 0x1f)) allowed = a.alua_allowed;
+    }
+  }
+  if ((allowed & bit) != 0) return true;
+  cmd.complete_sense(state == AluaState::kStandby       ? SenseReason::kLunNotAccessibleStandby
+                     : state == AluaState::kUnavailable ? SenseReason::kLunNotAccessibleUnavailable
+                                                        : SenseReason::kLunNotAccessibleTransition);
+  return false;
+}
+
+// SAM-5 5.3.1: the LU's task set has room for queue_depth commands from all nexuses. A
+// command past it gets TASK SET FULL when its nexus already has commands in a task set (they
+// will complete and make room), BUSY when it has none.
+bool enter_task_set(Command& cmd, LogicalUnit& lu) {
+  if (!lu.try_enter_task_set()) {
+    cmd.complete_status(cmd.nexus->commands_in_task_sets() > 0 ? Status::kTaskSetFull
+                                                               : Status::kBusy);
+    return false;
+  }
+  cmd.in_task_set = true;
+  cmd.nexus->entered_task_set();
+  return true;
+}
+
 // Reservation hook (SPC-5 5.13): no reservations are held yet, so nothing conflicts.
 bool reservation_allows(const Command& /*cmd*/, const OpcodeEntry& /*entry*/) { return true; }
 
@@ -140,11 +177,16 @@ void submit(Command& cmd) {
     cmd.complete_sense(cmd.nexus->pop_unit_attention(*lun));
     return;
   }
+  // 3a. Asymmetric access state of the target port group (SPC-5 5.16.2.4), after the unit
+  // attention so that ASYMMETRIC ACCESS STATE CHANGED is reported first.
+  if (!alua_allows(cmd, entry)) return;
   // 4. Reservation conflict.
   if (entry.reservation == ConflictPolicy::kConflict && !reservation_allows(cmd, entry)) {
     cmd.complete_status(Status::kReservationConflict);
     return;
   }
+  // 5a. Task-set capacity (SAM-5 5.3.1).
+  if (!enter_task_set(cmd, *lu)) return;
   // 5. Task-set ordering.
   if (!task_set_allows(cmd)) {
     cmd.complete_status(Status::kBusy);

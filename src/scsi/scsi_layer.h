@@ -1,6 +1,8 @@
 // The mid-layer entry point. submit() runs the SAM gate for one command, in this order
 // (DESIGN.md): LUN exists and is mapped for this initiator -> ACA -> unit attention ->
-// reservation conflict -> task-set ordering -> CDB decode and range checks -> execute.
+// ALUA access state of the nexus's target port group -> reservation conflict -> task-set
+// capacity (TASK SET FULL / BUSY) -> task-set ordering -> CDB decode and range checks ->
+// execute.
 // It runs on the caller's reactor and completes through cmd.owner (possibly inline).
 #pragma once
 

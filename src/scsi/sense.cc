@@ -31,6 +31,9 @@ constexpr std::array<SenseCode, kReasons> kTable = [] {
   set(SenseReason::kLunNotReadyManualIntervention, code(K::kNotReady, 0x04, 0x03));
   set(SenseReason::kMediumNotPresent, code(K::kNotReady, 0x3a, 0x00));
   set(SenseReason::kLunNotReadyFormatInProgress, code(K::kNotReady, 0x04, 0x04));
+  set(SenseReason::kLunNotAccessibleTransition, code(K::kNotReady, 0x04, 0x0a));
+  set(SenseReason::kLunNotAccessibleStandby, code(K::kNotReady, 0x04, 0x0b));
+  set(SenseReason::kLunNotAccessibleUnavailable, code(K::kNotReady, 0x04, 0x0c));
   set(SenseReason::kPowerOnReset, code(K::kUnitAttention, 0x29, 0x00));
   set(SenseReason::kItNexusLoss, code(K::kUnitAttention, 0x29, 0x07));
   set(SenseReason::kLunReset, code(K::kUnitAttention, 0x29, 0x00));
@@ -39,6 +42,7 @@ constexpr std::array<SenseCode, kReasons> kTable = [] {
   set(SenseReason::kReportedLunsDataChanged, code(K::kUnitAttention, 0x3f, 0x0e));
   set(SenseReason::kInquiryDataChanged, code(K::kUnitAttention, 0x3f, 0x03));
   set(SenseReason::kCommandsClearedByAnotherInitiator, code(K::kUnitAttention, 0x2f, 0x00));
+  set(SenseReason::kAsymmetricAccessStateChanged, code(K::kUnitAttention, 0x2a, 0x06));
   set(SenseReason::kWriteProtected, code(K::kDataProtect, 0x27, 0x00));
   set(SenseReason::kReadError, code(K::kMediumError, 0x11, 0x00));
   set(SenseReason::kWriteError, code(K::kMediumError, 0x0c, 0x00));

@@ -43,6 +43,9 @@ enum class SenseReason : uint8_t {
   kLunNotReadyManualIntervention,  // 04/03
   kMediumNotPresent,           // 3a/00
   kLunNotReadyFormatInProgress,  // 04/04
+  kLunNotAccessibleTransition,  // 04/0a ASYMMETRIC ACCESS STATE TRANSITION
+  kLunNotAccessibleStandby,     // 04/0b TARGET PORT IN STANDBY STATE
+  kLunNotAccessibleUnavailable,  // 04/0c TARGET PORT IN UNAVAILABLE STATE
   // UNIT ATTENTION
   kPowerOnReset,               // 29/00
   kItNexusLoss,                // 29/07
@@ -52,6 +55,7 @@ enum class SenseReason : uint8_t {
   kReportedLunsDataChanged,    // 3f/0e
   kInquiryDataChanged,         // 3f/03
   kCommandsClearedByAnotherInitiator,  // 2f/00
+  kAsymmetricAccessStateChanged,  // 2a/06
   // DATA PROTECT
   kWriteProtected,             // 27/00
   // MEDIUM / HARDWARE / ABORTED COMMAND

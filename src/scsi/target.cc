@@ -53,6 +53,7 @@ void Target::add_rule(AccessRule rule) {
     }
     view->controller_ = controller_;
     view->registry_ = registry_;
+    view->alua_ = alua_;
     r.view = std::move(view);
   }
   rules_.push_back(std::move(r));

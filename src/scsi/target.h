@@ -1,8 +1,8 @@
 // Target: a SCSI target device as the mid-layer serves it: its name, its LUN map and who
 // may use it. Immutable once published (the control plane replaces it as a whole), so any
-// reactor reads it without locks. The one mutable part is behind a pointer: the registry of
-// its live I_T nexuses (scsi/nexus_registry.h), which a republished Target must carry over
-// (share_runtime_state()).
+// reactor reads it without locks. The mutable parts are behind pointers: the registry of its
+// live I_T nexuses (scsi/nexus_registry.h) and the access states of its target port groups
+// (scsi/alua.h), which a republished Target must carry over (share_runtime_state()).
 #pragma once
 
 #include <cstdint>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "net/ip_prefix.h"
+#include "scsi/alua.h"
 #include "scsi/logical_unit.h"
 #include "scsi/nexus_registry.h"
 
@@ -53,8 +54,15 @@ class Target : public std::enable_shared_from_this<Target> {
 
   // The live I_T nexuses of this target (thread-safe).
   NexusRegistry& registry() const { return *registry_; }
-  // A replacement of this target (control plane) keeps the same live nexuses.
-  void share_runtime_state(const Target& from) { registry_ = from.registry_; }
+  // Target port groups and their ALUA states (thread-safe states, fixed membership).
+  AluaGroups& alua() const { return *alua_; }
+  // Set while the target is built, before it is published.
+  void set_alua(std::shared_ptr<AluaGroups> groups) { alua_ = std::move(groups); }
+  // A replacement of this target (control plane) keeps the same live nexuses and states.
+  void share_runtime_state(const Target& from) {
+    registry_ = from.registry_;
+    alua_ = from.alua_;
+  }
 
   // Access rules, in order. Call after every add_lun, set_controller and
   // share_runtime_state: a rule with a LUN map builds its view from them. Without any rule
@@ -86,6 +94,7 @@ class Target : public std::enable_shared_from_this<Target> {
   std::shared_ptr<LogicalUnit> controller_;
   std::vector<Rule> rules_;
   std::shared_ptr<NexusRegistry> registry_ = std::make_shared<NexusRegistry>();
+  std::shared_ptr<AluaGroups> alua_ = std::make_shared<AluaGroups>();
 };
 
 }  // namespace stgt::scsi

@@ -119,7 +119,7 @@ void compare_and_write(scsi::Command& cmd) {
     return;
   }
   if (cmd.pool == nullptr || !cmd.aux.allocate(*cmd.pool, bytes)) {
-    cmd.complete_sense(scsi::SenseReason::kInternalTargetFailure);
+    cmd.fail_no_buffers();
     return;
   }
   cmd.lba = lba;

@@ -72,7 +72,7 @@ void orwrite(scsi::Command& cmd) {
     return;
   }
   if (cmd.pool == nullptr || !cmd.aux.allocate(*cmd.pool, bytes)) {
-    cmd.complete_sense(scsi::SenseReason::kInternalTargetFailure);
+    cmd.fail_no_buffers();
     return;
   }
   cmd.lu->extents().acquire(cmd, scsi::ExtentLock::Mode::kExclusive, cmd.lba, bytes / bs,

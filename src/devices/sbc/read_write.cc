@@ -49,7 +49,7 @@ void read(scsi::Command& cmd) {
     return;
   }
   if (cmd.pool == nullptr || !cmd.data.allocate(*cmd.pool, bytes)) {
-    cmd.complete_sense(scsi::SenseReason::kInternalTargetFailure);
+    cmd.fail_no_buffers();
     return;
   }
   read_blocks(cmd, cmd.data, r.lba, read_done);
@@ -66,7 +66,7 @@ void write_data_out(scsi::Command& cmd, uint64_t bytes, bool fua) {
     // Only part of data-out is written; give the store a chain of exactly that length, whose
     // iovecs live in the command until completion.
     if (cmd.pool == nullptr || !cmd.aux.allocate(*cmd.pool, bytes)) {
-      cmd.complete_sense(scsi::SenseReason::kInternalTargetFailure);
+      cmd.fail_no_buffers();
       return;
     }
     std::array<iovec, base::BufferChain::kMaxSegments> src{};

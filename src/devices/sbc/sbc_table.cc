@@ -21,10 +21,22 @@ constexpr std::array<scsi::ServiceAction, 2> kServiceActionIn16{{
               0x00, kControl})),
 }};
 
-constexpr std::array<scsi::ServiceAction, 1> kMaintenanceIn{{
+// SPC-5 5.16.2.4: RSOC also answers in standby and unavailable; REPORT TARGET PORT GROUPS
+// in every state; SET TARGET PORT GROUPS in every state but transitioning.
+constexpr std::array<scsi::ServiceAction, 2> kMaintenanceIn{{
+    sa(spc::kRtpgServiceAction, spc::report_target_port_groups, "REPORT TARGET PORT GROUPS",
+       12, kIn, usage({0xa3, 0xea, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x00, kControl}),
+       scsi::kAluaAllowAll),
     sa(spc::kRsocServiceAction, spc::report_supported_opcodes,
        "REPORT SUPPORTED OPERATION CODES", 12, kIn,
-       usage({0xa3, 0x0c, 0x87, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, kControl})),
+       usage({0xa3, 0x0c, 0x87, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, kControl}),
+       scsi::kAluaAllowStandby | scsi::kAluaAllowUnavailable),
+}};
+
+constexpr std::array<scsi::ServiceAction, 1> kMaintenanceOut{{
+    sa(spc::kStpgServiceAction, spc::set_target_port_groups, "SET TARGET PORT GROUPS", 12,
+       kOut, usage({0xa4, 0x0a, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x00, kControl}),
+       scsi::kAluaAllowStandby | scsi::kAluaAllowUnavailable),
 }};
 
 constexpr Usage rw10(uint8_t op, uint8_t flags) {
@@ -59,6 +71,10 @@ constexpr Usage compare_and_write() {
                 0x1f, kControl});
 }
 
+// SPC-5 5.16.2.4.4: MODE SELECT and MODE SENSE also run in the standby state.
+constexpr OpFlags kModeSelect = with_alua(kNoMedium, scsi::kAluaAllowStandby);
+constexpr OpFlags kModeSense = with_alua(kNoMediumNoConflict, scsi::kAluaAllowStandby);
+
 constexpr scsi::OpcodeTable kSbcOpcodes = [] {
   scsi::OpcodeTable t{};
   t[0x00] = op(spc::test_unit_ready, "TEST UNIT READY", kNone, usage({0x00, 0, 0, 0, 0, kControl}));
@@ -69,9 +85,9 @@ constexpr scsi::OpcodeTable kSbcOpcodes = [] {
   t[0x12] = op(spc::inquiry, "INQUIRY", kIn, usage({0x12, 0x01, 0xff, 0xff, 0xff, kControl}),
                kUaExempt);
   t[0x15] = op(spc::mode_select, "MODE SELECT (6)", kOut,
-               usage({0x15, 0x11, 0, 0, 0xff, kControl}), kNoMedium);
+               usage({0x15, 0x11, 0, 0, 0xff, kControl}), kModeSelect);
   t[0x1a] = op(spc::mode_sense, "MODE SENSE (6)", kIn,
-               usage({0x1a, 0x08, 0xff, 0xff, 0xff, kControl}), kNoMediumNoConflict);
+               usage({0x1a, 0x08, 0xff, 0xff, 0xff, kControl}), kModeSense);
   t[0x1b] = op(sbc::start_stop_unit, "START STOP UNIT", kNone,
                usage({0x1b, 0x01, 0, 0x0f, 0xf7, kControl}), kNoMedium);
   t[0x1e] = op(sbc::prevent_allow_medium_removal, "PREVENT ALLOW MEDIUM REMOVAL", kNone,
@@ -87,10 +103,9 @@ constexpr scsi::OpcodeTable kSbcOpcodes = [] {
   t[0x41] = op(sbc::write_same, "WRITE SAME (10)", kOut, write_same10());
   t[0x42] = op(sbc::unmap, "UNMAP", kOut, usage({0x42, 0, 0, 0, 0, 0, 0x1f, 0xff, 0xff, kControl}));
   t[0x55] = op(spc::mode_select, "MODE SELECT (10)", kOut,
-               usage({0x55, 0x11, 0, 0, 0, 0, 0, 0xff, 0xff, kControl}), kNoMedium);
+               usage({0x55, 0x11, 0, 0, 0, 0, 0, 0xff, 0xff, kControl}), kModeSelect);
   t[0x5a] = op(spc::mode_sense, "MODE SENSE (10)", kIn,
-               usage({0x5a, 0x18, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, kControl}),
-               kNoMediumNoConflict);
+               usage({0x5a, 0x18, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, kControl}), kModeSense);
   t[0x88] = op(sbc::read, "READ (16)", kIn, rw16(0x88, kRwFlags));
   t[0x89] = op(sbc::compare_and_write, "COMPARE AND WRITE", kOut, compare_and_write());
   t[0x8a] = op(sbc::write, "WRITE (16)", kOut, rw16(0x8a, kRwFlags));
@@ -104,6 +119,7 @@ constexpr scsi::OpcodeTable kSbcOpcodes = [] {
   t[0xa0] = op(spc::report_luns, "REPORT LUNS", kIn,
                usage({0xa0, 0, 0xff, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, kControl}), kUaExempt);
   t[0xa3] = sa_op("MAINTENANCE IN", 12, kMaintenanceIn, kNoMediumNoConflict);
+  t[0xa4] = sa_op("MAINTENANCE OUT", 12, kMaintenanceOut, kNoMedium);
   t[0xa8] = op(sbc::read, "READ (12)", kIn, rw12(0xa8, kRwFlags));
   t[0xaa] = op(sbc::write, "WRITE (12)", kOut, rw12(0xaa, kRwFlags));
   t[0xae] = op(sbc::write_and_verify, "WRITE AND VERIFY (12)", kOut, rw12(0xae, kVerifyFlags));

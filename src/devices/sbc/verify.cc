@@ -84,7 +84,7 @@ void verify(scsi::Command& cmd) {
     return;
   }
   if (cmd.pool == nullptr || !cmd.aux.allocate(*cmd.pool, bytes)) {
-    cmd.complete_sense(scsi::SenseReason::kInternalTargetFailure);
+    cmd.fail_no_buffers();
     return;
   }
   read_blocks(cmd, cmd.aux, r.lba, check == ByteCheck::kNone ? medium_read_done : compare_done);

@@ -63,7 +63,7 @@ void write_next(scsi::Command& cmd) {
     std::array<uint8_t, kMaxBlock> pattern{};
     cmd.aux.copy_out(0, pattern.data(), bs);
     if (!fill_pattern(cmd, pattern.data(), remaining)) {
-      cmd.complete_sense(scsi::SenseReason::kInternalTargetFailure);
+      cmd.fail_no_buffers();  // WRITE SAME is idempotent: the initiator's retry is safe
       return;
     }
   }
@@ -76,7 +76,7 @@ void write_next(scsi::Command& cmd) {
 void start_writing(scsi::Command& cmd, const uint8_t* pattern) {
   const uint64_t total = uint64_t(cmd.blocks) * cmd.lu->block_size();
   if (!fill_pattern(cmd, pattern, std::min(total, kChunkBytes))) {
-    cmd.complete_sense(scsi::SenseReason::kInternalTargetFailure);
+    cmd.fail_no_buffers();
     return;
   }
   write_next(cmd);

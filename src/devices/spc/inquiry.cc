@@ -4,6 +4,7 @@
 #include "devices/spc/cdb.h"
 #include "devices/spc/spc.h"
 #include "devices/spc/vpd.h"
+#include "scsi/it_nexus.h"
 #include "scsi/logical_unit.h"
 
 namespace stgt::devices::spc {
@@ -25,6 +26,9 @@ size_t standard_inquiry(const scsi::Command& cmd, uint8_t* out) {
   out[2] = 0x06;
   out[3] = 0x10 | 0x02;  // HISUP, response data format 2
   out[4] = uint8_t(kStandardLength - 5);
+  // TPGS (SPC-5 6.7.2): implicit ALUA always, explicit too when the target allows SET
+  // TARGET PORT GROUPS (scsi/alua.h).
+  if (cmd.nexus != nullptr) out[5] = uint8_t(cmd.nexus->target().alua().tpgs() << 4);
   out[7] = 0x02;  // CMDQUE
   put_ascii(out + 8, 8, lu.identity().vendor);
   put_ascii(out + 16, 16, lu.identity().product);

@@ -16,9 +16,14 @@ void report_luns(scsi::Command& cmd);                // 6.33
 void report_supported_opcodes(scsi::Command& cmd);   // 6.35
 void mode_sense(scsi::Command& cmd);                 // 6.14, 6.15 (6- and 10-byte)
 void mode_select(scsi::Command& cmd);                // 6.12, 6.13 (6- and 10-byte)
+void report_target_port_groups(scsi::Command& cmd);  // 6.36 (ALUA)
+void set_target_port_groups(scsi::Command& cmd);     // 6.44 (explicit ALUA)
 
 // MAINTENANCE IN (A3h) service actions every device type offers.
 inline constexpr uint8_t kRsocServiceAction = 0x0c;
+inline constexpr uint8_t kRtpgServiceAction = 0x0a;
+// MAINTENANCE OUT (A4h) service actions.
+inline constexpr uint8_t kStpgServiceAction = 0x0a;
 
 // Largest transfer any command may ask for (SBC-4 6.6.4 MAXIMUM TRANSFER LENGTH is this
 // over the block size): half a BufferChain, so VERIFY can hold data-out and medium at once.

@@ -53,7 +53,7 @@ Connection::Connection(reactor::Reactor& reactor, base::UniqueFd fd,
       portal_group_tag_(portal_group_tag),
       rx_stage_buf_(kStageBufferSize) {}
 
-Connection::~Connection() = default;
+Connection::~Connection() { release_session_slot(); }
 
 void Connection::start() {
   started_at_ = std::chrono::steady_clock::now();
@@ -85,6 +85,7 @@ void Connection::close(std::string_view why) {
   timer_ = {};
   fd_.reset();
   if (tsih_ != 0) shared_->sessions.remove(tsih_);
+  release_session_slot();
   if (nexus_ != nullptr) scsi::nexus_lost(*nexus_);
   // Drop every queued PDU; tasks whose last PDU this was can go.
   while (tx_head_ != nullptr) {

@@ -126,6 +126,8 @@ class Connection final : public scsi::CommandOwner,
   SequenceNumbers next_sn(bool advance_stat_sn);
   uint32_t max_cmd_sn() const;
   void setup_session();
+  bool take_session_slot();
+  void release_session_slot();
   void maybe_finish_logout();
 
   // ---- send queue ----
@@ -160,6 +162,7 @@ class Connection final : public scsi::CommandOwner,
   bool header_digest_ = false;
   bool data_digest_ = false;
   uint16_t tsih_ = 0;
+  bool holds_session_slot_ = false;  // counted in ServerShared::session_slots
   std::shared_ptr<scsi::ItNexus> nexus_;
   std::chrono::steady_clock::time_point started_at_;
   std::chrono::steady_clock::time_point last_rx_;

@@ -132,10 +132,15 @@ void Connection::handle_scsi_command_header() {
       t->failed_early = true;
       t->fail_status = scsi::Status::kTaskSetFull;
     } else if (!c.data.allocate(reactor_.buffers(), edtl)) {
-      // Too large for one command (or out of memory): the data is drained and the command
-      // answered with CHECK CONDITION once its turn comes.
+      // The data is drained and the command answered once its turn comes: too large for one
+      // command, CHECK CONDITION; otherwise the daemon's memory budget ([daemon]
+      // memory_budget) is spent, TASK SET FULL as for the session's share above.
       t->failed_early = true;
-      t->fail_reason = scsi::SenseReason::kInvalidFieldInCdb;
+      if (edtl > base::BufferChain::kMaxBytes) {
+        t->fail_reason = scsi::SenseReason::kInvalidFieldInCdb;
+      } else {
+        t->fail_status = scsi::Status::kTaskSetFull;
+      }
     } else {
       t->buffered = edtl;
       write_buffered_ += edtl;

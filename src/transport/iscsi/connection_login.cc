@@ -26,6 +26,11 @@ std::string initiator_port_name(const std::string& initiator, uint64_t isid) {
 }  // namespace
 
 LoginStatus Connection::admit(const LoginIdentity& who) {
+  if (!take_session_slot()) {
+    STGT_LOG_WARN("login from {} refused: {} sessions already (iscsi.max_sessions)",
+                  peer_address_, shared_->settings.max_sessions);
+    return LoginStatus::kOutOfResources;
+  }
   if (who.type == SessionType::kDiscovery) return LoginStatus::kSuccess;
   const auto catalog = shared_->catalog.get();
   auto target = catalog->find(who.target_name);
@@ -44,6 +49,25 @@ std::string Connection::target_alias(const std::string& target_name) {
   const auto catalog = shared_->catalog.get();
   auto target = catalog->find(target_name);
   return target != nullptr ? target->alias() : std::string();
+}
+
+// RFC 7143 11.13.5: a target that cannot take another session answers 0x0302 (out of
+// resources). The slot is held from here until the connection closes.
+bool Connection::take_session_slot() {
+  if (holds_session_slot_) return true;
+  const uint32_t limit = shared_->settings.max_sessions;
+  uint32_t n = shared_->session_slots.load(std::memory_order_relaxed);
+  do {
+    if (n >= limit) return false;
+  } while (!shared_->session_slots.compare_exchange_weak(n, n + 1, std::memory_order_relaxed));
+  holds_session_slot_ = true;
+  return true;
+}
+
+void Connection::release_session_slot() {
+  if (!holds_session_slot_) return;
+  holds_session_slot_ = false;
+  shared_->session_slots.fetch_sub(1, std::memory_order_relaxed);
 }
 
 uint16_t Connection::portal_group_tag() { return portal_group_tag_; }
@@ -118,7 +142,7 @@ void Connection::setup_session() {
   tasks_ = std::make_unique<TaskTable>(s.max_tasks_per_session);
   std::optional<SessionRegistry::Entry> replaced;
   tsih_ = shared_->sessions.add(identity_.initiator_name, identity_.isid, identity_.target_name,
-                                &reactor_, weak_from_this(), replaced);
+                                portal_group_tag_, &reactor_, weak_from_this(), replaced);
   if (replaced.has_value() && replaced->reactor != nullptr) {
     // RFC 7143 6.3.5: a new session from the same initiator port reinstates (closes) the
     // old one.
@@ -130,7 +154,8 @@ void Connection::setup_session() {
     scsi::TargetPort port;
     port.portal_group_tag = portal_group_tag_;
     port.relative_port_id = portal_group_tag_;
-    port.port_group_id = 1;
+    // SPC-5 5.16.2.1: the target port group (ALUA) this portal group belongs to.
+    port.port_group_id = login_target_->alua().group_of_port(portal_group_tag_).id();
     nexus_ = std::make_shared<scsi::ItNexus>(
         login_target_, identity_.initiator_name,
         initiator_port_name(identity_.initiator_name, identity_.isid), port);

@@ -13,10 +13,10 @@
 namespace stgt::iscsi {
 
 uint16_t SessionRegistry::add(const std::string& initiator, uint64_t isid,
-                              const std::string& target, reactor::Reactor* r,
+                              const std::string& target, uint16_t tpgt, reactor::Reactor* r,
                               std::weak_ptr<Connection> c, std::optional<Entry>& replaced) {
   std::lock_guard lock(mu_);
-  Key key{initiator, isid, target};
+  Key key{initiator, isid, target, tpgt};
   if (auto it = by_port_.find(key); it != by_port_.end()) {
     replaced = it->second;
     by_tsih_.erase(it->second.tsih);

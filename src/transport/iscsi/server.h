@@ -41,13 +41,17 @@ struct IscsiSettings {
   // Write data one session may hold in buffers; a write past it gets TASK SET FULL (SAM-5
   // 5.3.1) instead of memory, its data drained unread.
   uint64_t session_write_buffer = uint64_t{256} << 20;
+  // Sessions plus logins past the naming stage at once; one more login gets 0x0302 "out of
+  // resources" (RFC 7143 11.13.5), so a flood of sessions cannot exhaust memory.
+  uint32_t max_sessions = 4096;
   std::chrono::seconds login_timeout{15};
   std::chrono::seconds nop_interval{10};  // ping an idle connection after this long
   std::chrono::seconds nop_timeout{30};   // drop it if the ping is not answered by then
 };
 
-// Sessions by TSIH and by (initiator, ISID, target) for session reinstatement
-// (RFC 7143 6.3.5). Login path only.
+// Sessions by TSIH and by (initiator, ISID, target, TPGT) for session reinstatement
+// (RFC 7143 6.3.5: a session is identified by its initiator port and its target portal
+// group; the same ISID through another portal group is another session). Login path only.
 class SessionRegistry {
  public:
   struct Entry {
@@ -58,13 +62,14 @@ class SessionRegistry {
   // Registers a new session and returns its TSIH; an older session of the same initiator
   // port on the same target is returned in `replaced` for the caller to close.
   uint16_t add(const std::string& initiator, uint64_t isid, const std::string& target,
-               reactor::Reactor* r, std::weak_ptr<Connection> c, std::optional<Entry>& replaced);
+               uint16_t tpgt, reactor::Reactor* r, std::weak_ptr<Connection> c,
+               std::optional<Entry>& replaced);
   void remove(uint16_t tsih);
   bool exists(uint16_t tsih) const;
   size_t size() const;
 
  private:
-  using Key = std::tuple<std::string, uint64_t, std::string>;
+  using Key = std::tuple<std::string, uint64_t, std::string, uint16_t>;
   mutable std::mutex mu_;
   uint16_t next_tsih_ = 1;
   std::map<Key, Entry> by_port_;
@@ -95,6 +100,8 @@ struct ServerShared {
   IscsiSettings settings;
   SessionRegistry sessions;
   std::atomic<uint64_t> next_connection_id{1};
+  // Connections holding a session slot (IscsiSettings::max_sessions), from every reactor.
+  std::atomic<uint32_t> session_slots{0};
   // Per-reactor connection sets, indexed by reactor id; each touched only on its reactor.
   std::vector<std::unordered_map<uint64_t, std::shared_ptr<Connection>>> connections;
 };

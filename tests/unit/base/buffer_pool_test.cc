@@ -120,5 +120,50 @@ TEST(BufferChainTest, RejectsBadSizesAndReleasesOnReset) {
   EXPECT_EQ(pool.stats().in_use_bytes, 0u);
 }
 
+
+// Every byte a pool holds, in use or idle, is charged to its budget; past it get() fails,
+// after the pool has given back its own idle buffers.
+TEST(BufferPoolBudget, ChargesHeldMemoryAndRefusesPastTheBudget) {
+  MemoryBudget budget(3 * BufferPool::kMaxBuffer);
+  BufferPool pool;
+  ASSERT_TRUE(pool.set_budget(&budget, 2 * BufferPool::kMaxBuffer));
+  {
+    PoolBuffer a = pool.get(BufferPool::kMaxBuffer);
+    PoolBuffer b = pool.get(BufferPool::kMaxBuffer);
+    PoolBuffer c = pool.get(BufferPool::kMaxBuffer);
+    ASSERT_FALSE(c.empty());
+    EXPECT_EQ(budget.used(), 3 * BufferPool::kMaxBuffer);
+    EXPECT_TRUE(pool.get(4096).empty());
+  }
+  // Two stay cached (still charged), the third went back.
+  EXPECT_EQ(budget.used(), 2 * BufferPool::kMaxBuffer);
+  // Buffers of another size class: the third does not fit beside the idle 2 MiB, so the pool
+  // gives its idle buffers back and then takes it.
+  constexpr size_t kHalf = BufferPool::kMaxBuffer / 2;
+  PoolBuffer x = pool.get(kHalf);
+  PoolBuffer y = pool.get(kHalf);
+  PoolBuffer z = pool.get(kHalf);
+  ASSERT_FALSE(z.empty());
+  EXPECT_EQ(pool.stats().cached_bytes, 0u);
+  EXPECT_EQ(budget.used(), 3 * kHalf);
+}
+
+TEST(BufferPoolBudget, ReleasesEverythingOnDestruction) {
+  MemoryBudget budget(8 * BufferPool::kMaxBuffer);
+  {
+    BufferPool pool;
+    ASSERT_TRUE(pool.set_budget(&budget, 8 * BufferPool::kMaxBuffer));
+    BufferChain chain;
+    ASSERT_TRUE(chain.allocate(pool, 3 * BufferPool::kMaxBuffer));
+    EXPECT_EQ(budget.used(), 3 * BufferPool::kMaxBuffer);
+    chain.reset();
+    EXPECT_EQ(budget.used(), 3 * BufferPool::kMaxBuffer);  // cached
+    EXPECT_FALSE(chain.allocate(pool, 9 * BufferPool::kMaxBuffer));
+    EXPECT_TRUE(chain.empty());
+    EXPECT_LE(budget.used(), budget.limit());  // what the failed chain took is cached
+  }
+  EXPECT_EQ(budget.used(), 0u);
+}
+
 }  // namespace
 }  // namespace stgt::base

@@ -14,7 +14,9 @@ Config full_config() {
   c.daemon = {.control_socket = "/tmp/x y/\"quoted\".sock",
               .reactors = 3,
               .io_backend = "epoll",
-              .log_level = "warn"};
+              .log_level = "warn",
+              .memory_budget = uint64_t{512} << 20};
+  c.iscsi.max_sessions = 100;
   c.portals.push_back({.address = "127.0.0.1:3260"});
   c.portals.push_back({.address = "[::1]:3261", .group_tag = 2});
   TargetConfig a{.iqn = "iqn.2026-11.org.example:a", .alias = "first \\ target"};
@@ -34,8 +36,11 @@ Config full_config() {
                     .vendor = "STGT",
                     .product = "RAM",
                     .serial = "s1"});
-  a.luns.push_back({.id = 16383, .store = "null", .size = 1536});
+  a.luns.push_back({.id = 16383, .store = "null", .size = 1536, .queue_depth = 32});
   a.acls.push_back({.initiator = "ALL"});
+  a.alua_explicit = true;
+  a.port_groups.push_back({.id = 1, .portal_groups = {1}, .preferred = true});
+  a.port_groups.push_back({.id = 7, .portal_groups = {2}, .state = "standby"});
   TargetConfig b{.iqn = "eui.0123456789abcdef"};
   b.acls.push_back({.initiator = "iqn.2026-11.org.example:host1"});
   b.acls.push_back({.initiator = "naa.0123456789abcdef0123456789abcdef"});

@@ -129,6 +129,61 @@ INSTANTIATE_TEST_SUITE_P(
                   8, "discovery.mutual_chap", "outgoing_user"}),
     [](const testing::TestParamInfo<BadConfig>& p) { return std::string(p.param.name); });
 
+// Lines 1-2: portal (group 1); 3-5: portal (group 2); 6-7: target; 8-: the case's groups.
+std::string with_groups(const std::string& groups) {
+  return "[[portal]]\naddress = \"127.0.0.1:3260\"\n[[portal]]\naddress = \"127.0.0.1:3261\"\n"
+         "group_tag = 2\n[[target]]\niqn = \"iqn.2026-11.org.example:a\"\n" +
+         groups;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Alua, ValidateErrorTest,
+    testing::Values(
+        BadConfig{"memory_budget_too_small",
+                  "[daemon]\nmemory_budget = \"16MiB\"\n[[portal]]\naddress = \"1.2.3.4\"\n", 2,
+                  "daemon.memory_budget", "at least 64MiB"},
+        BadConfig{"lun_queue_depth_zero", with_lun(kMemLun + "queue_depth = 0\n"), 9,
+                  "target[0].lun[0].queue_depth", "1..65535"},
+        BadConfig{"max_sessions_zero", "[iscsi]\nmax_sessions = 0\n", 2, "iscsi.max_sessions",
+                  "1..65535"},
+        BadConfig{"group_state",
+                  with_groups("[[target.port_group]]\nid = 1\nportal_groups = [1, 2]\n"
+                              "state = \"offline\"\n"),
+                  11, "target[0].port_group[0].state", "standby"},
+        BadConfig{"group_unknown_portal_group",
+                  with_groups("[[target.port_group]]\nid = 1\nportal_groups = [1, 2, 3]\n"), 10,
+                  "target[0].port_group[0].portal_groups", "no [[portal]] has group_tag 3"},
+        BadConfig{"group_portal_group_twice",
+                  with_groups("[[target.port_group]]\nid = 1\nportal_groups = [1, 2]\n"
+                              "[[target.port_group]]\nid = 2\nportal_groups = [2]\n"),
+                  13, "target[0].port_group[1].portal_groups", "in two port groups"},
+        BadConfig{"group_duplicate_id",
+                  with_groups("[[target.port_group]]\nid = 1\nportal_groups = [1]\n"
+                              "[[target.port_group]]\nid = 1\nportal_groups = [2]\n"),
+                  12, "target[0].port_group[1].id", "duplicate port group 1"},
+        BadConfig{"group_missing_portal_group",
+                  with_groups("[[target.port_group]]\nid = 1\nportal_groups = [1]\n"), 8,
+                  "target[0].port_group", "portal group 2 belongs to no port group"},
+        BadConfig{"group_tags_not_integers",
+                  with_groups("[[target.port_group]]\nid = 1\nportal_groups = [\"a\"]\n"), 10,
+                  "target[0].port_group[0].portal_groups[0]", "an integer"}),
+    [](const testing::TestParamInfo<BadConfig>& p) { return std::string(p.param.name); });
+
+TEST(ValidateTest, PortGroupsCoveringEveryPortalGroupAreAccepted) {
+  const auto result = parse_config(
+      with_groups("alua_explicit = true\n[[target.port_group]]\nid = 1\nportal_groups = [1]\n"
+                  "preferred = true\n[[target.port_group]]\nid = 2\nportal_groups = [2]\n"
+                  "state = \"active/non-optimized\"\n"),
+      "ok.toml");
+  ASSERT_TRUE(result.ok()) << result.error().to_string();
+  const TargetConfig& t = result.value().targets[0];
+  EXPECT_TRUE(t.alua_explicit);
+  ASSERT_EQ(t.port_groups.size(), 2u);
+  EXPECT_TRUE(t.port_groups[0].preferred);
+  EXPECT_EQ(t.port_groups[1].state, "active/non-optimized");
+  EXPECT_EQ(t.port_groups[1].portal_groups, std::vector<uint16_t>{2});
+}
+
 TEST(ValidateTest, ModelBuiltInCodeIsNormalised) {
   Config config;
   config.source = "<rpc>";

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <vector>
 
 #include "base/byte_order.h"
 #include "fakes.h"
@@ -118,6 +119,80 @@ TEST_F(GateTest, MediumAbsent) {
   lu_->set_medium_present(false);
   EXPECT_EQ(run({0, 0, 0, 0, 0, 0})->sense[12], 0x3a);
   EXPECT_EQ(run({0x12, 0, 0, 0, 36, 0})->status, Status::kGood);
+}
+
+
+// ---- task set capacity (SAM-5 5.3.1) ----
+
+std::vector<Command*> g_held;
+void hold_handler(Command& cmd) { g_held.push_back(&cmd); }
+
+constexpr OpcodeTable kHoldTable = [] {
+  OpcodeTable t{};
+  t[0x28] = {hold_handler, "READ (10)", 10, DataDirection::kIn};
+  return t;
+}();
+constexpr DeviceType kHoldType{0x00, "hold", &kHoldTable};
+
+class TaskSetCapacityTest : public ::testing::Test {
+ protected:
+  TaskSetCapacityTest() {
+    LuSettings settings;
+    settings.queue_depth = 2;
+    lu_ = std::make_shared<LogicalUnit>(kHoldType, nullptr, LuIdentity{}, settings);
+    auto t = std::make_shared<Target>("iqn.x", "");
+    t->add_lun(0, lu_);
+    a_ = std::make_unique<ItNexus>(t, "iqn.a", "a", TargetPort{});
+    b_ = std::make_unique<ItNexus>(t, "iqn.b", "b", TargetPort{});
+    a_->pop_unit_attention(0);
+    b_->pop_unit_attention(0);
+    g_held.clear();
+  }
+
+  std::unique_ptr<Command> read(ItNexus& n) {
+    auto c = std::make_unique<Command>();
+    const uint8_t cdb[10] = {0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+    std::copy(std::begin(cdb), std::end(cdb), c->cdb.begin());
+    c->cdb_length = 10;
+    c->lun = encode_lun(0);
+    c->nexus = &n;
+    c->owner = &owner_;
+    c->pool = &pool_;
+    submit(*c);
+    return c;
+  }
+
+  base::BufferPool pool_;
+  std::shared_ptr<LogicalUnit> lu_;
+  std::unique_ptr<ItNexus> a_;
+  std::unique_ptr<ItNexus> b_;
+  test::CountingOwner owner_;
+};
+
+// Past queue_depth: TASK SET FULL for a nexus with commands in the task set, BUSY for one
+// without; completions make room again.
+TEST_F(TaskSetCapacityTest, FullForTheBusyNexusBusyForTheOther) {
+  auto c1 = read(*a_);
+  auto c2 = read(*a_);
+  ASSERT_EQ(g_held.size(), 2u);
+  EXPECT_EQ(lu_->commands_in_task_set(), 2u);
+  EXPECT_EQ(a_->commands_in_task_sets(), 2u);
+  auto full = read(*a_);
+  EXPECT_EQ(full->status, Status::kTaskSetFull);
+  auto busy = read(*b_);
+  EXPECT_EQ(busy->status, Status::kBusy);
+  EXPECT_EQ(lu_->commands_in_task_set(), 2u);
+  g_held[0]->complete_good();
+  EXPECT_EQ(lu_->commands_in_task_set(), 1u);
+  EXPECT_EQ(a_->commands_in_task_sets(), 1u);
+  auto next = read(*b_);
+  EXPECT_FALSE(next->completed());  // admitted and running
+  EXPECT_EQ(g_held.size(), 3u);
+  g_held[1]->complete_good();
+  g_held[2]->complete_good();
+  EXPECT_EQ(lu_->commands_in_task_set(), 0u);
+  EXPECT_EQ(a_->commands_in_task_sets(), 0u);
+  EXPECT_EQ(b_->commands_in_task_sets(), 0u);
 }
 
 }  // namespace

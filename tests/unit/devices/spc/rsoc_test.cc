@@ -48,10 +48,10 @@ std::vector<Descriptor> all_commands(Harness& h, bool rctd) {
 TEST(Rsoc, AllCommandsFromTable) {
   Harness h;
   const auto list = all_commands(h, false);
-  EXPECT_EQ(list.size(), 37u);
+  EXPECT_EQ(list.size(), 39u);  // with REPORT and SET TARGET PORT GROUPS
   for (const Descriptor& d : list) {
     EXPECT_FALSE(d.ctdp);
-    EXPECT_EQ(d.servactv, d.opcode == 0x9e || d.opcode == 0xa3);
+    EXPECT_EQ(d.servactv, d.opcode == 0x9e || d.opcode == 0xa3 || d.opcode == 0xa4);
   }
   for (const Descriptor& d : all_commands(h, true)) EXPECT_TRUE(d.ctdp);
 }
