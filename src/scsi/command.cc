@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "scsi/logical_unit.h"
+#include "scsi/task_set.h"
 
 namespace stgt::scsi {
 
@@ -87,6 +88,10 @@ void Command::reset() {
   fua = false;
   on_store_done = nullptr;
   extent = ExtentHold{};
+  task_set = nullptr;
+  ts_older = ts_newer = ts_ready_next = nullptr;
+  task_state = TaskState::kOutside;
+  data_ready = false;
   completed_ = false;
 }
 
@@ -96,7 +101,12 @@ void Command::finish() {
   // Before the transport may reuse the command: waiters blocked by its range may run now.
   if (extent.state != ExtentHold::State::kNone && lu != nullptr) lu->extents().release(*this);
   aux.reset();  // device scratch is never part of the response
+  // SAM-5 8.6: leaving the task set may enable newer commands; they start after this
+  // command's completion has been reported (the transport may reuse *this from then on).
+  TaskSet* const ts = task_set;
+  if (ts != nullptr) ts->remove(*this);
   if (owner != nullptr) owner->command_done(*this);
+  if (ts != nullptr) ts->drain();
 }
 
 }  // namespace stgt::scsi

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "scsi/scsi_layer.h"
+
 namespace stgt::scsi {
 
 ItNexus::ItNexus(std::shared_ptr<const Target> target, std::string initiator_name,
@@ -85,6 +87,32 @@ void ItNexus::clear_unit_attentions(uint32_t lun) {
     unit_attentions_.erase(it);
   }
   ua_pending_.fetch_sub(dropped, std::memory_order_release);
+}
+
+}  // namespace stgt::scsi
+
+namespace stgt::scsi {
+
+SenseReason ItNexus::peek_unit_attention(uint32_t lun) const {
+  if (ua_pending_.load(std::memory_order_acquire) == 0) return SenseReason::kNone;
+  const std::lock_guard lock(ua_mu_);
+  if (owes_power_on(lun)) return SenseReason::kPowerOnReset;
+  const auto it = unit_attentions_.find(lun);
+  if (it == unit_attentions_.end() || it->second.empty()) return SenseReason::kNone;
+  return it->second.front();
+}
+
+TaskSet* ItNexus::find_task_set(const LogicalUnit& lu) {
+  for (auto& [l, ts] : task_sets_) {
+    if (l == &lu) return ts.get();
+  }
+  return nullptr;
+}
+
+TaskSet& ItNexus::task_set(const LogicalUnit& lu) {
+  if (TaskSet* ts = find_task_set(lu)) return *ts;
+  task_sets_.emplace_back(&lu, std::make_unique<TaskSet>(&submit));
+  return *task_sets_.back().second;
 }
 
 }  // namespace stgt::scsi

@@ -22,6 +22,7 @@
 #include "scsi/nexus_owner.h"
 #include "scsi/sense.h"
 #include "scsi/target.h"
+#include "scsi/task_set.h"
 
 namespace stgt::reactor {
 class Reactor;
@@ -66,6 +67,13 @@ class ItNexus : public std::enable_shared_from_this<ItNexus> {
   SenseReason pop_unit_attention(uint32_t lun);
   // Drops every pending UA of the LUN (a LU reset replaces them with its own).
   void clear_unit_attentions(uint32_t lun);
+  // The oldest pending UA of the LUN without clearing it (QUERY ASYNCHRONOUS EVENT).
+  SenseReason peek_unit_attention(uint32_t lun) const;
+
+  // This nexus's task set for `lu` (SPC-5 control mode page TST = 001b: one task set per
+  // I_T nexus), created on first use. Owning reactor only.
+  TaskSet& task_set(const LogicalUnit& lu);
+  TaskSet* find_task_set(const LogicalUnit& lu);
 
  private:
   std::shared_ptr<const Target> target_;
@@ -87,6 +95,9 @@ class ItNexus : public std::enable_shared_from_this<ItNexus> {
   std::vector<uint32_t> power_on_owed_;
   // Every other UA, oldest first per LUN; emptied queues are erased.
   std::map<uint32_t, std::deque<SenseReason>> unit_attentions_;
+
+  // Task sets by LU, in order of first use (a session uses few LUs; a scan is cheapest).
+  std::vector<std::pair<const LogicalUnit*, std::unique_ptr<TaskSet>>> task_sets_;
 };
 
 }  // namespace stgt::scsi

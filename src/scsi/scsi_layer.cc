@@ -8,6 +8,7 @@
 #include "scsi/logical_unit.h"
 #include "scsi/lun.h"
 #include "scsi/opcode.h"
+#include "scsi/task_set.h"
 
 namespace stgt::scsi {
 namespace {
@@ -110,10 +111,28 @@ bool control_byte_ok(Command& cmd, uint8_t cdb_length) {
 // Reservation hook (SPC-5 5.13): no reservations are held yet, so nothing conflicts.
 bool reservation_allows(const Command& /*cmd*/, const OpcodeEntry& /*entry*/) { return true; }
 
-// Task-set ordering hook (SAM-5 8.6): commands run as they arrive until task sets exist.
-bool task_set_allows(const Command& /*cmd*/) { return true; }
-
 }  // namespace
+
+void arrive(Command& cmd) {
+  const std::optional<uint32_t> lun = decode_lun(cmd.lun);
+  LogicalUnit* lu = nullptr;
+  if (lun && cmd.nexus != nullptr) lu = cmd.nexus->target().lookup(*lun);
+  if (lu == nullptr) return;  // served by serve_unmapped, in no task set
+  cmd.nexus->task_set(*lu).add(cmd);
+}
+
+void data_ready(Command& cmd) {
+  if (cmd.task_set != nullptr) {
+    cmd.task_set->data_ready(cmd);
+    return;
+  }
+  cmd.data_ready = true;
+  submit(cmd);
+}
+
+bool abort_unstarted(Command& cmd) {
+  return cmd.task_set != nullptr && cmd.task_set->abort_unstarted(cmd);
+}
 
 void nexus_established(const std::shared_ptr<ItNexus>& nexus) {
   nexus->target().registry().add(nexus);
@@ -133,7 +152,12 @@ void submit(Command& cmd) {
   cmd.lu = lu;
   const OpcodeEntry& entry = (*lu->type().opcodes)[cmd.cdb[0]];
 
-  // 2. ACA: NACA is refused below, so no ACA condition can ever be established.
+  // 2. ACA: NACA is refused below, so no ACA condition can ever be established, and a
+  // command with the ACA attribute is refused (SAM-5 8.6.5).
+  if (cmd.attribute == TaskAttribute::kAca) {
+    cmd.complete_sense(SenseReason::kInvalidMessageError);
+    return;
+  }
 
   // 3. Unit attention (SAM-5 5.14, SPC-5 5.14): reported once, then cleared.
   if (!entry.allowed_with_ua && cmd.nexus->has_unit_attention(*lun)) {
@@ -145,11 +169,8 @@ void submit(Command& cmd) {
     cmd.complete_status(Status::kReservationConflict);
     return;
   }
-  // 5. Task-set ordering.
-  if (!task_set_allows(cmd)) {
-    cmd.complete_status(Status::kBusy);
-    return;
-  }
+  // 5. Task-set ordering (SAM-5 8.6): a command that arrived through arrive() gets here
+  // only once its task set has enabled it (scsi/task_set.h).
   // 6. Opcode, service action and CONTROL byte; the handler checks the rest of the CDB.
   const std::optional<Resolved> r = resolve(cmd, entry);
   if (!r || !control_byte_ok(cmd, r->cdb_length)) return;
