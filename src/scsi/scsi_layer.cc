@@ -130,8 +130,8 @@ void data_ready(Command& cmd) {
   submit(cmd);
 }
 
-bool abort_unstarted(Command& cmd) {
-  return cmd.task_set != nullptr && cmd.task_set->abort_unstarted(cmd);
+bool abort_unstarted(Command& cmd, bool release) {
+  return cmd.task_set != nullptr && cmd.task_set->abort_unstarted(cmd, release);
 }
 
 void nexus_established(const std::shared_ptr<ItNexus>& nexus) {

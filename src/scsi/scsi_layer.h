@@ -22,8 +22,9 @@ void arrive(Command& cmd);
 void data_ready(Command& cmd);
 // Task management (SAM-5 5.6): takes an arrived command that has not started out of its task
 // set. True if it was (it will never complete: the caller owns it again); false if it has
-// started (wait for its completion) or never arrived.
-bool abort_unstarted(Command& cmd);
+// started (wait for its completion) or never arrived. `release` false keeps the commands it
+// held back dormant (the caller is aborting them too: ABORT TASK SET, resets).
+bool abort_unstarted(Command& cmd, bool release = true);
 
 // The transport tells the mid-layer when an I_T nexus starts (after a successful login,
 // with its owner set: ItNexus::set_owner) and when it is lost (logout, connection drop,

@@ -142,9 +142,10 @@ void TaskSet::remove(Command& cmd) {
   enable_released();
 }
 
-bool TaskSet::abort_unstarted(Command& cmd) {
+bool TaskSet::abort_unstarted(Command& cmd, bool release) {
   if (cmd.task_set != this || cmd.task_state == TaskState::kStarted) return false;
   unlink(cmd);
+  if (!release) return true;
   enable_released();
   drain();
   return true;

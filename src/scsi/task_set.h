@@ -45,8 +45,10 @@ class TaskSet {
   // Safe for a command not in this set.
   void remove(Command& cmd);
   // Aborting a command that has not started (SAM-5 5.6): takes it out without completing
-  // it. False if it has started (it must be waited for) or is not in the set.
-  bool abort_unstarted(Command& cmd);
+  // it. False if it has started (it must be waited for) or is not in the set. With
+  // `release` false the commands it held back stay dormant: for aborting a whole task set,
+  // where they are about to be aborted too and must not start in between.
+  bool abort_unstarted(Command& cmd, bool release = true);
 
   // Starts queued commands (after remove()); a no-op inside a drain further up the stack.
   void drain();

@@ -124,7 +124,7 @@ class Connection final : public scsi::CommandOwner,
   // ---- task management (connection_tmf.cc) ----
   struct AbortWait;
   scsi::LogicalUnit* task_lu(const Task& t) const;
-  bool abort_task(Task& t, bool report);
+  bool abort_task(Task& t, bool report, bool release_successors);
   bool abort_settled(const Task& t, bool wait_data) const;
   void maybe_end_aborted(Task& t);
   void wait_for_aborts(std::vector<Task*> tasks, bool wait_data, std::function<void()> done);

@@ -55,13 +55,15 @@ scsi::LogicalUnit* Connection::task_lu(const Task& t) const {
   return lun && nexus_ != nullptr ? nexus_->target().lookup(*lun) : nullptr;
 }
 
-// Marks a task aborted. False if it has already ended (nothing to abort).
-bool Connection::abort_task(Task& t, bool report) {
+// Marks a task aborted. False if it has already ended (nothing to abort). A batch that
+// aborts a whole task set passes release_successors=false, so that no command it is about to
+// abort starts because an older one just left.
+bool Connection::abort_task(Task& t, bool report, bool release_successors) {
   if (t.completed) return false;
   if (t.aborted) return true;  // aborted before: wait for it again
   t.aborted = true;
   t.abort_report = report;
-  if (t.in_scsi && scsi::abort_unstarted(t.cmd)) {
+  if (t.in_scsi && scsi::abort_unstarted(t.cmd, release_successors)) {
     t.in_scsi = false;
     --tasks_busy_;
   }
@@ -133,7 +135,7 @@ std::vector<Task*> Connection::abort_session_tasks(const scsi::LogicalUnit* lu, 
   tasks_->for_each_used([&](Task& t) {
     const scsi::LogicalUnit* tl = task_lu(t);
     if (lu != nullptr && tl != lu) return;
-    if (abort_task(t, report_tas && tl != nullptr && tl->tas())) aborted.push_back(&t);
+    if (abort_task(t, report_tas && tl != nullptr && tl->tas(), false)) aborted.push_back(&t);
   });
   return aborted;
 }
@@ -263,7 +265,7 @@ void Connection::tmf_abort_task(const Bhs& h) {
   const uint32_t itt = h.itt();
   Task* t = tasks_->find(h.referenced_task_tag());
   if (t != nullptr && !t->completed && t->lun_field == h.lun()) {
-    abort_task(*t, false);
+    abort_task(*t, false, true);
     wait_for_aborts({t}, true, [this, itt] { send_tmf_response(itt, kFunctionComplete); });
     return;
   }

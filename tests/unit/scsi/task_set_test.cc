@@ -153,6 +153,20 @@ TEST_F(TaskSetTest, AbortUnstartedReleasesSuccessors) {
   EXPECT_TRUE(ts_.empty());
 }
 
+TEST_F(TaskSetTest, AbortingAWholeSetStartsNothing) {
+  Command& w = make(TaskAttribute::kOrdered);
+  ts_.add(w);
+  Command& s1 = arrive(TaskAttribute::kSimple);
+  Command& s2 = arrive(TaskAttribute::kSimple);
+  EXPECT_TRUE(ts_.abort_unstarted(w, false));
+  EXPECT_TRUE(g_started.empty());  // s1, s2 stay dormant: they are being aborted too
+  EXPECT_TRUE(ts_.abort_unstarted(s2, false));
+  EXPECT_TRUE(ts_.abort_unstarted(s1, false));
+  EXPECT_TRUE(ts_.empty());
+  EXPECT_EQ(ts_.dormant(), 0u);
+  EXPECT_TRUE(g_started.empty());
+}
+
 TEST_F(TaskSetTest, InlineCompletionsDoNotRecurse) {
   g_complete_inline = true;
   Command& o = make(TaskAttribute::kOrdered);
