@@ -118,6 +118,7 @@ void arrive(Command& cmd) {
   LogicalUnit* lu = nullptr;
   if (lun && cmd.nexus != nullptr) lu = cmd.nexus->target().lookup(*lun);
   if (lu == nullptr) return;  // served by serve_unmapped, in no task set
+  cmd.lu = lu;
   cmd.nexus->task_set(*lu).add(cmd);
 }
 
@@ -143,8 +144,9 @@ void nexus_lost(ItNexus& nexus) { nexus.target().registry().remove(&nexus); }
 void submit(Command& cmd) {
   // 1. LUN exists and is mapped (SAM-5 4.7, SPC-5 4.2.2).
   const std::optional<uint32_t> lun = decode_lun(cmd.lun);
-  LogicalUnit* lu = nullptr;
-  if (lun && cmd.nexus != nullptr) lu = cmd.nexus->target().lookup(*lun);
+  // A command that came through arrive() has its LU already.
+  LogicalUnit* lu = cmd.task_set != nullptr ? cmd.lu : nullptr;
+  if (lu == nullptr && lun && cmd.nexus != nullptr) lu = cmd.nexus->target().lookup(*lun);
   if (lu == nullptr) {
     serve_unmapped(cmd);
     return;

@@ -17,9 +17,12 @@ void reset_logical_unit(LogicalUnit& lu, ResetKind /*kind*/) {
   // Reset effects owned by other parts of the mid-layer are applied here, for LOGICAL UNIT
   // RESET and for every LU of a target reset:
   //   - SPC-2 RESERVE/RELEASE reservation of `lu`: released (persistent reservations are
-  //     not affected by any reset);
-  //   - PREVENT ALLOW MEDIUM REMOVAL state of `lu`: cleared (SBC-4 5.15, SPC-5 6.x).
-  // (Reservations are added in their own branch; wire their release here at merge.)
+  //     not affected by any reset). Reservations are added in their own branch: wire their
+  //     release here at merge.
+  //   - PREVENT ALLOW MEDIUM REMOVAL (SBC-4 5.15: a reset allows removal again). Today that
+  //     is one flag per LU; when it becomes per-I_T-nexus state, clear all of it here.
+  lu.set_removal_prevented(false);
+  // ---- end of the LU reset call point ----
 }
 
 namespace {

@@ -12,11 +12,10 @@ bool is_blocker(const Command& cmd) {
 
 }  // namespace
 
-TaskSet::~TaskSet() {
-  // The owner empties the set before it goes (nexus loss aborts everything first); what is
-  // left must not point here.
-  for (Command* c = head_; c != nullptr; c = c->ts_newer) c->task_set = nullptr;
-}
+// The owning session takes every command out before it lets the nexus go (close() aborts the
+// unstarted ones and waits for the started ones); the commands may already be gone, so the
+// destructor touches none of them.
+TaskSet::~TaskSet() = default;
 
 Command* TaskSet::newer(const Command& cmd) { return cmd.ts_newer; }
 

@@ -45,6 +45,7 @@ TEST_F(ResetTest, LogicalUnitResetReachesEveryNexusOfThatLuOnly) {
   lu1_->set_wce(false);
   lu1_->set_d_sense(true);
   lu1_->set_tas(false);
+  lu1_->set_removal_prevented(true);
   bool done = false;
   logical_unit_reset(*a_, *lu1_, nullptr, [&] { done = true; });
   ASSERT_TRUE(done);
@@ -59,6 +60,7 @@ TEST_F(ResetTest, LogicalUnitResetReachesEveryNexusOfThatLuOnly) {
   EXPECT_TRUE(lu1_->wce());
   EXPECT_FALSE(lu1_->d_sense());
   EXPECT_TRUE(lu1_->tas());
+  EXPECT_FALSE(lu1_->removal_prevented());
 }
 
 TEST_F(ResetTest, TargetResetReachesEveryLunOfEveryNexus) {
