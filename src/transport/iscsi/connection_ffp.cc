@@ -505,6 +505,11 @@ void Connection::handle_logout() {
   for (Task* t : unordered) {
     if (t->pdus_in_flight == 0) release_task(*t);
   }
+  // Likewise commands still waiting for Data-Out in their task set: they never start, and
+  // the data the initiator no longer sends is not waited for.
+  tasks_->for_each_used([this](Task& t) {
+    if (t.in_scsi && !t.data_done) abort_task(t, false, false);
+  });
   phase_ = Phase::kLoggingOut;
   logout_pending_ = true;
   logout_itt_ = h.itt();
