@@ -56,8 +56,7 @@ void logical_unit_reset(ItNexus& origin, LogicalUnit& lu, reactor::Reactor* home
                        });
 }
 
-void target_reset(ItNexus& origin, bool cold, reactor::Reactor* home,
-                  std::function<void()> done) {
+void target_reset(ItNexus& origin, bool cold, reactor::Reactor* home, std::function<void()> done) {
   std::shared_ptr<ItNexus> keep = origin.shared_from_this();
   const AbortCause cause = cold ? AbortCause::kTargetColdReset : AbortCause::kTargetReset;
   origin.target().registry().abort_tasks(

@@ -17,7 +17,9 @@ bool is_blocker(const Command& cmd) {
 // destructor touches none of them.
 TaskSet::~TaskSet() = default;
 
-Command* TaskSet::newer(const Command& cmd) { return cmd.ts_newer; }
+Command* TaskSet::newer(const Command& cmd) {
+  return cmd.ts_newer;
+}
 
 bool TaskSet::add(Command& cmd) {
   bool enabled = true;

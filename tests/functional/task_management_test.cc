@@ -35,15 +35,15 @@ constexpr uint8_t kHeadOfQueue = 3;
 constexpr uint8_t kTaskAborted = 0x40;
 
 // RFC 7143 11.5.1 / RFC 7144 4.1 function codes and 11.6.1 / 4.2 responses.
-constexpr uint8_t kAbortTask = 1, kAbortTaskSet = 2, kClearAca = 3, kClearTaskSet = 4,
-                  kLuReset = 5, kWarmReset = 6, kColdReset = 7, kTaskReassign = 8,
-                  kQueryTask = 9, kQueryTaskSet = 10, kItNexusReset = 11, kQueryAsyncEvent = 12;
+constexpr uint8_t kAbortTask = 1, kAbortTaskSet = 2, kClearAca = 3, kClearTaskSet = 4, kLuReset = 5,
+                  kWarmReset = 6, kColdReset = 7, kTaskReassign = 8, kQueryTask = 9,
+                  kQueryTaskSet = 10, kItNexusReset = 11, kQueryAsyncEvent = 12;
 constexpr uint8_t kComplete = 0, kNoTask = 1, kNoLun = 2, kReassignNotSupported = 4,
                   kNotSupported = 5, kSucceeded = 7;
 
 std::array<uint8_t, 10> write10(uint32_t lba, uint16_t blocks) {
-  return {0x2a, 0, uint8_t(lba >> 24), uint8_t(lba >> 16), uint8_t(lba >> 8), uint8_t(lba), 0,
-          uint8_t(blocks >> 8), uint8_t(blocks), 0};
+  return {0x2a,         0, uint8_t(lba >> 24),   uint8_t(lba >> 16), uint8_t(lba >> 8),
+          uint8_t(lba), 0, uint8_t(blocks >> 8), uint8_t(blocks),    0};
 }
 std::array<uint8_t, 10> read10(uint32_t lba, uint16_t blocks) {
   auto c = write10(lba, blocks);
@@ -101,9 +101,10 @@ testing::AssertionResult expect_status(RawIscsi& raw, uint32_t itt, uint8_t stat
   RawPdu p;
   auto ok = next_pdu(raw, p);
   if (!ok) return ok << " (waiting for the response to ITT " << hex(itt) << ")";
-  if (p.bhs.itt() != itt || (p.opcode() != Opcode::kScsiResponse && p.opcode() != Opcode::kDataIn)) {
-    return testing::AssertionFailure() << "expected the response to ITT " << hex(itt) << ", got "
-                                       << p.describe();
+  if (p.bhs.itt() != itt ||
+      (p.opcode() != Opcode::kScsiResponse && p.opcode() != Opcode::kDataIn)) {
+    return testing::AssertionFailure()
+           << "expected the response to ITT " << hex(itt) << ", got " << p.describe();
   }
   while (p.opcode() == Opcode::kDataIn && (p.bhs.flags() & 0x01) == 0) {
     ok = next_pdu(raw, p);
@@ -125,8 +126,8 @@ testing::AssertionResult expect_tmf(RawIscsi& raw, uint32_t itt, uint8_t respons
     return testing::AssertionFailure() << "expected a TMF response, got " << p.describe();
   }
   if (p.response() != response) {
-    return testing::AssertionFailure() << "TMF response " << int(p.response()) << ", expected "
-                                       << int(response);
+    return testing::AssertionFailure()
+           << "TMF response " << int(p.response()) << ", expected " << int(response);
   }
   if (out != nullptr) *out = p;
   return testing::AssertionSuccess();
@@ -181,8 +182,8 @@ class TaskManagementTest : public StgtdTest {
     itt = raw.next_itt();
     cmd_sn = raw.take_cmd_sn();
     const uint32_t bytes = uint32_t(blocks) * kBlockSize;
-    auto ok = raw.send(
-        with_attribute(raw.scsi_command(write10(lba, blocks), itt, cmd_sn, bytes, false, true), attr));
+    auto ok = raw.send(with_attribute(
+        raw.scsi_command(write10(lba, blocks), itt, cmd_sn, bytes, false, true), attr));
     if (!ok) return ok;
     ok = next_pdu(raw, r2t);
     if (!ok) return ok << " (waiting for the R2T)";
@@ -195,9 +196,8 @@ class TaskManagementTest : public StgtdTest {
   // Sends a data-less command with an attribute; returns its ITT.
   uint32_t send_tur(RawIscsi& raw, uint8_t attr) {
     const uint32_t itt = raw.next_itt();
-    EXPECT_TRUE(raw.send(with_attribute(raw.scsi_command(kTur, itt, raw.take_cmd_sn(), 0, false,
-                                                         false),
-                                        attr)));
+    EXPECT_TRUE(raw.send(
+        with_attribute(raw.scsi_command(kTur, itt, raw.take_cmd_sn(), 0, false, false), attr)));
     return itt;
   }
 };
@@ -235,15 +235,15 @@ TEST_F(TaskManagementTest, ReadNeverOvertakesAnOrderedWriteStillReceivingData) {
   RawPdu r2t;
   ASSERT_TRUE(start_write(raw, 64, 8, kOrdered, w_itt, w_sn, r2t));
   const uint32_t r_itt = raw.next_itt();
-  ASSERT_TRUE(raw.send(raw.scsi_command(read10(64, 8), r_itt, raw.take_cmd_sn(), 8 * kBlockSize,
-                                        true, false)));
+  ASSERT_TRUE(raw.send(
+      raw.scsi_command(read10(64, 8), r_itt, raw.take_cmd_sn(), 8 * kBlockSize, true, false)));
   ASSERT_TRUE(quiet_for(raw, Millis(300)));
   const auto data = make_pattern(12, 8 * kBlockSize);
   // Half, a pause, then the rest: the READ must not slip in between.
   ASSERT_TRUE(raw.send(raw.data_out(w_itt, r2t.ttt(), 0, 0, 2048, false), {data.data(), 2048}));
   ASSERT_TRUE(quiet_for(raw, Millis(200)));
-  ASSERT_TRUE(raw.send(raw.data_out(w_itt, r2t.ttt(), 1, 2048, 2048, true),
-                       {data.data() + 2048, 2048}));
+  ASSERT_TRUE(
+      raw.send(raw.data_out(w_itt, r2t.ttt(), 1, 2048, 2048, true), {data.data() + 2048, 2048}));
   ASSERT_TRUE(expect_status(raw, w_itt, 0));
   std::vector<uint8_t> got;
   while (true) {
@@ -277,8 +277,8 @@ TEST_F(TaskManagementTest, AbortTaskInTheMiddleOfItsDataTransfer) {
   const uint32_t a = raw.next_itt();
   ASSERT_TRUE(raw.send(tmf_request(raw, kAbortTask, a, 1, w_itt, w_sn)));
   ASSERT_TRUE(quiet_for(raw, Millis(300)));  // the R2T's sequence is still open
-  ASSERT_TRUE(raw.send(raw.data_out(w_itt, r2t.ttt(), 1, 4096, 4096, true),
-                       {data.data() + 4096, 4096}));
+  ASSERT_TRUE(
+      raw.send(raw.data_out(w_itt, r2t.ttt(), 1, 4096, 4096, true), {data.data() + 4096, 4096}));
   ASSERT_TRUE(expect_tmf(raw, a, kComplete));
   ASSERT_TRUE(quiet_for(raw, Millis(200)));  // no response for the aborted write
   ASSERT_TRUE(raw.send(tmf_request(raw, kQueryTask, q, 1, w_itt, w_sn)));

@@ -98,7 +98,8 @@ void Connection::maybe_end_aborted(Task& t) {
 }
 
 void Connection::forget_aborted(const Task& t) {
-  for (const std::unique_ptr<AbortWait>& w : abort_waits_) std::erase(w->tasks, &t);
+  for (const std::unique_ptr<AbortWait>& w : abort_waits_)
+    std::erase(w->tasks, &t);
 }
 
 void Connection::wait_for_aborts(std::vector<Task*> tasks, bool wait_data,
@@ -108,7 +109,8 @@ void Connection::wait_for_aborts(std::vector<Task*> tasks, bool wait_data,
   w->wait_data = wait_data;
   w->done = std::move(done);
   abort_waits_.push_back(std::move(w));
-  for (Task* t : tasks) maybe_end_aborted(*t);
+  for (Task* t : tasks)
+    maybe_end_aborted(*t);
   check_abort_waits();
 }
 
@@ -125,7 +127,8 @@ void Connection::check_abort_waits() {
     it = abort_waits_.erase(it);
   }
   // Outside the loop: a continuation may start more task management.
-  for (const std::unique_ptr<AbortWait>& w : ready) w->done();
+  for (const std::unique_ptr<AbortWait>& w : ready)
+    w->done();
 }
 
 // Aborts every task of this session on `lu` (every LU when null) that has not ended.
@@ -142,8 +145,8 @@ std::vector<Task*> Connection::abort_session_tasks(const scsi::LogicalUnit* lu, 
 
 // SAM-5 5.11: an overlapped command aborts every command of the nexus.
 void Connection::abort_overlapped(uint32_t itt) {
-  STGT_LOG_WARN("connection {}: ITT {:#x} reused while its task is live: overlapped command",
-                id_, itt);
+  STGT_LOG_WARN("connection {}: ITT {:#x} reused while its task is live: overlapped command", id_,
+                itt);
   wait_for_aborts(abort_session_tasks(nullptr, false), false, [] {});
 }
 

@@ -172,11 +172,13 @@ TEST_F(TaskSetTest, InlineCompletionsDoNotRecurse) {
   Command& o = make(TaskAttribute::kOrdered);
   ts_.add(o);
   std::vector<Command*> chain;
-  for (int i = 0; i < 8; ++i) chain.push_back(&arrive(TaskAttribute::kOrdered));
+  for (int i = 0; i < 8; ++i)
+    chain.push_back(&arrive(TaskAttribute::kOrdered));
   EXPECT_TRUE(g_started.empty());
   ts_.data_ready(o);  // o completes inline, releasing the whole chain one by one
   ASSERT_EQ(g_started.size(), 9u);
-  for (size_t i = 0; i < chain.size(); ++i) EXPECT_EQ(g_started[i + 1], chain[i]);
+  for (size_t i = 0; i < chain.size(); ++i)
+    EXPECT_EQ(g_started[i + 1], chain[i]);
   EXPECT_TRUE(ts_.empty());
 }
 
@@ -185,7 +187,8 @@ TEST_F(TaskSetTest, WalkOldestToNewest) {
   Command& b = arrive(TaskAttribute::kOrdered);
   Command& c = arrive(TaskAttribute::kSimple);
   std::vector<Command*> seen;
-  for (Command* x = ts_.oldest(); x != nullptr; x = TaskSet::newer(*x)) seen.push_back(x);
+  for (Command* x = ts_.oldest(); x != nullptr; x = TaskSet::newer(*x))
+    seen.push_back(x);
   EXPECT_EQ(seen, (std::vector<Command*>{&a, &b, &c}));
 }
 
