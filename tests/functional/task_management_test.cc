@@ -343,9 +343,9 @@ TEST_F(TaskManagementTest, ResponseCodes) {
   RawPdu p;
   ASSERT_TRUE(raw.send(tmf_request(raw, kQueryAsyncEvent, t)));
   EXPECT_TRUE(expect_tmf(raw, t, kSucceeded, &p));
-  EXPECT_EQ(p.bhs.bytes[37], 0x06);  // UNIT ATTENTION
-  EXPECT_EQ(p.bhs.bytes[38], 0x29);
-  EXPECT_EQ(p.bhs.bytes[39], 0x03);
+  EXPECT_EQ(p.bhs.bytes[8], 0x06);  // UNIT ATTENTION
+  EXPECT_EQ(p.bhs.bytes[9], 0x29);
+  EXPECT_EQ(p.bhs.bytes[10], 0x03);
   EXPECT_TRUE(tur_sense(raw, 0x06, 0x29, 0x03));
   EXPECT_TRUE(tur_sense(raw, 0, 0, 0));
 }

@@ -195,8 +195,9 @@ void Connection::send_tmf_response(uint32_t itt, uint8_t response,
                                    std::array<uint8_t, 3> additional) {
   if (closed_) return;
   Bhs b = make_task_management_response(itt, response, next_sn(true));
-  // RFC 7144 4.2: Additional Response Information (QUERY ASYNCHRONOUS EVENT).
-  std::copy(additional.begin(), additional.end(), b.bytes.begin() + 37);
+  // RFC 7144: Additional Response Information (QUERY ASYNCHRONOUS EVENT), BHS bytes 8-10,
+  // where a request carries its LUN.
+  std::copy(additional.begin(), additional.end(), b.bytes.begin() + 8);
   TxPdu& p = tx_new();
   tx_queue(p, b);
 }
