@@ -216,6 +216,10 @@ TEST_F(TaskManagementTest, OrderedAndHeadOfQueue) {
   const uint32_t o = send_tur(raw, kOrdered);
   const uint32_t s = send_tur(raw, kSimple);
   ASSERT_TRUE(quiet_for(raw, Millis(300)));  // o waits for the write, s for o
+  // Task sets are per I_T nexus (TST 001b): another session is not held back.
+  IscsiSession other("iqn.2026-11.org.stgt.test:other");
+  ASSERT_TRUE(other.login(stgtd_.portal(), kTargetIqn));
+  EXPECT_TRUE(other.write(1024, make_pattern(10, 4096)));
   const uint32_t h = send_tur(raw, kHeadOfQueue);
   ASSERT_TRUE(expect_status(raw, h, 0));
   ASSERT_TRUE(quiet_for(raw, Millis(200)));
@@ -276,6 +280,14 @@ TEST_F(TaskManagementTest, AbortTaskInTheMiddleOfItsDataTransfer) {
   ASSERT_TRUE(expect_tmf(raw, q, kSucceeded));
   const uint32_t a = raw.next_itt();
   ASSERT_TRUE(raw.send(tmf_request(raw, kAbortTask, a, 1, w_itt, w_sn)));
+  // Meanwhile another initiator's I/O to the same LU goes on.
+  IscsiSession other("iqn.2026-11.org.stgt.test:other");
+  ASSERT_TRUE(other.login(stgtd_.portal(), kTargetIqn));
+  const auto theirs = make_pattern(18, 8192);
+  ASSERT_TRUE(other.write(2048, theirs));
+  std::vector<uint8_t> back;
+  ASSERT_TRUE(other.read(2048, theirs.size(), back));
+  EXPECT_EQ(back, theirs);
   ASSERT_TRUE(quiet_for(raw, Millis(300)));  // the R2T's sequence is still open
   ASSERT_TRUE(
       raw.send(raw.data_out(w_itt, r2t.ttt(), 1, 4096, 4096, true), {data.data() + 4096, 4096}));
@@ -406,6 +418,45 @@ TEST_F(TaskManagementTest, LuResetAbortsOtherInitiatorsAndRaisesUnitAttention) {
   RawScsiResult r;
   ASSERT_TRUE(b.scsi(read10(256, 8), 8 * kBlockSize, r));
   EXPECT_EQ(r.data_in, std::vector<uint8_t>(8 * kBlockSize, 0));
+}
+
+// With TAS=0 (MODE SELECT, control page) another initiator's aborted task vanishes: no
+// status at all, only the reset's unit attention.
+TEST_F(TaskManagementTest, WithTasClearedAbortedTasksOfOthersVanish) {
+  RawIscsi a, b;
+  ASSERT_TRUE(open(a, "iqn.2026-11.org.stgt.test:a", 0x80000000000d));
+  ASSERT_TRUE(open(b, "iqn.2026-11.org.stgt.test:b", 0x80000000000e));
+  RawScsiResult sense;
+  ASSERT_TRUE(a.scsi(std::array<uint8_t, 6>{0x1a, 0x08, 0x0a, 0, 255, 0}, 255, sense));
+  ASSERT_EQ(sense.status, 0);
+  ASSERT_EQ(sense.data_in.size(), 16u);  // header + control page, no block descriptor
+  std::vector<uint8_t> list = sense.data_in;
+  ASSERT_EQ(list[4 + 5] & 0x40, 0x40);  // TAS=1 by default
+  list[0] = 0;                          // MODE DATA LENGTH is reserved in MODE SELECT
+  list[2] = 0;
+  list[4] &= 0x7f;  // PS
+  list[4 + 5] &= uint8_t(~0x40);
+  const uint32_t sel = a.next_itt();
+  const std::array<uint8_t, 6> select6{0x15, 0x10, 0, 0, uint8_t(list.size()), 0};
+  ASSERT_TRUE(a.send(a.scsi_command(select6, sel, a.take_cmd_sn(), uint32_t(list.size()), false,
+                                    true, uint32_t(list.size())),
+                     list));
+  ASSERT_TRUE(expect_status(a, sel, 0));
+  uint32_t w_itt = 0, w_sn = 0;
+  RawPdu r2t;
+  ASSERT_TRUE(start_write(b, 300, 8, kSimple, w_itt, w_sn, r2t));
+  const uint32_t t = a.next_itt();
+  ASSERT_TRUE(a.send(tmf_request(a, kLuReset, t)));
+  ASSERT_TRUE(expect_tmf(a, t, kComplete));
+  const auto data = make_pattern(17, 8 * kBlockSize);
+  ASSERT_TRUE(b.send(b.data_out(w_itt, r2t.ttt(), 0, 0, uint32_t(data.size()), true), data));
+  ASSERT_TRUE(quiet_for(b, Millis(300)));  // no TASK ABORTED, nothing
+  EXPECT_TRUE(tur_sense(b, 0x06, 0x29, 0x03));
+  // The reset brought the mode parameters back to their defaults: TAS=1 again.
+  EXPECT_TRUE(tur_sense(a, 0x06, 0x29, 0x03));
+  ASSERT_TRUE(a.scsi(std::array<uint8_t, 6>{0x1a, 0x08, 0x0a, 0, 255, 0}, 255, sense));
+  ASSERT_EQ(sense.data_in.size(), 16u);
+  EXPECT_EQ(sense.data_in[4 + 5] & 0x40, 0x40);
 }
 
 // TARGET WARM RESET through libiscsi: every session stays, and each gets POWER ON, RESET, OR
