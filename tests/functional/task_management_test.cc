@@ -362,6 +362,24 @@ TEST_F(TaskManagementTest, ResponseCodes) {
   EXPECT_TRUE(tur_sense(raw, 0, 0, 0));
 }
 
+// RFC 7143 4.2.2.1: a non-immediate request waits for the commands numbered before it, and
+// those are not affected by it.
+TEST_F(TaskManagementTest, NonImmediateRequestRunsInCmdSnOrder) {
+  RawIscsi raw;
+  ASSERT_TRUE(open(raw, kRawInitiatorIqn, 0x80000000000f));
+  const uint32_t gap = raw.take_cmd_sn();  // sent last
+  Bhs req = tmf_request(raw, kAbortTaskSet, raw.next_itt());
+  req.bytes[0] &= uint8_t(~0x40);  // not immediate: CmdSN-ordered
+  req.set32(24, raw.take_cmd_sn());
+  ASSERT_TRUE(raw.send(req));
+  ASSERT_TRUE(quiet_for(raw, Millis(300)));
+  const uint32_t tur = raw.next_itt();
+  ASSERT_TRUE(raw.send(raw.scsi_command(kTur, tur, gap, 0, false, false)));
+  ASSERT_TRUE(expect_status(raw, tur, 0));
+  ASSERT_TRUE(expect_tmf(raw, req.itt(), kComplete));
+  EXPECT_TRUE(tur_sense(raw, 0, 0, 0));
+}
+
 // SAM-5 5.11: a command that reuses a live task's ITT aborts the nexus's tasks and is
 // answered with OVERLAPPED COMMANDS ATTEMPTED.
 TEST_F(TaskManagementTest, ReusedTaskTagIsAnOverlappedCommand) {

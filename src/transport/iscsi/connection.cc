@@ -102,6 +102,7 @@ void Connection::close(std::string_view why) {
     tasks_->release_idle(*this);
   }
   held_.clear();
+  held_tmfs_.clear();
   cancelled_cmd_sns_.clear();
   check_abort_waits();  // task management waiting on this session's tasks may go on
   if (finished()) schedule_drop();

@@ -99,6 +99,7 @@ class Connection final : public scsi::CommandOwner,
   void handle_text();
   void handle_logout();
   void handle_task_management();
+  void run_task_management(const Bhs& h);
   void send_text_chunk(uint32_t itt, uint64_t lun);
   uint32_t next_text_ttt();
   void protocol_error(std::string_view why);
@@ -217,6 +218,7 @@ class Connection final : public scsi::CommandOwner,
   uint32_t tasks_busy_ = 0;  // tasks held by the SCSI layer
   uint64_t write_buffered_ = 0;  // bytes of write buffers held by this session's tasks
   std::vector<Task*> held_;  // started-later tasks waiting for their CmdSN turn
+  std::vector<Bhs> held_tmfs_;  // non-immediate TMF requests waiting for their CmdSN turn
   // CmdSNs an ABORT TASK declared received although their command never came (RFC 7143
   // 11.5.1 b); ExpCmdSN steps over them.
   std::vector<uint32_t> cancelled_cmd_sns_;

@@ -190,7 +190,7 @@ void Connection::handle_scsi_command() {
 
 void Connection::start_ready_tasks() {
   bool progress = true;
-  while (progress && !held_.empty()) {
+  while (progress && (!held_.empty() || !held_tmfs_.empty())) {
     progress = false;
     skip_cancelled_cmd_sns();
     for (auto it = held_.begin(); it != held_.end(); ++it) {
@@ -199,6 +199,17 @@ void Connection::start_ready_tasks() {
       held_.erase(it);
       ++exp_cmd_sn_;
       start_task(*t);
+      progress = true;
+      break;
+    }
+    if (progress) continue;
+    // A non-immediate task management request whose CmdSN turn has come.
+    for (auto it = held_tmfs_.begin(); it != held_tmfs_.end(); ++it) {
+      if (it->cmd_sn() != exp_cmd_sn_) continue;
+      const Bhs h = *it;
+      held_tmfs_.erase(it);
+      ++exp_cmd_sn_;
+      run_task_management(h);
       progress = true;
       break;
     }
@@ -500,6 +511,7 @@ void Connection::handle_logout() {
   // RFC 7143 11.14: "close the session/connection" terminates every pending command,
   // acknowledged via ExpCmdSN or not. Commands held behind a CmdSN gap never reached the
   // SCSI layer; drop them here, or maybe_finish_logout() would wait for them forever.
+  held_tmfs_.clear();
   std::vector<Task*> unordered;
   unordered.swap(held_);
   for (Task* t : unordered) {

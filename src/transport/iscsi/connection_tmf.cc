@@ -202,12 +202,24 @@ void Connection::send_tmf_response(uint32_t itt, uint8_t response,
   tx_queue(p, b);
 }
 
+// RFC 7143 4.2.2.1 / 11.5: a non-immediate request is carried out in CmdSN order, after every
+// command numbered before it (outside the window it is silently ignored).
 void Connection::handle_task_management() {
   const Bhs& h = rx_bhs_;
-  if (!h.immediate() && h.cmd_sn() == exp_cmd_sn_) {
+  if (!h.immediate()) {
+    if (!accept_cmd_sn(h.cmd_sn(), false)) return;
+    if (h.cmd_sn() != exp_cmd_sn_) {
+      held_tmfs_.push_back(h);
+      return;
+    }
     ++exp_cmd_sn_;
     skip_cancelled_cmd_sns();
   }
+  run_task_management(h);
+  start_ready_tasks();
+}
+
+void Connection::run_task_management(const Bhs& h) {
   const uint32_t itt = h.itt();
   const std::optional<uint32_t> lun = scsi::decode_lun(h.lun());
   scsi::LogicalUnit* lu = lun && nexus_ != nullptr ? nexus_->target().lookup(*lun) : nullptr;
@@ -258,7 +270,6 @@ void Connection::handle_task_management() {
       respond(kFunctionNotSupported);
       break;
   }
-  start_ready_tasks();
 }
 
 // RFC 7143 11.5.1 ABORT TASK: a live task is aborted (Function complete once it ended); an
