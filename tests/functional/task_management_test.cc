@@ -525,6 +525,15 @@ TEST_F(TaskManagementTest, ItNexusResetEndsOnlyThatSession) {
   ASSERT_TRUE(expect_tmf(a, t, kComplete));
   EXPECT_TRUE(a.expect_closed(Millis(3000)));
   EXPECT_TRUE(tur_sense(b, 0, 0, 0));
+  // The same initiator port logs in again: I_T NEXUS LOSS OCCURRED (SAM-5 6.3.4).
+  RawIscsi again;
+  ASSERT_TRUE(again.connect(stgtd_.port()));
+  RawLoginParams p;
+  p.initiator = "iqn.2026-11.org.stgt.test:a";
+  p.isid = 0x80000000000b;
+  ASSERT_TRUE(again.login(p));
+  EXPECT_TRUE(tur_sense(again, 0x06, 0x29, 0x07));
+  EXPECT_TRUE(tur_sense(again, 0, 0, 0));
 }
 
 }  // namespace
