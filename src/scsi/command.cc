@@ -4,6 +4,7 @@
 
 #include "scsi/it_nexus.h"
 #include "scsi/logical_unit.h"
+#include "scsi/task_set.h"
 
 namespace stgt::scsi {
 
@@ -94,6 +95,10 @@ void Command::reset() {
   on_store_done = nullptr;
   extent = ExtentHold{};
   in_task_set = false;
+  task_set = nullptr;
+  ts_older = ts_newer = ts_ready_next = nullptr;
+  task_state = TaskState::kOutside;
+  data_ready = false;
   completed_ = false;
 }
 
@@ -108,7 +113,12 @@ void Command::finish() {
     if (lu != nullptr) lu->leave_task_set();
     if (nexus != nullptr) nexus->left_task_set();
   }
+  // SAM-5 8.6: leaving the task set may enable newer commands; they start after this
+  // command's completion has been reported (the transport may reuse *this from then on).
+  TaskSet* const ts = task_set;
+  if (ts != nullptr) ts->remove(*this);
   if (owner != nullptr) owner->command_done(*this);
+  if (ts != nullptr) ts->drain();
 }
 
 }  // namespace stgt::scsi

@@ -31,10 +31,20 @@ namespace stgt::scsi {
 class Command;
 class ItNexus;
 class LogicalUnit;
+class TaskSet;
 
 enum class DataDirection : uint8_t { kNone, kIn, kOut, kBidirectional };  // In: to initiator
 
 enum class TaskAttribute : uint8_t { kSimple, kOrdered, kHeadOfQueue, kAca };
+
+// Where a command stands in its task set (scsi/task_set.h; SAM-5 8.6).
+enum class TaskState : uint8_t {
+  kOutside,  // not in a task set (not arrived yet, unmapped LUN, or left it)
+  kDormant,  // waits for an older ORDERED / HEAD OF QUEUE command
+  kEnabled,  // may run once its data-out is in
+  kQueued,   // enabled and data-ready, about to start
+  kStarted,  // handed to the SAM gate and the device; may touch the medium
+};
 
 enum class Status : uint8_t {
   kGood = 0x00,
@@ -105,6 +115,14 @@ class Command final : public backing::StoreCompletion {
   // Counted in its LU's task set and its nexus's outstanding commands (the SAM gate's
   // capacity check); finish() takes it out again.
   bool in_task_set = false;
+
+  // ---- task set (scsi/task_set.h): intrusive links, on the nexus's reactor ----
+  TaskSet* task_set = nullptr;
+  Command* ts_older = nullptr;
+  Command* ts_newer = nullptr;
+  Command* ts_ready_next = nullptr;
+  TaskState task_state = TaskState::kOutside;
+  bool data_ready = false;  // all data-out is in (scsi::data_ready)
 
   // Allocates data-in for a response that wants `length` bytes: records in_length and
   // gets min(length, expected_in_length) bytes from `pool`. False if out of

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "scsi/scsi_layer.h"
+
 namespace stgt::scsi {
 
 ItNexus::ItNexus(std::shared_ptr<const Target> target, std::string initiator_name,
@@ -49,7 +51,7 @@ bool ItNexus::owes_power_on(uint32_t lun) const {
 
 void ItNexus::queue_unit_attention(uint32_t lun, SenseReason reason) {
   const std::lock_guard lock(ua_mu_);
-  if (reason == SenseReason::kPowerOnReset && owes_power_on(lun)) return;  // SAM-5 5.14
+  if (reason == first_reason_ && owes_power_on(lun)) return;  // SAM-5 5.14
   auto& q = unit_attentions_[lun];
   // SAM-5 5.14: the same condition twice is reported once.
   for (const SenseReason r : q) {
@@ -76,7 +78,7 @@ SenseReason ItNexus::pop_unit_attention(uint32_t lun) {
       owed != power_on_owed_.end() && *owed == lun) {
     power_on_owed_.erase(owed);
     ua_pending_.fetch_sub(1, std::memory_order_release);
-    return SenseReason::kPowerOnReset;
+    return first_reason_;
   }
   const auto it = unit_attentions_.find(lun);
   if (it == unit_attentions_.end() || it->second.empty()) return SenseReason::kNone;
@@ -100,6 +102,41 @@ void ItNexus::clear_unit_attentions(uint32_t lun) {
     unit_attentions_.erase(it);
   }
   ua_pending_.fetch_sub(dropped, std::memory_order_release);
+}
+
+}  // namespace stgt::scsi
+
+namespace stgt::scsi {
+
+SenseReason ItNexus::peek_unit_attention(uint32_t lun) const {
+  if (ua_pending_.load(std::memory_order_acquire) == 0) return SenseReason::kNone;
+  const std::lock_guard lock(ua_mu_);
+  if (owes_power_on(lun)) return first_reason_;
+  const auto it = unit_attentions_.find(lun);
+  if (it == unit_attentions_.end() || it->second.empty()) return SenseReason::kNone;
+  return it->second.front();
+}
+
+TaskSet* ItNexus::find_task_set(const LogicalUnit& lu) {
+  for (auto& [l, ts] : task_sets_) {
+    if (l == &lu) return ts.get();
+  }
+  return nullptr;
+}
+
+TaskSet& ItNexus::task_set(const LogicalUnit& lu) {
+  if (TaskSet* ts = find_task_set(lu)) return *ts;
+  task_sets_.emplace_back(&lu, std::make_unique<TaskSet>(&submit));
+  return *task_sets_.back().second;
+}
+
+}  // namespace stgt::scsi
+
+namespace stgt::scsi {
+
+void ItNexus::report_nexus_loss() {
+  const std::lock_guard lock(ua_mu_);
+  first_reason_ = SenseReason::kItNexusLoss;
 }
 
 }  // namespace stgt::scsi

@@ -22,6 +22,7 @@
 #include "scsi/nexus_owner.h"
 #include "scsi/sense.h"
 #include "scsi/target.h"
+#include "scsi/task_set.h"
 
 namespace stgt::reactor {
 class Reactor;
@@ -88,6 +89,18 @@ class ItNexus : public std::enable_shared_from_this<ItNexus> {
   SenseReason pop_unit_attention(uint32_t lun);
   // Drops every pending UA of the LUN (a LU reset replaces them with its own).
   void clear_unit_attentions(uint32_t lun);
+  // SAM-5 6.3.4: this initiator port had an I_T nexus to the target that was lost (the
+  // session dropped, logged out or was reset). What every LUN owes the new nexus is then
+  // I_T NEXUS LOSS OCCURRED instead of POWER ON, RESET, OR BUS DEVICE RESET OCCURRED.
+  // Called by the registry when the nexus is added, before any command.
+  void report_nexus_loss();
+  // The oldest pending UA of the LUN without clearing it (QUERY ASYNCHRONOUS EVENT).
+  SenseReason peek_unit_attention(uint32_t lun) const;
+
+  // This nexus's task set for `lu` (SPC-5 control mode page TST = 001b: one task set per
+  // I_T nexus), created on first use. Owning reactor only.
+  TaskSet& task_set(const LogicalUnit& lu);
+  TaskSet* find_task_set(const LogicalUnit& lu);
 
  private:
   std::shared_ptr<const Target> target_;
@@ -109,8 +122,13 @@ class ItNexus : public std::enable_shared_from_this<ItNexus> {
   // (about 600 bytes) each, which made an idle session to a target of 200 LUNs cost 130 KiB.
   // It is older than any UA queued later, so it is reported first.
   std::vector<uint32_t> power_on_owed_;
+  // What power_on_owed_ reports: POWER ON ... OCCURRED, or I_T NEXUS LOSS OCCURRED.
+  SenseReason first_reason_ = SenseReason::kPowerOnReset;
   // Every other UA, oldest first per LUN; emptied queues are erased.
   std::map<uint32_t, std::deque<SenseReason>> unit_attentions_;
+
+  // Task sets by LU, in order of first use (a session uses few LUs; a scan is cheapest).
+  std::vector<std::pair<const LogicalUnit*, std::unique_ptr<TaskSet>>> task_sets_;
 };
 
 }  // namespace stgt::scsi

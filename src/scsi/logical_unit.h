@@ -66,6 +66,18 @@ class LogicalUnit {
   void set_d_sense(bool v) { d_sense_.store(v, std::memory_order_relaxed); }
   bool swp() const { return swp_.load(std::memory_order_relaxed); }
   void set_swp(bool v) { swp_.store(v, std::memory_order_relaxed); }
+  // SPC-5 7.5.10 TAS: commands aborted on behalf of another I_T nexus end with TASK ABORTED
+  // status (true) or silently (false).
+  bool tas() const { return tas_.load(std::memory_order_relaxed); }
+  void set_tas(bool v) { tas_.store(v, std::memory_order_relaxed); }
+  // SPC-5 7.5.1 / SAM-5 6.3.3: after a logical unit reset the current mode parameters are
+  // the saved ones; none can be saved here, so they go back to their defaults.
+  void reset_mode_parameters() {
+    set_wce(settings_.write_cache);
+    set_d_sense(false);
+    set_swp(false);
+    set_tas(true);
+  }
 
   // Removable media state (SBC-4 5.27 START STOP UNIT LOEJ, 5.15 PREVENT ALLOW MEDIUM
   // REMOVAL). A non-removable LU always has its medium.
@@ -103,6 +115,7 @@ class LogicalUnit {
   std::atomic<bool> wce_;
   std::atomic<bool> d_sense_{false};
   std::atomic<bool> swp_{false};
+  std::atomic<bool> tas_{true};
   std::atomic<bool> medium_present_{true};
   std::atomic<bool> prevent_{false};
   std::atomic<uint32_t> in_task_set_{0};

@@ -13,6 +13,11 @@ void NexusRegistry::add(const std::shared_ptr<ItNexus>& nexus) {
   // Drop entries of nexuses that went away without remove() (defensive; cheap here).
   std::erase_if(nexuses_, [](const std::weak_ptr<ItNexus>& w) { return w.expired(); });
   nexuses_.push_back(nexus);
+  const auto lost = std::find(lost_ports_.begin(), lost_ports_.end(), nexus->initiator_port());
+  if (lost != lost_ports_.end()) {
+    lost_ports_.erase(lost);
+    nexus->report_nexus_loss();
+  }
 }
 
 void NexusRegistry::remove(const ItNexus* nexus) {
@@ -21,6 +26,12 @@ void NexusRegistry::remove(const ItNexus* nexus) {
     const std::shared_ptr<ItNexus> n = w.lock();
     return n == nullptr || n.get() == nexus;
   });
+  if (nexus == nullptr) return;
+  if (std::find(lost_ports_.begin(), lost_ports_.end(), nexus->initiator_port()) ==
+      lost_ports_.end()) {
+    lost_ports_.push_back(nexus->initiator_port());
+    if (lost_ports_.size() > kMaxLostPorts) lost_ports_.pop_front();
+  }
 }
 
 size_t NexusRegistry::size() const {

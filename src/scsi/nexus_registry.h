@@ -13,7 +13,9 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <string>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -32,6 +34,8 @@ class LogicalUnit;
 
 class NexusRegistry {
  public:
+  // add() of an initiator port whose earlier nexus was remove()d makes the new nexus report
+  // I_T NEXUS LOSS OCCURRED first (ItNexus::report_nexus_loss).
   void add(const std::shared_ptr<ItNexus>& nexus);
   void remove(const ItNexus* nexus);
   size_t size() const;
@@ -55,9 +59,15 @@ class NexusRegistry {
                    AbortCause cause, const ItNexus* origin, reactor::Reactor* home,
                    std::function<void()> all_done);
 
+  // How many initiator ports whose nexus was lost are remembered (oldest forgotten first).
+  static constexpr size_t kMaxLostPorts = 4096;
+
  private:
   mutable std::mutex mu_;
   std::vector<std::weak_ptr<ItNexus>> nexuses_;
+  // Initiator ports whose I_T nexus was lost, oldest first: a new nexus of one of them is
+  // owed I_T NEXUS LOSS OCCURRED (SAM-5 6.3.4) rather than a power-on unit attention.
+  std::deque<std::string> lost_ports_;
 };
 
 }  // namespace stgt::scsi

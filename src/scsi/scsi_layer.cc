@@ -9,6 +9,7 @@
 #include "scsi/logical_unit.h"
 #include "scsi/lun.h"
 #include "scsi/opcode.h"
+#include "scsi/task_set.h"
 
 namespace stgt::scsi {
 namespace {
@@ -147,10 +148,29 @@ bool enter_task_set(Command& cmd, LogicalUnit& lu) {
 // Reservation hook (SPC-5 5.13): no reservations are held yet, so nothing conflicts.
 bool reservation_allows(const Command& /*cmd*/, const OpcodeEntry& /*entry*/) { return true; }
 
-// Task-set ordering hook (SAM-5 8.6): commands run as they arrive until task sets exist.
-bool task_set_allows(const Command& /*cmd*/) { return true; }
-
 }  // namespace
+
+void arrive(Command& cmd) {
+  const std::optional<uint32_t> lun = decode_lun(cmd.lun);
+  LogicalUnit* lu = nullptr;
+  if (lun && cmd.nexus != nullptr) lu = cmd.nexus->target().lookup(*lun, &cmd.read_only_view);
+  if (lu == nullptr) return;  // served by serve_unmapped, in no task set
+  cmd.lu = lu;
+  cmd.nexus->task_set(*lu).add(cmd);
+}
+
+void data_ready(Command& cmd) {
+  if (cmd.task_set != nullptr) {
+    cmd.task_set->data_ready(cmd);
+    return;
+  }
+  cmd.data_ready = true;
+  submit(cmd);
+}
+
+bool abort_unstarted(Command& cmd, bool release) {
+  return cmd.task_set != nullptr && cmd.task_set->abort_unstarted(cmd, release);
+}
 
 void nexus_established(const std::shared_ptr<ItNexus>& nexus) {
   nexus->target().registry().add(nexus);
@@ -161,8 +181,11 @@ void nexus_lost(ItNexus& nexus) { nexus.target().registry().remove(&nexus); }
 void submit(Command& cmd) {
   // 1. LUN exists and is mapped (SAM-5 4.7, SPC-5 4.2.2).
   const std::optional<uint32_t> lun = decode_lun(cmd.lun);
-  LogicalUnit* lu = nullptr;
-  if (lun && cmd.nexus != nullptr) lu = cmd.nexus->target().lookup(*lun, &cmd.read_only_view);
+  // A command that came through arrive() has its LU (and its map's read-only flag) already.
+  LogicalUnit* lu = cmd.task_set != nullptr ? cmd.lu : nullptr;
+  if (lu == nullptr && lun && cmd.nexus != nullptr) {
+    lu = cmd.nexus->target().lookup(*lun, &cmd.read_only_view);
+  }
   if (lu == nullptr) {
     serve_unmapped(cmd);
     return;
@@ -170,7 +193,12 @@ void submit(Command& cmd) {
   cmd.lu = lu;
   const OpcodeEntry& entry = (*lu->type().opcodes)[cmd.cdb[0]];
 
-  // 2. ACA: NACA is refused below, so no ACA condition can ever be established.
+  // 2. ACA: NACA is refused below, so no ACA condition can ever be established, and a
+  // command with the ACA attribute is refused (SAM-5 8.6.5).
+  if (cmd.attribute == TaskAttribute::kAca) {
+    cmd.complete_sense(SenseReason::kInvalidMessageError);
+    return;
+  }
 
   // 3. Unit attention (SAM-5 5.14, SPC-5 5.14): reported once, then cleared.
   if (!entry.allowed_with_ua && cmd.nexus->has_unit_attention(*lun)) {
@@ -187,11 +215,8 @@ void submit(Command& cmd) {
   }
   // 5a. Task-set capacity (SAM-5 5.3.1).
   if (!enter_task_set(cmd, *lu)) return;
-  // 5. Task-set ordering.
-  if (!task_set_allows(cmd)) {
-    cmd.complete_status(Status::kBusy);
-    return;
-  }
+  // 5. Task-set ordering (SAM-5 8.6): a command that arrived through arrive() gets here
+  // only once its task set has enabled it (scsi/task_set.h).
   // 6. Opcode, service action and CONTROL byte; the handler checks the rest of the CDB.
   const std::optional<Resolved> r = resolve(cmd, entry);
   if (!r || !control_byte_ok(cmd, r->cdb_length)) return;

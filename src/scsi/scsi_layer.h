@@ -14,6 +14,20 @@ namespace stgt::scsi {
 
 void submit(Command& cmd);
 
+// Task-set entry points for transports (SAM-5 8.6, scsi/task_set.h). arrive() when a
+// command arrives in the transport's order (CmdSN order for iSCSI), before its data-out is
+// in; data_ready() once every byte of it is in (right after arrive() when there is none).
+// The command runs submit() as soon as its task set enables it and its data is ready, which
+// may be inline; it completes through cmd.owner as before. Commands to a LUN without a
+// logical unit join no task set.
+void arrive(Command& cmd);
+void data_ready(Command& cmd);
+// Task management (SAM-5 5.6): takes an arrived command that has not started out of its task
+// set. True if it was (it will never complete: the caller owns it again); false if it has
+// started (wait for its completion) or never arrived. `release` false keeps the commands it
+// held back dormant (the caller is aborting them too: ABORT TASK SET, resets).
+bool abort_unstarted(Command& cmd, bool release = true);
+
 // The transport tells the mid-layer when an I_T nexus starts (after a successful login,
 // with its owner set: ItNexus::set_owner) and when it is lost (logout, connection drop,
 // session reinstatement). Both run on the nexus's reactor. nexus_lost() is where state

@@ -28,6 +28,7 @@ constexpr std::array<SenseCode, kReasons> kTable = [] {
   set(SenseReason::kInvalidCommandOperationCode, code(K::kIllegalRequest, 0x20, 0x00));
   set(SenseReason::kInvalidReleaseOfPersistentReservation, code(K::kIllegalRequest, 0x26, 0x04));
   set(SenseReason::kMediumRemovalPrevented, code(K::kIllegalRequest, 0x53, 0x02));
+  set(SenseReason::kInvalidMessageError, code(K::kIllegalRequest, 0x49, 0x00));
   set(SenseReason::kLunNotReadyManualIntervention, code(K::kNotReady, 0x04, 0x03));
   set(SenseReason::kMediumNotPresent, code(K::kNotReady, 0x3a, 0x00));
   set(SenseReason::kLunNotReadyFormatInProgress, code(K::kNotReady, 0x04, 0x04));
@@ -36,7 +37,7 @@ constexpr std::array<SenseCode, kReasons> kTable = [] {
   set(SenseReason::kLunNotAccessibleUnavailable, code(K::kNotReady, 0x04, 0x0c));
   set(SenseReason::kPowerOnReset, code(K::kUnitAttention, 0x29, 0x00));
   set(SenseReason::kItNexusLoss, code(K::kUnitAttention, 0x29, 0x07));
-  set(SenseReason::kLunReset, code(K::kUnitAttention, 0x29, 0x00));
+  set(SenseReason::kLunReset, code(K::kUnitAttention, 0x29, 0x03));  // SAM-5 6.3.3
   set(SenseReason::kModeParametersChanged, code(K::kUnitAttention, 0x2a, 0x01));
   set(SenseReason::kCapacityDataChanged, code(K::kUnitAttention, 0x2a, 0x09));
   set(SenseReason::kReportedLunsDataChanged, code(K::kUnitAttention, 0x3f, 0x0e));

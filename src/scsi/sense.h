@@ -39,6 +39,7 @@ enum class SenseReason : uint8_t {
   kInvalidCommandOperationCode,   // alias kept for tables: 20/00
   kInvalidReleaseOfPersistentReservation,  // 26/04
   kMediumRemovalPrevented,     // 53/02
+  kInvalidMessageError,        // 49/00 (ACA task attribute without an ACA condition)
   // NOT READY
   kLunNotReadyManualIntervention,  // 04/03
   kMediumNotPresent,           // 3a/00
@@ -49,7 +50,7 @@ enum class SenseReason : uint8_t {
   // UNIT ATTENTION
   kPowerOnReset,               // 29/00
   kItNexusLoss,                // 29/07
-  kLunReset,                   // 29/00 (power on, reset, or bus device reset occurred)
+  kLunReset,                   // 29/03 (bus device reset function occurred)
   kModeParametersChanged,      // 2a/01
   kCapacityDataChanged,        // 2a/09
   kReportedLunsDataChanged,    // 3f/0e

@@ -59,18 +59,24 @@ size_t caching_page(const scsi::LogicalUnit& lu, PageControl pc, uint8_t* out) {
   return n;
 }
 
-// SPC-5 7.5.10: Control. D_SENSE and SWP are changeable. GLTSD set (no implicit log
-// saving), QERR 00b, TAS clear, BUSY TIMEOUT PERIOD unlimited.
+// SPC-5 7.5.10: Control. D_SENSE, SWP and TAS are changeable. TST 001b: one task set per
+// I_T nexus (docs/architecture.md, "Task sets"). GLTSD set (no implicit log saving).
+// QUEUE ALGORITHM MODIFIER 1: SIMPLE commands may complete in any order (the store runs them
+// in parallel). QERR 00b: a CHECK CONDITION aborts nothing else (not changeable). TAS 1 by
+// default. BUSY TIMEOUT PERIOD unlimited.
 size_t control_page(const scsi::LogicalUnit& lu, PageControl pc, uint8_t* out) {
   const size_t n = start(0x0a, 12, out);
   if (pc == PageControl::kChangeable) {
     out[2] = 0x04;  // D_SENSE
     out[4] = 0x08;  // SWP
+    out[5] = 0x40;  // TAS
     return n;
   }
   const bool current = pc != PageControl::kDefault;
-  out[2] = uint8_t(0x02 | (current && lu.d_sense() ? 0x04 : 0));  // GLTSD, D_SENSE
+  out[2] = uint8_t(0x20 | 0x02 | (current && lu.d_sense() ? 0x04 : 0));  // TST, GLTSD, D_SENSE
+  out[3] = 0x10;  // QUEUE ALGORITHM MODIFIER 1h, QERR 00b
   out[4] = current && lu.swp() ? 0x08 : 0x00;
+  out[5] = !current || lu.tas() ? 0x40 : 0x00;
   base::store_be16(out + 8, 0xffff);  // BUSY TIMEOUT PERIOD: unlimited
   return n;
 }
@@ -91,6 +97,7 @@ void apply_mode_page(scsi::LogicalUnit& lu, const uint8_t* page) {
     case 0x0a:
       lu.set_d_sense((page[2] & 0x04) != 0);
       lu.set_swp((page[4] & 0x08) != 0);
+      lu.set_tas((page[5] & 0x40) != 0);
       break;
     default:
       break;

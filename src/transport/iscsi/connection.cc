@@ -94,8 +94,21 @@ void Connection::close(std::string_view why) {
     tx_release(p);
   }
   tx_tail_ = nullptr;
-  if (tasks_ != nullptr) tasks_->release_idle(*this);
+  if (tasks_ != nullptr) {
+    // Commands that wait in a task set (for their data or an older command) never start;
+    // those that started finish and are dropped then.
+    tasks_->for_each_used([this](Task& t) {
+      if (t.in_scsi && scsi::abort_unstarted(t.cmd)) {
+        t.in_scsi = false;
+        --tasks_busy_;
+      }
+    });
+    tasks_->release_idle(*this);
+  }
   held_.clear();
+  held_tmfs_.clear();
+  cancelled_cmd_sns_.clear();
+  check_abort_waits();  // task management waiting on this session's tasks may go on
   if (finished()) schedule_drop();
 }
 

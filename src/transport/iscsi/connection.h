@@ -16,6 +16,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -106,6 +107,7 @@ class Connection final : public scsi::CommandOwner,
   void handle_text();
   void handle_logout();
   void handle_task_management();
+  void run_task_management(const Bhs& h);
   void send_text_chunk(uint32_t itt, uint64_t lun);
   uint32_t next_text_ttt();
   void protocol_error(std::string_view why);
@@ -129,6 +131,24 @@ class Connection final : public scsi::CommandOwner,
   bool take_session_slot();
   void release_session_slot();
   void maybe_finish_logout();
+
+  // ---- task management (connection_tmf.cc) ----
+  struct AbortWait;
+  scsi::LogicalUnit* task_lu(const Task& t) const;
+  bool abort_task(Task& t, bool report, bool release_successors);
+  bool abort_settled(const Task& t, bool wait_data) const;
+  void maybe_end_aborted(Task& t);
+  void wait_for_aborts(std::vector<Task*> tasks, bool wait_data, std::function<void()> done);
+  void check_abort_waits();
+  void forget_aborted(const Task& t);
+  std::vector<Task*> abort_session_tasks(const scsi::LogicalUnit* lu, bool report_tas);
+  void send_tmf_response(uint32_t itt, uint8_t response,
+                         std::array<uint8_t, 3> additional = {});
+  void tmf_abort_task(const Bhs& h);
+  void tmf_query(const Bhs& h, scsi::LogicalUnit* lu);
+  void tmf_reset(const Bhs& h, scsi::LogicalUnit* lu);
+  void skip_cancelled_cmd_sns();
+  void abort_overlapped(uint32_t itt);
 
   // ---- send queue ----
   TxPdu& tx_new();
@@ -211,6 +231,12 @@ class Connection final : public scsi::CommandOwner,
   uint32_t tasks_busy_ = 0;  // tasks held by the SCSI layer
   uint64_t write_buffered_ = 0;  // bytes of write buffers held by this session's tasks
   std::vector<Task*> held_;  // started-later tasks waiting for their CmdSN turn
+  std::vector<Bhs> held_tmfs_;  // non-immediate TMF requests waiting for their CmdSN turn
+  // CmdSNs an ABORT TASK declared received although their command never came (RFC 7143
+  // 11.5.1 b); ExpCmdSN steps over them.
+  std::vector<uint32_t> cancelled_cmd_sns_;
+  // Task management waiting for aborted tasks to end ("safe" semantics).
+  std::vector<std::unique_ptr<AbortWait>> abort_waits_;
 
   // Send state.
   TxPdu* tx_head_ = nullptr;  // send queue: an intrusive FIFO of pooled PDUs

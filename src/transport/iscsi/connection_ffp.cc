@@ -38,7 +38,7 @@ void Connection::TaskTable::release_idle(Connection& c) {
   for (uint32_t i = 0; i < tasks_.size(); ++i) {
     Task& t = *tasks_[i];
     if (!used_[i]) continue;
-    if (t.submitted && !t.completed) continue;  // the SCSI layer still holds it
+    if (t.in_scsi) continue;  // the SCSI layer still holds it
     if (t.pdus_in_flight == 0) c.release_task(t);
   }
 }
@@ -69,12 +69,17 @@ void Connection::handle_scsi_command_header() {
     rx_discard_ = true;
     return;
   }
-  if (tasks_->find(h.itt()) != nullptr) {
-    // An ITT still in use (RFC 7143 11.2.1.8 requires it unique per session).
+  if (!immediate && std::find(cancelled_cmd_sns_.begin(), cancelled_cmd_sns_.end(),
+                              h.cmd_sn()) != cancelled_cmd_sns_.end()) {
+    // ABORT TASK already declared this CmdSN received and aborted (RFC 7143 11.5.1 b).
     rx_discard_ = true;
-    rx_reject_ = RejectReason::kTaskInProgress;
     return;
   }
+  // An ITT still in use (RFC 7143 11.2.1.8 requires it unique per session) is an overlapped
+  // command (SAM-5 5.11): every task of the nexus is aborted and the new command answered
+  // with OVERLAPPED COMMANDS ATTEMPTED.
+  const bool overlapped = tasks_->find(h.itt()) != nullptr;
+  if (overlapped) abort_overlapped(h.itt());
   const uint32_t edtl = h.expected_data_transfer_length();
   const bool write = h.write_bit();
   if (rx_dsl_ > 0 && (!write || !session_params_.immediate_data ||
@@ -125,7 +130,10 @@ void Connection::handle_scsi_command_header() {
   c.pool = &reactor_.buffers();
   c.transport_context = t;
 
-  if (write && edtl > 0) {
+  if (overlapped) {
+    t->failed_early = true;
+    t->fail_reason = scsi::SenseReason::kOverlappedCommandsAttempted;
+  } else if (write && edtl > 0) {
     if (write_buffered_ + edtl > shared_->settings.session_write_buffer) {
       // Throttling: this session already holds its share of write buffers. The data is
       // drained unread and the command answered TASK SET FULL; the initiator retries.
@@ -180,14 +188,16 @@ void Connection::handle_scsi_command() {
     return;
   }
   ++exp_cmd_sn_;
+  skip_cancelled_cmd_sns();
   start_task(t);
   start_ready_tasks();
 }
 
 void Connection::start_ready_tasks() {
   bool progress = true;
-  while (progress && !held_.empty()) {
+  while (progress && (!held_.empty() || !held_tmfs_.empty())) {
     progress = false;
+    skip_cancelled_cmd_sns();
     for (auto it = held_.begin(); it != held_.end(); ++it) {
       if ((*it)->cmd_sn != exp_cmd_sn_) continue;
       Task* t = *it;
@@ -197,16 +207,37 @@ void Connection::start_ready_tasks() {
       progress = true;
       break;
     }
+    if (progress) continue;
+    // A non-immediate task management request whose CmdSN turn has come.
+    for (auto it = held_tmfs_.begin(); it != held_tmfs_.end(); ++it) {
+      if (it->cmd_sn() != exp_cmd_sn_) continue;
+      const Bhs h = *it;
+      held_tmfs_.erase(it);
+      ++exp_cmd_sn_;
+      run_task_management(h);
+      progress = true;
+      break;
+    }
   }
 }
 
 void Connection::start_task(Task& t) {
   t.started = true;
+  if (t.aborted) {  // aborted while it waited for its CmdSN turn
+    maybe_end_aborted(t);
+    check_abort_waits();
+    return;
+  }
   if (t.failed_early) {
     // Wait for every byte the initiator means to send before answering.
     if (t.unsolicited_done) fail_task(t, t.fail_reason);
     return;
   }
+  // SAM-5 8.6: the command enters its task set now, in CmdSN order, while its data may still
+  // be arriving; it runs once the task set enables it and the data is in (maybe_submit).
+  t.in_scsi = true;
+  ++tasks_busy_;
+  scsi::arrive(t.cmd);
   if (t.write) issue_r2ts(t);
   maybe_submit(t);
 }
@@ -215,7 +246,8 @@ void Connection::issue_r2ts(Task& t) {
   // RFC 7143 10.8: at most MaxOutstandingR2T at a time, each at most MaxBurstLength.
   const uint32_t max_outstanding =
       std::min<uint32_t>(session_params_.max_outstanding_r2t, kMaxOutstandingR2t);
-  while (!closed_ && t.next_r2t_offset < t.edtl && t.outstanding_r2ts < max_outstanding) {
+  while (!closed_ && !t.aborted && t.next_r2t_offset < t.edtl &&
+         t.outstanding_r2ts < max_outstanding) {
     uint32_t idx = 0;
     while (idx < kMaxOutstandingR2t && t.r2ts[idx].active) ++idx;
     if (idx == kMaxOutstandingR2t) return;
@@ -235,18 +267,17 @@ void Connection::issue_r2ts(Task& t) {
 }
 
 void Connection::maybe_submit(Task& t) {
-  if (!t.started || t.submitted || t.failed_early) return;
+  if (!t.in_scsi || t.data_done || t.failed_early || t.aborted) return;
   if (t.write && (t.received < t.edtl || !t.unsolicited_done)) return;
-  t.submitted = true;
-  ++tasks_busy_;
-  scsi::submit(t.cmd);
+  t.data_done = true;
+  scsi::data_ready(t.cmd);
 }
 
 void Connection::handle_data_out_header() {
   const Bhs& h = rx_bhs_;
   const uint32_t ttt = h.ttt();
   Task* t = ttt == kReservedTag ? tasks_->find(h.itt()) : tasks_->at_slot(ttt >> 4);
-  if (t == nullptr || t->itt != h.itt() || !t->write || t->submitted || t->completed) {
+  if (t == nullptr || t->itt != h.itt() || !t->write || t->data_done || t->completed) {
     // RFC 7143 11.7.2: data for a task we do not know, or no longer wait for.
     rx_discard_ = true;
     rx_reject_ = RejectReason::kInvalidPduField;
@@ -264,7 +295,7 @@ void Connection::handle_data_out_header() {
     in_sequence = r.active && r.ttt == ttt && h.data_sn() == r.next_data_sn &&
                   offset == r.offset + r.received && end <= uint64_t(r.offset) + r.length;
   }
-  if (!in_sequence && !t->failed_early) {
+  if (!in_sequence && !t->failed_early && !t->aborted) {
     // RFC 7143 7.1.4.1 at ErrorRecoveryLevel 0: the command cannot be recovered; it is
     // answered with CHECK CONDITION once the initiator has sent what it meant to send.
     STGT_LOG_WARN("connection {}: Data-Out out of sequence (ITT {:#x}, DataSN {}, offset {})",
@@ -273,7 +304,7 @@ void Connection::handle_data_out_header() {
     t->fail_reason = scsi::SenseReason::kDataPhaseError;
   }
   rx_task_ = t;
-  if (t->failed_early) {
+  if (t->failed_early || t->aborted) {
     rx_sink_ = true;
     return;
   }
@@ -284,8 +315,9 @@ void Connection::handle_data_out_header() {
 void Connection::handle_data_out() {
   Task& t = *rx_task_;
   const Bhs& h = rx_bhs_;
-  if (t.failed_early) {
-    // Only the end of each sequence matters now.
+  if (t.failed_early || t.aborted) {
+    // Only the end of each sequence matters now (an aborted task's too: RFC 7143 11.5.1,
+    // the initiator answers every R2T it was sent, and the task ends after that).
     if (h.final_bit()) {
       if (h.ttt() == kReservedTag) {
         t.unsolicited_done = true;
@@ -293,6 +325,11 @@ void Connection::handle_data_out() {
         r.active = false;
         --t.outstanding_r2ts;
       }
+    }
+    if (t.aborted) {
+      maybe_end_aborted(t);
+      check_abort_waits();
+      return;
     }
     if (t.started && t.unsolicited_done && t.outstanding_r2ts == 0) fail_task(t, t.fail_reason);
     return;
@@ -345,7 +382,20 @@ void Connection::fail_task(Task& t, scsi::SenseReason reason) {
 
 void Connection::command_done(scsi::Command& cmd) {
   Task& t = *static_cast<Task*>(cmd.transport_context);
-  if (t.submitted) --tasks_busy_;
+  if (t.in_scsi) {
+    t.in_scsi = false;
+    --tasks_busy_;
+  }
+  if (t.aborted) {
+    // It had started when it was aborted and ran to its end; its own result is never
+    // reported (SAM-5 5.6). Task management waiting for it may answer now.
+    maybe_end_aborted(t);
+    check_abort_waits();
+    if (closed_) return;
+    flush_tx();
+    maybe_finish_logout();
+    return;
+  }
   t.completed = true;
   if (closed_) {
     if (t.pdus_in_flight == 0) release_task(t);
@@ -415,6 +465,7 @@ void Connection::send_task_result(Task& t) {
 }
 
 void Connection::release_task(Task& t) {
+  if (!abort_waits_.empty()) forget_aborted(t);
   const bool window_was_closed = last_max_cmd_sn_ + 1 == exp_cmd_sn_;
   write_buffered_ -= t.buffered;
   tasks_->free(t);
@@ -465,11 +516,17 @@ void Connection::handle_logout() {
   // RFC 7143 11.14: "close the session/connection" terminates every pending command,
   // acknowledged via ExpCmdSN or not. Commands held behind a CmdSN gap never reached the
   // SCSI layer; drop them here, or maybe_finish_logout() would wait for them forever.
+  held_tmfs_.clear();
   std::vector<Task*> unordered;
   unordered.swap(held_);
   for (Task* t : unordered) {
     if (t->pdus_in_flight == 0) release_task(*t);
   }
+  // Likewise commands still waiting for Data-Out in their task set: they never start, and
+  // the data the initiator no longer sends is not waited for.
+  tasks_->for_each_used([this](Task& t) {
+    if (t.in_scsi && !t.data_done) abort_task(t, false, false);
+  });
   phase_ = Phase::kLoggingOut;
   logout_pending_ = true;
   logout_itt_ = h.itt();
@@ -487,25 +544,6 @@ void Connection::maybe_finish_logout() {
   close_after_tx_ = true;
   close_reason_ = "logged out";
   flush_tx();
-}
-
-// scsi::NexusOwner. Task management across nexuses arrives with the task-set work; until
-// then nothing of this session is aborted on another nexus's behalf.
-void Connection::abort_tasks(const scsi::LogicalUnit* /*lu*/, scsi::AbortCause /*cause*/,
-                             bool /*by_other_nexus*/, std::function<void()> done) {
-  done();
-}
-
-void Connection::handle_task_management() {
-  const Bhs& h = rx_bhs_;
-  if (!h.immediate() && h.cmd_sn() == exp_cmd_sn_) ++exp_cmd_sn_;
-  // RFC 7143 11.5.1. Task management belongs to the mid-layer's task sets, which come
-  // with the task-set work; until then only ABORT TASK of an unknown task is answered as
-  // done and everything else as not supported, which initiators handle by escalating.
-  uint8_t response = 5;  // Task management function not supported
-  if (h.function() == 1 && tasks_->find(h.referenced_task_tag()) == nullptr) response = 1;
-  TxPdu& p = tx_new();
-  tx_queue(p, make_task_management_response(h.itt(), response, next_sn(true)));
 }
 
 }  // namespace stgt::iscsi

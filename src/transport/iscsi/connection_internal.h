@@ -82,6 +82,14 @@ class Connection::TaskTable {
 
   uint32_t in_use() const { return in_use_; }
 
+  // Calls fn(Task&) for every task in use, in slot order. fn may not allocate or free tasks.
+  template <class Fn>
+  void for_each_used(Fn&& fn) {
+    for (uint32_t i = 0; i < tasks_.size(); ++i) {
+      if (used_[i]) fn(*tasks_[i]);
+    }
+  }
+
   // After close: frees every task the SCSI layer does not hold.
   void release_idle(Connection& c);
 
@@ -92,6 +100,14 @@ class Connection::TaskTable {
   std::vector<bool> used_;
   Task* free_ = nullptr;
   uint32_t in_use_ = 0;
+};
+
+// Task management waiting for aborted tasks to end: fires `done` once every task in `tasks`
+// can no longer touch the medium (and, with wait_data, has no Data-Out sequence open).
+struct Connection::AbortWait {
+  std::vector<Task*> tasks;
+  bool wait_data = false;
+  std::function<void()> done;
 };
 
 }  // namespace stgt::iscsi

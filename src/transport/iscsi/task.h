@@ -35,8 +35,11 @@ struct Task {
   bool write = false;
   bool immediate = false;   // I bit: not CmdSN-ordered
   bool started = false;     // its CmdSN turn has come
-  bool submitted = false;   // handed to the SCSI layer
-  bool completed = false;   // the SCSI layer is done with it
+  bool in_scsi = false;     // arrived in its task set: the SCSI layer holds the command
+  bool data_done = false;   // every byte of data-out is in and the SCSI layer knows
+  bool completed = false;   // the SCSI layer is done with it (or it was aborted and ended)
+  bool aborted = false;     // task management aborted it (SAM-5 5.6)
+  bool abort_report = false;  // ... and it ends with TASK ABORTED status (TAS=1, other nexus)
   bool failed_early = false;  // answered without reaching the SCSI layer, once its data is in
   scsi::SenseReason fail_reason = scsi::SenseReason::kNone;  // kNone: fail with fail_status
   scsi::Status fail_status = scsi::Status::kGood;
@@ -65,7 +68,8 @@ struct Task {
     cmd_sn = 0;
     lun_field = 0;
     edtl = 0;
-    read = write = immediate = started = submitted = completed = failed_early = false;
+    read = write = immediate = started = in_scsi = data_done = completed = failed_early = false;
+    aborted = abort_report = false;
     fail_reason = scsi::SenseReason::kNone;
     fail_status = scsi::Status::kGood;
     buffered = 0;

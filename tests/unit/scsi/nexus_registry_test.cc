@@ -137,5 +137,27 @@ TEST(NexusRegistry, AbortWithNothingSelectedContinuesAtOnce) {
   EXPECT_TRUE(done);
 }
 
+// SAM-5 6.3.4: a new nexus of an initiator port whose nexus was lost is owed I_T NEXUS LOSS
+// OCCURRED; any other new nexus a power-on unit attention.
+TEST(NexusRegistry, NewNexusOfALostPortReportsNexusLoss) {
+  auto t = std::make_shared<Target>("iqn.x", "");
+  t->add_lun(1, make_lu());
+  auto a = std::make_shared<ItNexus>(t, "iqn.a", "iqn.a,i,0x1", TargetPort{});
+  t->registry().add(a);
+  t->registry().remove(a.get());
+  auto again = std::make_shared<ItNexus>(t, "iqn.a", "iqn.a,i,0x1", TargetPort{});
+  auto other = std::make_shared<ItNexus>(t, "iqn.a", "iqn.a,i,0x2", TargetPort{});
+  t->registry().add(again);
+  t->registry().add(other);
+  EXPECT_EQ(again->peek_unit_attention(1), SenseReason::kItNexusLoss);
+  EXPECT_EQ(again->pop_unit_attention(1), SenseReason::kItNexusLoss);
+  EXPECT_EQ(again->pop_unit_attention(1), SenseReason::kNone);
+  EXPECT_EQ(other->pop_unit_attention(1), SenseReason::kPowerOnReset);
+  // Remembered once: the port's next nexus after this one is new again only if this is lost.
+  auto third = std::make_shared<ItNexus>(t, "iqn.a", "iqn.a,i,0x1", TargetPort{});
+  t->registry().add(third);
+  EXPECT_EQ(third->pop_unit_attention(1), SenseReason::kPowerOnReset);
+}
+
 }  // namespace
 }  // namespace stgt::scsi

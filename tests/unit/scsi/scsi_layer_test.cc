@@ -195,5 +195,55 @@ TEST_F(TaskSetCapacityTest, FullForTheBusyNexusBusyForTheOther) {
   EXPECT_EQ(b_->commands_in_task_sets(), 0u);
 }
 
+TEST_F(GateTest, AcaAttributeWithoutAcaCondition) {
+  auto c = std::make_unique<Command>();
+  c->nexus = nexus_.get();
+  c->owner = &owner_;
+  c->attribute = TaskAttribute::kAca;
+  submit(*c);
+  EXPECT_EQ(c->sense[2], 0x5);
+  EXPECT_EQ(c->sense[12], 0x49);  // INVALID MESSAGE ERROR
+}
+
+// arrive() / data_ready(): commands join the nexus's task set for their LU and run in SAM-5
+// 8.6 order; commands to an unmapped LUN join none.
+TEST_F(GateTest, TaskSetOrderingThroughArriveAndDataReady) {
+  auto make = [&](TaskAttribute attr, uint32_t lun = 0) {
+    auto c = std::make_unique<Command>();
+    c->lun = encode_lun(lun);
+    c->nexus = nexus_.get();
+    c->owner = &owner_;
+    c->attribute = attr;
+    return c;
+  };
+  auto ordered = make(TaskAttribute::kOrdered);
+  arrive(*ordered);  // its data is still arriving
+  auto simple = make(TaskAttribute::kSimple);
+  arrive(*simple);
+  data_ready(*simple);
+  EXPECT_FALSE(simple->completed());  // held back by the older ORDERED command
+  EXPECT_EQ(nexus_->task_set(*lu_).size(), 2u);
+  auto unmapped = make(TaskAttribute::kSimple, 7);
+  arrive(*unmapped);
+  EXPECT_EQ(unmapped->task_set, nullptr);
+  data_ready(*unmapped);
+  EXPECT_TRUE(unmapped->completed());
+  data_ready(*ordered);
+  EXPECT_TRUE(ordered->completed());
+  EXPECT_TRUE(simple->completed());
+  EXPECT_TRUE(nexus_->task_set(*lu_).empty());
+}
+
+TEST_F(GateTest, AbortUnstartedLeavesCommandUncompleted) {
+  auto c = std::make_unique<Command>();
+  c->nexus = nexus_.get();
+  c->owner = &owner_;
+  arrive(*c);
+  EXPECT_TRUE(abort_unstarted(*c));
+  EXPECT_FALSE(c->completed());
+  EXPECT_EQ(owner_.calls, 0);
+  EXPECT_FALSE(abort_unstarted(*c));
+}
+
 }  // namespace
 }  // namespace stgt::scsi

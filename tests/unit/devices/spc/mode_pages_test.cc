@@ -44,5 +44,28 @@ TEST(ModePages, ApplyChangeableFields) {
   EXPECT_FALSE(h.disk->wce());
 }
 
+// SPC-5 7.5.10: one task set per I_T nexus (TST 001b), unrestricted reordering of SIMPLE
+// commands (QAM 1), QERR 00b fixed, TAS 1 by default and changeable.
+TEST(ModePages, ControlPageTaskSetFields) {
+  test::Harness h;
+  std::array<uint8_t, 64> current{};
+  control_page(*h.disk, PageControl::kCurrent, current.data());
+  EXPECT_EQ(current[2] >> 5, 0x1);
+  EXPECT_EQ(current[3] >> 4, 0x1);
+  EXPECT_EQ(current[3] & 0x06, 0x00);
+  EXPECT_EQ(current[5] & 0x40, 0x40);
+  std::array<uint8_t, 64> changeable{};
+  control_page(*h.disk, PageControl::kChangeable, changeable.data());
+  EXPECT_EQ(changeable[2] & 0xe0, 0x00);
+  EXPECT_EQ(changeable[3], 0x00);
+  EXPECT_EQ(changeable[5], 0x40);
+  current[5] &= uint8_t(~0x40);
+  apply_mode_page(*h.disk, current.data());
+  EXPECT_FALSE(h.disk->tas());
+  std::array<uint8_t, 64> defaults{};
+  control_page(*h.disk, PageControl::kDefault, defaults.data());
+  EXPECT_EQ(defaults[5] & 0x40, 0x40);
+}
+
 }  // namespace
 }  // namespace stgt::devices::spc

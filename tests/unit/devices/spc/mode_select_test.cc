@@ -51,7 +51,7 @@ TEST(ModeSelect, CachingWce) {
 TEST(ModeSelect, UnchangeableFieldRejectedWithPointer) {
   Harness h;
   Bytes list = current_page(h, 0x0a);
-  list[4 + 3] = 0x10;  // QUEUE ALGORITHM MODIFIER is not changeable
+  list[4 + 3] ^= 0x10;  // QUEUE ALGORITHM MODIFIER is not changeable
   auto c = h.run(select6(0x10, uint8_t(list.size())), 0, list);
   EXPECT_EQ(test::sense_of(*c).asc, 0x26);
   EXPECT_EQ(c->sense[15] & 0x40, 0);  // C/D = parameter list
