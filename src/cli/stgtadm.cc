@@ -241,7 +241,9 @@ int main(int argc, char** argv) {
   // Shared argument holders (one verb runs per invocation).
   std::string iqn, initiator, user, secret, secret_file, file, alias, store, path, size_text,
       provisioning, vendor, product, serial, outgoing;
-  std::vector<std::string> incoming;
+  std::vector<std::string> incoming, group_initiators, group_addresses;
+  std::string group;
+  uint32_t map_lu = 0;
   uint32_t lun = 0;
   uint32_t block_size = 512;
   uint32_t tsih = 0;
@@ -308,15 +310,39 @@ int main(int argc, char** argv) {
   lun_rm->add_flag("--force", force, "even while sessions use it");
 
   // acl
-  CLI::App* acl = app.add_subcommand("acl", "which initiators may use a target")->require_subcommand(1);
-  verb(acl, "list", "initiators admitted to a target", "acl.list", Print::kNone)
+  CLI::App* acl = app.add_subcommand("acl", "who may use a target, and what they see")
+                      ->require_subcommand(1);
+  verb(acl, "list", "ACL entries and their LUN maps", "acl.list", Print::kNone)
       ->add_option("target", iqn, "target IQN")->required();
-  for (const char* name : {"add", "remove"}) {
-    CLI::App* v = verb(acl, name, name == std::string("add") ? "admit an initiator" : "revoke access",
-                       std::string("acl.") + name, Print::kReport);
+  for (const char* name : {"add", "remove", "map", "unmap"}) {
+    const std::string n = name;
+    const char* help = n == "add"      ? "admit an initiator or a group"
+                       : n == "remove" ? "revoke access"
+                       : n == "map"    ? "LUN masking: show LU --lu as LUN --lun"
+                                       : "remove a LUN from the entry's map";
+    CLI::App* v = verb(acl, name, help, "acl." + n, Print::kReport);
     v->add_option("target", iqn, "target IQN")->required();
-    v->add_option("initiator", initiator, "initiator IQN, or ALL")->required();
+    v->add_option("initiator", initiator, "initiator IQN, or ALL");
+    v->add_option("--group", group, "an initiator group instead of one initiator");
+    if (n == "map" || n == "unmap") {
+      v->add_option("--lun", lun, "LUN number the initiators see")->required();
+    }
+    if (n == "map") {
+      v->add_option("--lu", map_lu, "the target's LUN shown there")->required();
+      v->add_flag("--read-only", read_only, "shown write-protected");
+    }
   }
+
+  // group
+  CLI::App* groupc = app.add_subcommand("group", "initiator groups")->require_subcommand(1);
+  verb(groupc, "list", "initiator groups", "group.list", Print::kTable,
+       {"name", "initiators", "addresses"});
+  CLI::App* group_add = verb(groupc, "add", "add a group", "group.add", Print::kReport);
+  group_add->add_option("name", group, "group name")->required();
+  group_add->add_option("--initiator", group_initiators, "member IQN (repeatable)");
+  group_add->add_option("--address", group_addresses, "member address or prefix (repeatable)");
+  verb(groupc, "remove", "remove a group no ACL uses", "group.remove", Print::kReport)
+      ->add_option("name", group, "group name")->required();
 
   // account
   CLI::App* account = app.add_subcommand("account", "CHAP accounts")->require_subcommand(1);
@@ -411,7 +437,20 @@ int main(int argc, char** argv) {
     if (!serial.empty()) p["serial"] = serial;
   }
   if (cmd.method == "lun.remove") p["lun"] = lun;
-  if (cmd.method == "acl.add" || cmd.method == "acl.remove") p["initiator"] = initiator;
+  if (cmd.method.starts_with("acl.") && cmd.method != "acl.list") {
+    if (!initiator.empty()) p["initiator"] = initiator;
+    if (!group.empty()) p["group"] = group;
+    if (cmd.method == "acl.map" || cmd.method == "acl.unmap") p["lun"] = lun;
+    if (cmd.method == "acl.map") {
+      p["lu"] = map_lu;
+      p["read_only"] = read_only;
+    }
+  }
+  if (cmd.method.starts_with("group.") && !group.empty()) p["name"] = group;
+  if (cmd.method == "group.add") {
+    p["initiators"] = group_initiators;
+    p["addresses"] = group_addresses;
+  }
   if (cmd.method.starts_with("account.") && !user.empty()) p["user"] = user;
   if (cmd.method == "account.add") {
     // The secret never goes on the command line (it would show in ps and shell history).
@@ -446,7 +485,16 @@ int main(int argc, char** argv) {
     Json result;
     const int rc = call(o, cmd.method, p, result);
     if (rc != kExitOk) return rc;
-    for (const Json& name : result) std::cout << name.get<std::string>() << "\n";
+    for (const Json& a : result) {
+      std::string line = a.value("group", std::string()).empty()
+                             ? a.value("initiator", std::string())
+                             : "group " + a.value("group", std::string());
+      for (const Json& m : a.value("map", Json::array())) {
+        line += fmt::format("  lun {}=lu {}{}", m.value("lun", 0), m.value("lu", 0),
+                            m.value("read_only", false) ? " (ro)" : "");
+      }
+      std::cout << line << "\n";
+    }
     return kExitOk;
   }
   return run(o, cmd);

@@ -14,6 +14,13 @@ const AccountConfig* Config::find_account(const std::string& user) const {
   return nullptr;
 }
 
+const GroupConfig* Config::find_group(const std::string& name) const {
+  for (const GroupConfig& g : groups) {
+    if (g.name == name) return &g;
+  }
+  return nullptr;
+}
+
 std::string ConfigError::to_string() const {
   std::string text = file;
   if (line != 0) {

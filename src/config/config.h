@@ -72,8 +72,31 @@ struct LunConfig {
   bool operator==(const LunConfig&) const = default;
 };
 
+// An initiator group: initiators by iSCSI name and/or by source address. An initiator is
+// in the group when its name is listed (or `initiators` is empty) and it connects from one
+// of `addresses` (or `addresses` is empty); at least one of the two lists is set.
+struct GroupConfig {
+  std::string name;
+  std::vector<std::string> initiators;  // iSCSI names, normalised to lower case
+  std::vector<std::string> addresses;   // "10.0.0.0/24", "192.0.2.7", "fd00::/64"
+  bool operator==(const GroupConfig&) const = default;
+};
+
+// LUN masking: the matched initiators see LU `lu` (the target's own LUN id) as LUN `lun`.
+struct LunMapConfig {
+  uint32_t lun = 0;
+  uint32_t lu = 0;
+  bool read_only = false;
+  bool operator==(const LunMapConfig&) const = default;
+};
+
+// Who may use a target: one initiator (or "ALL"), or a [[group]]; with `maps`, what they
+// see (only the mapped LUs, at the mapped numbers); without, every LUN as configured.
+// The first entry that matches an initiator decides.
 struct AclConfig {
   std::string initiator;  // "ALL" or an iSCSI name (iqn./eui./naa.), normalised to lower case
+  std::string group;      // a [[group]] name (instead of initiator)
+  std::vector<LunMapConfig> maps;
   bool operator==(const AclConfig&) const = default;
 };
 
@@ -128,11 +151,13 @@ struct Config {
   std::vector<PortalConfig> portals;
   std::vector<TargetConfig> targets;
   std::vector<AccountConfig> accounts;
+  std::vector<GroupConfig> groups;
   DiscoveryConfig discovery;
   std::string source;  // file name, or "<default>"
   bool operator==(const Config&) const = default;
 
   const AccountConfig* find_account(const std::string& user) const;
+  const GroupConfig* find_group(const std::string& name) const;
 };
 
 struct ConfigError {

@@ -15,7 +15,7 @@ namespace stgt::config {
 namespace {
 
 constexpr std::string_view kRootKeys[] = {"daemon", "iscsi", "portal", "target", "account",
-                                          "discovery"};
+                                          "discovery", "group"};
 constexpr std::string_view kIscsiKeys[] = {
     "login_timeout",      "nop_interval",        "nop_timeout",    "queue_depth",
     "max_recv_data_segment_length", "max_burst_length", "first_burst_length",
@@ -34,7 +34,9 @@ constexpr std::string_view kLunKeys[] = {"id",         "store",     "path",     
                                          "block_size", "read_only", "removable", "write_cache",
                                          "vendor",     "product",   "serial",    "provisioning",
                                          "queue_depth"};
-constexpr std::string_view kAclKeys[] = {"initiator"};
+constexpr std::string_view kAclKeys[] = {"initiator", "group", "map"};
+constexpr std::string_view kMapKeys[] = {"lun", "lu", "read_only"};
+constexpr std::string_view kGroupKeys[] = {"name", "initiators", "addresses"};
 
 enum class Presence { kRequired, kOptional };
 
@@ -117,7 +119,8 @@ class TomlReader {
     }
     return read_list(root, "", "portal", config.portals, &TomlReader::read_portal) &&
            read_list(root, "", "target", config.targets, &TomlReader::read_target) &&
-           read_list(root, "", "account", config.accounts, &TomlReader::read_account);
+           read_list(root, "", "account", config.accounts, &TomlReader::read_account) &&
+           read_list(root, "", "group", config.groups, &TomlReader::read_group);
   }
 
   ConfigError take_error() { return std::move(error_); }
@@ -393,7 +396,23 @@ class TomlReader {
 
   bool read_acl(const toml::table& table, const std::string& path, AclConfig& acl) {
     return check_keys(table, path, kAclKeys) &&
-           read_string(table, path, "initiator", Presence::kRequired, acl.initiator);
+           read_string(table, path, "initiator", Presence::kOptional, acl.initiator) &&
+           read_string(table, path, "group", Presence::kOptional, acl.group) &&
+           read_list(table, path, "map", acl.maps, &TomlReader::read_map);
+  }
+
+  bool read_map(const toml::table& table, const std::string& path, LunMapConfig& map) {
+    return check_keys(table, path, kMapKeys) &&
+           read_integer(table, path, "lun", Presence::kRequired, 0, kMaxLunId, map.lun) &&
+           read_integer(table, path, "lu", Presence::kRequired, 0, kMaxLunId, map.lu) &&
+           read_bool(table, path, "read_only", map.read_only);
+  }
+
+  bool read_group(const toml::table& table, const std::string& path, GroupConfig& group) {
+    return check_keys(table, path, kGroupKeys) &&
+           read_string(table, path, "name", Presence::kRequired, group.name) &&
+           read_string_list(table, path, "initiators", group.initiators) &&
+           read_string_list(table, path, "addresses", group.addresses);
   }
 
   std::string source_;

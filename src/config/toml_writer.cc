@@ -130,6 +130,12 @@ std::string to_toml(const Config& config) {
     w.string_key("user", account.user);
     w.string_key("secret", account.secret);
   }
+  for (const GroupConfig& group : config.groups) {
+    w.header("[[group]]");
+    w.string_key("name", group.name);
+    if (!group.initiators.empty()) w.key("initiators", string_array(group.initiators));
+    if (!group.addresses.empty()) w.key("addresses", string_array(group.addresses));
+  }
   for (const PortalConfig& portal : config.portals) {
     w.header("[[portal]]");
     w.string_key("address", portal.address);
@@ -146,7 +152,14 @@ std::string to_toml(const Config& config) {
       write_lun(w, lun);
     for (const AclConfig& acl : target.acls) {
       w.header("[[target.acl]]");
-      w.string_key("initiator", acl.initiator);
+      w.string_key("initiator", acl.initiator, true);
+      w.string_key("group", acl.group, true);
+      for (const LunMapConfig& m : acl.maps) {
+        w.header("[[target.acl.map]]");
+        w.key("lun", std::to_string(m.lun));
+        w.key("lu", std::to_string(m.lu));
+        if (m.read_only) w.bool_key("read_only", true);
+      }
     }
   }
   return w.take();

@@ -7,6 +7,7 @@
 
 #include "config/iscsi_name.h"
 #include "config/portal_address.h"
+#include "net/ip_prefix.h"
 
 namespace stgt::config {
 
@@ -39,7 +40,8 @@ class Validator {
   Validator(Config& config, const SourceLines& lines) : config_(config), lines_(lines) {}
 
   VoidResult run() {
-    if (!check_daemon() || !check_iscsi() || !check_portals() || !check_accounts()) {
+    if (!check_daemon() || !check_iscsi() || !check_portals() || !check_accounts() ||
+        !check_groups()) {
       return base::unexpected(std::move(error_));
     }
     std::set<std::string> iqns;
@@ -264,21 +266,77 @@ class Validator {
 
   bool check_acls(TargetConfig& target, const std::string& field) {
     std::set<std::string> seen;
+    std::set<uint32_t> lun_ids;
+    for (const LunConfig& l : target.luns) lun_ids.insert(l.id);
     for (size_t a = 0; a < target.acls.size(); ++a) {
       AclConfig& acl = target.acls[a];
-      const std::string acl_field = field + ".acl[" + std::to_string(a) + "].initiator";
-      std::string lower = acl.initiator;
-      std::transform(lower.begin(), lower.end(), lower.begin(),
-                     [](char c) { return char(std::tolower(static_cast<unsigned char>(c))); });
-      if (lower == "all") {
-        acl.initiator = "ALL";
-      } else {
-        auto name = normalize_iscsi_name(acl.initiator);
-        if (!name) return fail(acl_field, name.error() + " (or \"ALL\")");
-        acl.initiator = std::move(name.value());
+      const std::string base = field + ".acl[" + std::to_string(a) + "]";
+      if (acl.initiator.empty() == acl.group.empty()) {
+        return fail(base, "needs exactly one of initiator or group");
       }
-      if (!seen.insert(acl.initiator).second) {
-        return fail(acl_field, "duplicate initiator " + acl.initiator);
+      std::string key;
+      if (!acl.group.empty()) {
+        if (config_.find_group(acl.group) == nullptr) {
+          return fail(base + ".group", "no [[group]] named \"" + acl.group + "\"");
+        }
+        key = "group " + acl.group;
+      } else {
+        const std::string acl_field = base + ".initiator";
+        std::string lower = acl.initiator;
+        std::transform(lower.begin(), lower.end(), lower.begin(),
+                       [](char c) { return char(std::tolower(static_cast<unsigned char>(c))); });
+        if (lower == "all") {
+          acl.initiator = "ALL";
+        } else {
+          auto name = normalize_iscsi_name(acl.initiator);
+          if (!name) return fail(acl_field, name.error() + " (or \"ALL\")");
+          acl.initiator = std::move(name.value());
+        }
+        key = acl.initiator;
+      }
+      if (!seen.insert(key).second) {
+        return fail(base + (acl.group.empty() ? ".initiator" : ".group"),
+                    "duplicate " + (acl.group.empty() ? "initiator " + key : key));
+      }
+      std::set<uint32_t> shown;
+      for (size_t m = 0; m < acl.maps.size(); ++m) {
+        const LunMapConfig& map = acl.maps[m];
+        const std::string map_field = base + ".map[" + std::to_string(m) + "]";
+        if (lun_ids.count(map.lu) == 0) {
+          return fail(map_field + ".lu", "target " + target.iqn + " has no LUN " +
+                                             std::to_string(map.lu));
+        }
+        if (!shown.insert(map.lun).second) {
+          return fail(map_field + ".lun", "LUN " + std::to_string(map.lun) + " mapped twice");
+        }
+      }
+    }
+    return true;
+  }
+
+  // Initiator groups: unique names, valid iSCSI names and address prefixes.
+  bool check_groups() {
+    std::set<std::string> names;
+    for (size_t g = 0; g < config_.groups.size(); ++g) {
+      GroupConfig& group = config_.groups[g];
+      const std::string field = "group[" + std::to_string(g) + "]";
+      if (group.name.empty() || group.name.size() > 64 || !printable_ascii(group.name)) {
+        return fail(field + ".name", "must be 1..64 printable ASCII characters");
+      }
+      if (!names.insert(group.name).second) {
+        return fail(field + ".name", "duplicate group " + group.name);
+      }
+      if (group.initiators.empty() && group.addresses.empty()) {
+        return fail(field, "needs initiators, addresses, or both");
+      }
+      for (size_t i = 0; i < group.initiators.size(); ++i) {
+        auto name = normalize_iscsi_name(group.initiators[i]);
+        if (!name) return fail(field + ".initiators[" + std::to_string(i) + "]", name.error());
+        group.initiators[i] = std::move(name).value();
+      }
+      for (size_t i = 0; i < group.addresses.size(); ++i) {
+        auto prefix = net::IpPrefix::parse(group.addresses[i]);
+        if (!prefix) return fail(field + ".addresses[" + std::to_string(i) + "]", prefix.error());
       }
     }
     return true;

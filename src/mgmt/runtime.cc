@@ -15,6 +15,8 @@
 #include "base/log.h"
 #include "devices/device_type.h"
 #include "reactor/reactor.h"
+#include "net/ip_prefix.h"
+#include "net/socket_address.h"
 #include "scsi/alua.h"
 #include "scsi/it_nexus.h"
 #include "scsi/nexus_registry.h"
@@ -123,7 +125,18 @@ std::shared_ptr<scsi::Target> Runtime::make_target(const config::Config& cfg,
     if (!controller) controller = devices::make_controller(devices::identity_for(tc.iqn, 0));
     target->set_controller(controller);
   }
-  for (const config::AclConfig& acl : tc.acls) target->allow_initiator(acl.initiator);
+  for (const config::AclConfig& acl : tc.acls) {
+    scsi::AccessRule rule;
+    if (!acl.initiator.empty()) rule.initiators.push_back(acl.initiator);
+    if (const config::GroupConfig* g = cfg.find_group(acl.group)) {
+      rule.initiators = g->initiators;
+      for (const std::string& a : g->addresses) {
+        if (auto p = net::IpPrefix::parse(a)) rule.addresses.push_back(*p);
+      }
+    }
+    for (const config::LunMapConfig& m : acl.maps) rule.luns.push_back({m.lun, m.lu, m.read_only});
+    target->add_rule(std::move(rule));
+  }
   return target;
 }
 
@@ -303,12 +316,18 @@ base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
                     [&](const LunChange& c) { return c.iqn == iqn; });
     for (const std::shared_ptr<scsi::ItNexus>& n : nexuses_of(*old->second)) {
       if (n->reactor() == nullptr) continue;
+      // Each nexus moves onto its own view (its LUN map may have changed); one that lost
+      // access keeps its old view until it is closed below.
+      std::shared_ptr<const scsi::Target> view =
+          fresh->view_for(n->initiator_name(), n->initiator_address());
+      if (view == nullptr) continue;
       auto done = std::make_shared<std::promise<void>>();
       moved.push_back(done->get_future());
-      n->reactor()->post([n, fresh, luns_changed, done] {
-        n->set_target(fresh);
+      n->reactor()->post([n, view, luns_changed, done] {
+        const bool inventory_changed = luns_changed || n->lun_numbers() != view->lun_numbers(true);
+        n->set_target(view);
         // SPC-5 6.33 / SAM-5 6.3: the LUN inventory changed under this nexus.
-        if (luns_changed) {
+        if (inventory_changed) {
           for (const uint32_t lun : n->lun_numbers()) {
             n->queue_unit_attention(lun, scsi::SenseReason::kReportedLunsDataChanged);
           }
@@ -343,7 +362,9 @@ base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
       [&next_targets](const iscsi::SessionInfo& s) {
         if (s.discovery) return false;
         const auto t = next_targets.find(s.target);
-        return t != next_targets.end() && !t->second->admits(s.initiator);
+        if (t == next_targets.end()) return false;
+        const auto peer = net::SocketAddress::parse(s.peer);
+        return !t->second->admits(s.initiator, peer ? peer->host() : std::string());
       },
       std::chrono::seconds(0), "access revoked");
 

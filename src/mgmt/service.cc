@@ -79,7 +79,9 @@ Json target_json(Runtime& rt, const TargetConfig& t, bool detail) {
          {"luns", t.luns.size()},
          {"sessions", rt.sessions_using(t.iqn)}};
   std::vector<std::string> acls;
-  for (const config::AclConfig& a : t.acls) acls.push_back(a.initiator);
+  for (const config::AclConfig& a : t.acls) {
+    acls.push_back(a.group.empty() ? a.initiator : "group:" + a.group);
+  }
   j["acl"] = acls;
   if (detail) {
     Json luns = Json::array();
@@ -283,54 +285,165 @@ void register_luns(Dispatcher& d, Runtime& rt) {
         });
 }
 
+// Who an ACL entry is about: {"initiator": NAME|"ALL"} or {"group": NAME}.
+struct AclWho {
+  std::string initiator;
+  std::string group;
+  std::string text() const { return group.empty() ? initiator : "group " + group; }
+  bool matches(const config::AclConfig& a) const {
+    return a.initiator == initiator && a.group == group;
+  }
+};
+
+base::Result<AclWho, RpcError> acl_who(const Json& p) {
+  STGT_TRY(name, param_string(p, "initiator", false));
+  STGT_TRY(group, param_string(p, "group", false));
+  if (name.empty() == group.empty()) {
+    return rpc_error(RpcErrorCode::kInvalidParams, "give exactly one of \"initiator\" or \"group\"");
+  }
+  if (!group.empty()) return AclWho{"", group};
+  std::string lower = name;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](char ch) { return char(std::tolower(static_cast<unsigned char>(ch))); });
+  if (lower == "all") return AclWho{"ALL", ""};
+  auto n = config::normalize_iscsi_name(name);
+  if (!n) return rpc_error(RpcErrorCode::kInvalidParams, "bad initiator name: " + n.error());
+  return AclWho{std::move(n).value(), ""};
+}
+
+Json acl_json(const config::AclConfig& a) {
+  Json maps = Json::array();
+  for (const config::LunMapConfig& m : a.maps) {
+    maps.push_back(Json{{"lun", m.lun}, {"lu", m.lu}, {"read_only", m.read_only}});
+  }
+  return Json{{"initiator", a.initiator}, {"group", a.group}, {"map", maps}};
+}
+
 void register_acls(Dispatcher& d, Runtime& rt) {
-  auto initiator_param = [](const Json& p) -> base::Result<std::string, RpcError> {
-    STGT_TRY(name, param_string(p, "initiator"));
-    std::string lower = name;
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](char ch) { return char(std::tolower(static_cast<unsigned char>(ch))); });
-    if (lower == "all") return std::string("ALL");
-    auto n = config::normalize_iscsi_name(name);
-    if (!n) return rpc_error(RpcErrorCode::kInvalidParams, "bad initiator name: " + n.error());
-    return std::move(n).value();
-  };
-  d.add("acl.list", "initiators admitted to a target", [&rt](const Json& p) -> RpcResult {
+  d.add("acl.list", "who may use a target, and their LUN maps", [&rt](const Json& p) -> RpcResult {
     STGT_TRY(iqn, target_param(p));
     Config c = rt.config();
     const TargetConfig* t = find_target(c, iqn);
     if (t == nullptr) return no_target(iqn);
     Json out = Json::array();
-    for (const config::AclConfig& a : t->acls) out.push_back(a.initiator);
+    for (const config::AclConfig& a : t->acls) out.push_back(acl_json(a));
     return out;
   });
-  d.add("acl.add", "admits an initiator (or ALL) to a target", [&rt, initiator_param](const Json& p) -> RpcResult {
-    STGT_TRY(iqn, target_param(p));
-    STGT_TRY(who, initiator_param(p));
-    Config c = rt.config();
-    TargetConfig* t = find_target(c, iqn);
-    if (t == nullptr) return no_target(iqn);
-    for (const config::AclConfig& a : t->acls) {
-      if (a.initiator == who) {
-        return rpc_error(RpcErrorCode::kAlreadyExists, who + " is already admitted to " + iqn);
-      }
-    }
-    t->acls.push_back({who});
-    return apply(rt, std::move(c), p);
-  });
-  d.add("acl.remove", "revokes an initiator's access (its sessions are closed)",
-        [&rt, initiator_param](const Json& p) -> RpcResult {
+  d.add("acl.add", "admits an initiator (or ALL) or a group to a target",
+        [&rt](const Json& p) -> RpcResult {
           STGT_TRY(iqn, target_param(p));
-          STGT_TRY(who, initiator_param(p));
+          STGT_TRY(who, acl_who(p));
+          Config c = rt.config();
+          TargetConfig* t = find_target(c, iqn);
+          if (t == nullptr) return no_target(iqn);
+          for (const config::AclConfig& a : t->acls) {
+            if (who.matches(a)) {
+              return rpc_error(RpcErrorCode::kAlreadyExists, who.text() + " is already admitted to " + iqn);
+            }
+          }
+          t->acls.push_back({who.initiator, who.group, {}});
+          return apply(rt, std::move(c), p);
+        });
+  d.add("acl.remove", "revokes access (the sessions that lose it are closed)",
+        [&rt](const Json& p) -> RpcResult {
+          STGT_TRY(iqn, target_param(p));
+          STGT_TRY(who, acl_who(p));
           Config c = rt.config();
           TargetConfig* t = find_target(c, iqn);
           if (t == nullptr) return no_target(iqn);
           const size_t before = t->acls.size();
-          std::erase_if(t->acls, [&](const config::AclConfig& a) { return a.initiator == who; });
+          std::erase_if(t->acls, [&](const config::AclConfig& a) { return who.matches(a); });
           if (t->acls.size() == before) {
-            return rpc_error(RpcErrorCode::kNotFound, who + " is not in the ACL of " + iqn);
+            return rpc_error(RpcErrorCode::kNotFound, who.text() + " is not in the ACL of " + iqn);
           }
           return apply(rt, std::move(c), p);
         });
+  d.add("acl.map", "LUN masking: show LU `lu` as LUN `lun` to an ACL entry (optionally read-only)",
+        [&rt](const Json& p) -> RpcResult {
+          STGT_TRY(iqn, target_param(p));
+          STGT_TRY(who, acl_who(p));
+          STGT_TRY(lun, param_uint(p, "lun", UINT64_MAX, 16383));
+          STGT_TRY(lu, param_uint(p, "lu", UINT64_MAX, 16383));
+          STGT_TRY(ro, param_bool(p, "read_only", false));
+          if (lun == UINT64_MAX || lu == UINT64_MAX) {
+            return rpc_error(RpcErrorCode::kInvalidParams, "\"lun\" and \"lu\" are required");
+          }
+          Config c = rt.config();
+          TargetConfig* t = find_target(c, iqn);
+          if (t == nullptr) return no_target(iqn);
+          for (config::AclConfig& a : t->acls) {
+            if (!who.matches(a)) continue;
+            std::erase_if(a.maps, [&](const config::LunMapConfig& m) { return m.lun == lun; });
+            a.maps.push_back({uint32_t(lun), uint32_t(lu), ro});
+            std::sort(a.maps.begin(), a.maps.end(),
+                      [](const config::LunMapConfig& x, const config::LunMapConfig& y) { return x.lun < y.lun; });
+            return apply(rt, std::move(c), p);
+          }
+          return rpc_error(RpcErrorCode::kNotFound, who.text() + " is not in the ACL of " + iqn);
+        });
+  d.add("acl.unmap", "removes LUN `lun` from an ACL entry's LUN map", [&rt](const Json& p) -> RpcResult {
+    STGT_TRY(iqn, target_param(p));
+    STGT_TRY(who, acl_who(p));
+    STGT_TRY(lun, param_uint(p, "lun", UINT64_MAX, 16383));
+    Config c = rt.config();
+    TargetConfig* t = find_target(c, iqn);
+    if (t == nullptr) return no_target(iqn);
+    for (config::AclConfig& a : t->acls) {
+      if (!who.matches(a)) continue;
+      const size_t before = a.maps.size();
+      std::erase_if(a.maps, [&](const config::LunMapConfig& m) { return m.lun == lun; });
+      if (a.maps.size() == before) {
+        return rpc_error(RpcErrorCode::kNotFound, who.text() + " has no LUN " + std::to_string(lun) + " mapped");
+      }
+      return apply(rt, std::move(c), p);
+    }
+    return rpc_error(RpcErrorCode::kNotFound, who.text() + " is not in the ACL of " + iqn);
+  });
+}
+
+void register_groups(Dispatcher& d, Runtime& rt) {
+  d.add("group.list", "initiator groups", [&rt](const Json&) -> RpcResult {
+    Json out = Json::array();
+    for (const config::GroupConfig& g : rt.config().groups) {
+      out.push_back(Json{{"name", g.name}, {"initiators", g.initiators}, {"addresses", g.addresses}});
+    }
+    return out;
+  });
+  d.add("group.add", "adds an initiator group (initiators and/or addresses)",
+        [&rt](const Json& p) -> RpcResult {
+          STGT_TRY(name, param_string(p, "name"));
+          config::GroupConfig g{.name = name};
+          for (const char* key : {"initiators", "addresses"}) {
+            if (!p.contains(key)) continue;
+            if (!p[key].is_array()) {
+              return rpc_error(RpcErrorCode::kInvalidParams, std::string("\"") + key + "\" must be an array of strings");
+            }
+            for (const Json& v : p[key]) {
+              if (!v.is_string()) return rpc_error(RpcErrorCode::kInvalidParams, std::string(key) + " are strings");
+              (std::string(key) == "initiators" ? g.initiators : g.addresses).push_back(v.get<std::string>());
+            }
+          }
+          Config c = rt.config();
+          if (c.find_group(name) != nullptr) {
+            return rpc_error(RpcErrorCode::kAlreadyExists, "group " + name + " already exists");
+          }
+          c.groups.push_back(std::move(g));
+          return apply(rt, std::move(c), p);
+        });
+  d.add("group.remove", "removes a group no ACL uses", [&rt](const Json& p) -> RpcResult {
+    STGT_TRY(name, param_string(p, "name"));
+    Config c = rt.config();
+    if (c.find_group(name) == nullptr) return rpc_error(RpcErrorCode::kNotFound, "no group " + name);
+    for (const TargetConfig& t : c.targets) {
+      for (const config::AclConfig& a : t.acls) {
+        if (a.group == name) {
+          return rpc_error(RpcErrorCode::kInUse, "group " + name + " is in the ACL of " + t.iqn);
+        }
+      }
+    }
+    std::erase_if(c.groups, [&](const config::GroupConfig& g) { return g.name == name; });
+    return apply(rt, std::move(c), p);
+  });
 }
 
 void register_accounts(Dispatcher& d, Runtime& rt) {
@@ -466,6 +579,7 @@ void register_methods(Dispatcher& dispatcher, Runtime& runtime, DaemonInfo info)
   register_targets(dispatcher, runtime);
   register_luns(dispatcher, runtime);
   register_acls(dispatcher, runtime);
+  register_groups(dispatcher, runtime);
   register_accounts(dispatcher, runtime);
   register_sessions(dispatcher, runtime);
   register_config(dispatcher, runtime);

@@ -52,6 +52,9 @@ class ItNexus : public std::enable_shared_from_this<ItNexus> {
   std::vector<uint32_t> lun_numbers() const;
   const std::string& initiator_name() const { return initiator_name_; }
   const std::string& initiator_port() const { return initiator_port_; }
+  // Where the initiator connects from (host text; access rules by address match it).
+  const std::string& initiator_address() const { return initiator_address_; }
+  void set_initiator_address(std::string a) { initiator_address_ = std::move(a); }
   const TargetPort& port() const { return port_; }
 
   // The target port group this nexus's target port belongs to (port().port_group_id) and
@@ -107,6 +110,7 @@ class ItNexus : public std::enable_shared_from_this<ItNexus> {
   std::string initiator_name_;
   std::string initiator_port_;
   TargetPort port_;
+  std::string initiator_address_;
   const TargetPortGroup* port_group_ = nullptr;
   uint32_t in_task_sets_ = 0;
   reactor::Reactor* reactor_ = nullptr;

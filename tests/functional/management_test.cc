@@ -219,6 +219,31 @@ TEST_F(ManagementTest, RevokingAccessClosesOnlyThatInitiatorsSession) {
   EXPECT_FALSE(retry.login(stgtd_.portal(), kTargetIqn, 1));
 }
 
+TEST_F(ManagementTest, GroupsAndLunMapsChangeLive) {
+  ASSERT_EQ(adm({"lun", "add", kTargetIqn, "2", "--store", "memory", "--size", "1MiB"}).rc, 0);
+  ASSERT_EQ(adm({"group", "add", "local", "--initiator", kInitiatorIqn, "--address", "127.0.0.0/8"})
+                .rc,
+            0);
+  EXPECT_EQ(adm({"group", "add", "bad", "--address", "10.0.0.1/8"}).rc, 7);
+  // The group's entry goes first: it decides for our initiator.
+  ASSERT_EQ(adm({"acl", "remove", kTargetIqn, "ALL"}).rc, 0);
+  ASSERT_EQ(adm({"acl", "add", kTargetIqn, "--group", "local"}).rc, 0);
+  ASSERT_EQ(adm({"acl", "add", kTargetIqn, "ALL"}).rc, 0);
+  IscsiSession s;
+  ASSERT_TRUE(s.login(stgtd_.portal(), kTargetIqn, 1));
+  ASSERT_EQ(adm({"acl", "map", kTargetIqn, "--group", "local", "--lun", "5", "--lu", "2"}).rc, 0);
+  // The session now sees only LUN 5 (LU 2), and is told so.
+  EXPECT_EQ(tur_sense(s, 1), SCSI_SENSE_ASCQ_LOGICAL_UNIT_NOT_SUPPORTED);
+  int sense = tur_sense(s, 5);
+  while (sense == kReportedLunsDataChanged || sense == SCSI_SENSE_ASCQ_BUS_RESET) {
+    sense = tur_sense(s, 5);
+  }
+  EXPECT_EQ(sense, 0);
+  const CliResult list = adm({"acl", "list", kTargetIqn});
+  EXPECT_EQ(list.out, "group local  lun 5=lu 2\nALL\n");
+  EXPECT_EQ(adm({"group", "remove", "local"}).rc, 6);  // in use by the ACL
+}
+
 TEST_F(ManagementTest, SessionListAndForcedClose) {
   IscsiSession s;
   ASSERT_TRUE(s.login(stgtd_.portal(), kTargetIqn, 1));

@@ -66,6 +66,8 @@ class Connection final : public scsi::CommandOwner,
   // before the full feature phase; and a polite close (Async Message asking for a logout,
   // then a drop if the initiator has not logged out within `grace`).
   std::optional<SessionInfo> session_info() const;
+  // The initiator's address without the port ("192.0.2.7", "::1").
+  std::string peer_host() const;
   void request_logout(std::chrono::seconds grace, const std::string& why);
 
   // scsi::NexusOwner

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "net/socket_address.h"
 #include "scsi/scsi_layer.h"
 #include "transport/iscsi/connection.h"
 #include "transport/iscsi/connection_internal.h"
@@ -35,7 +36,9 @@ LoginStatus Connection::admit(const LoginIdentity& who) {
   const auto catalog = shared_->catalog.get();
   auto target = catalog->find(who.target_name);
   if (target == nullptr) return LoginStatus::kNotFound;
-  if (!target->admits(who.initiator_name)) return LoginStatus::kAuthorizationFailure;
+  // The initiator's own view of the target: all of it, or its LUN map (LUN masking).
+  target = target->view_for(who.initiator_name, peer_host());
+  if (target == nullptr) return LoginStatus::kAuthorizationFailure;
   if (who.tsih != 0) {
     // MaxConnections is 1: a second connection can never join (RFC 7143 6.3.3).
     return shared_->sessions.exists(who.tsih) ? LoginStatus::kTooManyConnections
@@ -71,6 +74,11 @@ void Connection::release_session_slot() {
 }
 
 uint16_t Connection::portal_group_tag() { return portal_group_tag_; }
+
+std::string Connection::peer_host() const {
+  auto a = net::SocketAddress::parse(peer_address_);
+  return a ? a->host() : std::string();
+}
 
 TargetLimits Connection::limits() { return shared_->settings.limits; }
 
@@ -160,12 +168,15 @@ void Connection::setup_session() {
         login_target_, identity_.initiator_name,
         initiator_port_name(identity_.initiator_name, identity_.isid), port);
     nexus_->set_owner(&reactor_, std::weak_ptr<scsi::NexusOwner>(shared_from_this()));
+    nexus_->set_initiator_address(peer_host());
     scsi::nexus_established(nexus_);
     // A live change may have published a new snapshot of the target since admit(); once
     // registered we either see it here or the control plane moves us onto it.
-    if (auto current = shared_->catalog.get()->find(identity_.target_name);
-        current != nullptr && current != login_target_) {
-      nexus_->set_target(std::move(current));
+    if (auto current = shared_->catalog.get()->find(identity_.target_name)) {
+      if (auto view = current->view_for(identity_.initiator_name, peer_host());
+          view != nullptr && view != login_target_) {
+        nexus_->set_target(std::move(view));
+      }
     }
   }
   STGT_LOG_INFO("session {} opened: {} -> {} from {} ({})", tsih_, identity_.initiator_name,
@@ -209,7 +220,7 @@ void Connection::handle_text() {
   const TargetLister lister = [&catalog, this] {
     std::vector<DiscoveredTarget> out;
     for (const auto& t : catalog->targets) {
-      if (!t->admits(identity_.initiator_name)) continue;
+      if (!t->admits(identity_.initiator_name, peer_host())) continue;
       DiscoveredTarget d{t->name(), {}};
       for (const PortalInfo& p : catalog->portals) {
         auto a = parse_portal(p.address, p.group_tag);

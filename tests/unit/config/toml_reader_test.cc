@@ -206,8 +206,9 @@ INSTANTIATE_TEST_SUITE_P(
                   "store = \"null\"\nread_only = \"yes\"\n",
                   6, "target[0].lun[0].read_only", "boolean"},
         BadConfig{"acl_missing_initiator",
-                  "[[target]]\niqn = \"iqn.2026-11.org.a:b\"\n[[target.acl]]\n", 3,
-                  "target[0].acl[0].initiator", "missing required key"},
+                  "[[portal]]\naddress = \"1.2.3.4\"\n[[target]]\niqn = \"iqn.2026-11.org.a:b\"\n"
+                  "[[target.acl]]\n",
+                  5, "target[0].acl[0]", "exactly one of initiator or group"},
         BadConfig{"no_portal", "", 0, "portal", "at least one"},
         BadConfig{"empty_portal_array", "portal = []\n", 1, "portal", "at least one"}),
     [](const testing::TestParamInfo<BadConfig>& p) { return std::string(p.param.name); });

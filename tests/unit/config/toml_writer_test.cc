@@ -49,6 +49,11 @@ Config full_config() {
   c.accounts = {{"alice", "alice-secret-1"}, {"bob", "bob \"quoted\" secret"},
                 {"target", "target-secret-1"}};
   c.discovery.chap.incoming_users = {"alice"};
+  c.groups = {{.name = "db", .initiators = {"iqn.2026-11.org.example:host1"},
+               .addresses = {"10.0.0.0/24", "fd00::/64"}},
+              {.name = "lab", .addresses = {"192.0.2.7"}}};
+  c.targets[0].acls.push_back(
+      {.group = "db", .maps = {{.lun = 0, .lu = 1, .read_only = true}, {.lun = 5, .lu = 2}}});
   return c;
 }
 

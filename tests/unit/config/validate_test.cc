@@ -109,6 +109,23 @@ INSTANTIATE_TEST_SUITE_P(
                            "[[target.acl]]\ninitiator = \"iqn.2026-11.org.x:i\"\n"
                            "[[target.acl]]\ninitiator = \"IQN.2026-11.org.x:I\"\n"),
                   12, "target[0].acl[1].initiator", "duplicate initiator"},
+        BadConfig{"group_unknown",
+                  with_lun(kMemLun, "[[target.acl]]\ngroup = \"db\"\n"), 10,
+                  "target[0].acl[0].group", "no [[group]] named \"db\""},
+        BadConfig{"group_bad_address",
+                  "[[group]]\nname = \"db\"\naddresses = [\"10.0.0.1/24\"]\n"
+                  "[[portal]]\naddress = \"1.2.3.4\"\n",
+                  3, "group[0].addresses[0]", "below its prefix length"},
+        BadConfig{"group_empty", "[[group]]\nname = \"db\"\n[[portal]]\naddress = \"1.2.3.4\"\n",
+                  1, "group[0]", "initiators, addresses"},
+        BadConfig{"map_unknown_lu",
+                  with_lun(kMemLun, "[[target.acl]]\ninitiator = \"ALL\"\n[[target.acl.map]]\n"
+                                    "lun = 0\nlu = 9\n"),
+                  13, "target[0].acl[0].map[0].lu", "has no LUN 9"},
+        BadConfig{"map_lun_twice",
+                  with_lun(kMemLun, "[[target.acl]]\ninitiator = \"ALL\"\n[[target.acl.map]]\n"
+                                    "lun = 0\nlu = 1\n[[target.acl.map]]\nlun = 0\nlu = 1\n"),
+                  15, "target[0].acl[0].map[1].lun", "mapped twice"},
         BadConfig{"chap_secret_too_short", "[[portal]]\naddress = \"1.2.3.4\"\n" "[[account]]\nuser = \"a\"\nsecret = \"short\"\n", 5,
                   "account[0].secret", "12..255"},
         BadConfig{"chap_account_duplicate",
