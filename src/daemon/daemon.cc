@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "backing/backing_store.h"
+#include "base/atomic_file.h"
 #include "base/log.h"
 #include "config/config.h"
 #include "devices/device_type.h"
@@ -27,9 +28,37 @@ base::LogLevel parse_level(const std::string& s) {
   return base::LogLevel::kInfo;
 }
 
+// SPC-5 5.13.5 APTPL: each LU keeps its persistent reservation state in
+// "<var_dir>/pr/<NAA designator>.pr" (the NAA is stable across restarts for the same target
+// and LUN). A file that is present is restored now; one that does not verify is refused whole
+// and the LU starts without persistent reservations.
+void attach_aptpl_state(scsi::LogicalUnit& lu, const std::string& pr_dir,
+                        const std::string& where) {
+  if (pr_dir.empty()) return;
+  const std::string path = fmt::format("{}/{:016x}.pr", pr_dir, lu.identity().naa);
+  lu.set_aptpl_path(path);
+  const auto image = base::read_small_file(path);
+  if (!image) {
+    STGT_LOG_ERROR("{}: persistent reservations not restored: {}", where, image.error());
+    return;
+  }
+  if (!image.value()) return;
+  const auto restored = lu.reservations().restore(**image);
+  if (!restored) {
+    STGT_LOG_ERROR("{}: refusing persistent reservation file {}: {}; starting with no "
+                   "persistent reservations (the file is left for inspection until the next "
+                   "APTPL change replaces it)",
+                   where, path, restored.error());
+    return;
+  }
+  const scsi::PrSnapshot s = lu.reservations().snapshot();
+  STGT_LOG_INFO("{}: restored persistent reservations from {}: {} registrations, {}", where,
+                path, s.registrations.size(), s.type ? "reserved" : "not reserved");
+}
+
 // Builds every target of the configuration: opens its stores and maps its LUs.
 base::Result<std::vector<std::shared_ptr<const scsi::Target>>, std::string> build_targets(
-    const config::Config& cfg) {
+    const config::Config& cfg, const std::string& pr_dir) {
   backing::StoreRegistry registry;
   backing::register_builtin_backing_stores(registry);
   std::vector<std::shared_ptr<const scsi::Target>> targets;
@@ -64,6 +93,7 @@ base::Result<std::vector<std::shared_ptr<const scsi::Target>>, std::string> buil
             "target {} LUN {}: the store holds less than one {}-byte block", tc.iqn, lc.id,
             lc.block_size));
       }
+      attach_aptpl_state(*lu, pr_dir, fmt::format("target {} LUN {}", tc.iqn, lc.id));
       target->add_lun(lc.id, std::move(lu));
       has_lun0 = has_lun0 || lc.id == 0;
     }
@@ -126,7 +156,18 @@ int run(const DaemonOptions& options) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto targets = build_targets(cfg);
+  // Persistent reservation state (APTPL) lives under the state directory.
+  std::string pr_dir = options.var_dir + "/pr";
+  {
+    std::error_code ec;
+    std::filesystem::create_directories(pr_dir, ec);
+    if (ec) {
+      STGT_LOG_WARN("cannot create {}: {}; APTPL (persist through power loss) is disabled",
+                    pr_dir, ec.message());
+      pr_dir.clear();
+    }
+  }
+  auto targets = build_targets(cfg, pr_dir);
   if (!targets) {
     STGT_LOG_ERROR("{}", targets.error());
     return 1;

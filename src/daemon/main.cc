@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   auto* level_opt = app.add_option("--log-level", level, "Log level")
                         ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   app.add_option("--var-dir", options.var_dir,
-                 "Directory for the default configuration's backing file")
+                 "State directory: the default configuration's backing file and persistent reservations (pr/)")
       ->capture_default_str();
   app.set_version_flag("--version", "stgtd 0.1.0");
   CLI11_PARSE(app, argc, argv);

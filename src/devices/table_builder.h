@@ -24,15 +24,24 @@ constexpr Usage usage(std::initializer_list<uint8_t> bytes) {
 struct OpFlags {
   bool allowed_with_ua = false;
   bool allowed_without_medium = false;
-  scsi::ConflictPolicy reservation = scsi::ConflictPolicy::kConflict;
+  scsi::ConflictPolicy reservation = scsi::conflict::kWritesMedium;
 };
 
 inline constexpr OpFlags kDefault{};
-// INQUIRY, REPORT LUNS, REQUEST SENSE: answered through a unit attention (SAM-5 5.14) and
-// without a medium.
-inline constexpr OpFlags kUaExempt{true, true, scsi::ConflictPolicy::kAllowed};
-inline constexpr OpFlags kNoMedium{false, true, scsi::ConflictPolicy::kConflict};
-inline constexpr OpFlags kNoMediumNoConflict{false, true, scsi::ConflictPolicy::kAllowed};
+// Reads the medium: refused only by exclusive-access type reservations (and SPC-2).
+inline constexpr OpFlags kReads{false, false, scsi::conflict::kReadsMedium};
+// INQUIRY, REPORT LUNS, REQUEST SENSE: answered through a unit attention (SAM-5 5.14),
+// without a medium, and whatever reservation is held.
+inline constexpr OpFlags kUaExempt{true, true, scsi::conflict::kAlwaysAllowed};
+inline constexpr OpFlags kNoMedium{false, true, scsi::conflict::kWritesMedium};
+// Answered without a medium and through every reservation.
+inline constexpr OpFlags kNoMediumNoConflict{false, true, scsi::conflict::kAlwaysAllowed};
+// Answered without a medium; reads LU state (MODE SENSE): refused like a read.
+inline constexpr OpFlags kNoMediumReads{false, true, scsi::conflict::kReadsMedium};
+// Answered without a medium; refused only by an SPC-2 reservation (TEST UNIT READY).
+inline constexpr OpFlags kNoMediumPersistentAllowed{false, true,
+                                                    scsi::conflict::kPersistentAllowed};
+inline constexpr OpFlags kPersistentAllowed{false, false, scsi::conflict::kPersistentAllowed};
 
 constexpr scsi::OpcodeEntry op(scsi::Handler handler, const char* name,
                                scsi::DataDirection direction, Usage use,

@@ -41,9 +41,16 @@ class ItNexus : public std::enable_shared_from_this<ItNexus> {
           std::string initiator_port, TargetPort port);
 
   const Target& target() const { return *target_; }
+  // Unique for the life of the process (never reused): names this nexus where a pointer
+  // could outlive it (the holder of an SPC-2 reservation, a prevention of medium removal).
+  uint64_t id() const { return id_; }
   const std::string& initiator_name() const { return initiator_name_; }
   const std::string& initiator_port() const { return initiator_port_; }
   const TargetPort& port() const { return port_; }
+  // This nexus as the reservation rules name it (views into this object).
+  Initiator initiator() const {
+    return Initiator{id_, initiator_port_, initiator_name_, port_.relative_port_id};
+  }
 
   // The reactor the owning session lives on and the session itself (for task management
   // that comes from other nexuses). Set once by the transport before the nexus is
@@ -69,6 +76,7 @@ class ItNexus : public std::enable_shared_from_this<ItNexus> {
 
  private:
   std::shared_ptr<const Target> target_;
+  uint64_t id_;
   std::string initiator_name_;
   std::string initiator_port_;
   TargetPort port_;

@@ -39,6 +39,7 @@ enum class SenseReason : uint8_t {
   kInvalidCommandOperationCode,   // alias kept for tables: 20/00
   kInvalidReleaseOfPersistentReservation,  // 26/04
   kMediumRemovalPrevented,     // 53/02
+  kInsufficientRegistrationResources,  // 55/04
   // NOT READY
   kLunNotReadyManualIntervention,  // 04/03
   kMediumNotPresent,           // 3a/00
@@ -52,6 +53,9 @@ enum class SenseReason : uint8_t {
   kReportedLunsDataChanged,    // 3f/0e
   kInquiryDataChanged,         // 3f/03
   kCommandsClearedByAnotherInitiator,  // 2f/00
+  kReservationsPreempted,      // 2a/03
+  kReservationsReleased,       // 2a/04
+  kRegistrationsPreempted,     // 2a/05
   // DATA PROTECT
   kWriteProtected,             // 27/00
   // MEDIUM / HARDWARE / ABORTED COMMAND

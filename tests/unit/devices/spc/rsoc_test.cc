@@ -48,10 +48,13 @@ std::vector<Descriptor> all_commands(Harness& h, bool rctd) {
 TEST(Rsoc, AllCommandsFromTable) {
   Harness h;
   const auto list = all_commands(h, false);
-  EXPECT_EQ(list.size(), 37u);
+  // 37 plain commands and service actions, RESERVE/RELEASE (6)/(10), 4 PERSISTENT RESERVE
+  // IN and 8 PERSISTENT RESERVE OUT service actions.
+  EXPECT_EQ(list.size(), 53u);
   for (const Descriptor& d : list) {
     EXPECT_FALSE(d.ctdp);
-    EXPECT_EQ(d.servactv, d.opcode == 0x9e || d.opcode == 0xa3);
+    EXPECT_EQ(d.servactv,
+              d.opcode == 0x9e || d.opcode == 0xa3 || d.opcode == 0x5e || d.opcode == 0x5f);
   }
   for (const Descriptor& d : all_commands(h, true)) EXPECT_TRUE(d.ctdp);
 }
