@@ -20,7 +20,9 @@ void start_stop_unit(scsi::Command& cmd) {
     cmd.fail_cdb_field(4, 1);
     return;
   }
-  if (!start && lu.removal_prevented()) {
+  // SBC-4 5.27: while removal is prevented the medium is neither ejected nor loaded (libiscsi
+  // PreventAllow.Eject expects MEDIUM REMOVAL PREVENTED for both).
+  if (lu.removal_prevented()) {
     cmd.complete_sense(scsi::SenseReason::kMediumRemovalPrevented);
     return;
   }
