@@ -69,6 +69,13 @@ std::vector<uint8_t> read_full_status(const scsi::PrSnapshot& s) {
 }  // namespace
 
 void persistent_reserve_in(scsi::Command& cmd) {
+  // Bytes 2..6 are reserved (6.16.1).
+  for (uint16_t at = 2; at <= 6; ++at) {
+    if (cmd.cdb[at] != 0) {
+      cmd.fail_cdb_field(at);
+      return;
+    }
+  }
   const uint16_t allocation_length = cdb_be16(cmd, 7);
   const scsi::PrSnapshot s = cmd.lu->reservations().snapshot();
   switch (cmd.cdb[1] & 0x1f) {

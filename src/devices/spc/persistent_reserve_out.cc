@@ -138,6 +138,13 @@ bool decode(scsi::Command& cmd, std::span<const uint8_t> p, scsi::PrOutRequest& 
 
 void persistent_reserve_out(scsi::Command& cmd) {
   scsi::LogicalUnit& lu = *cmd.lu;
+  // Bytes 3 and 4 are reserved (6.17.1).
+  for (const uint16_t at : {uint16_t(3), uint16_t(4)}) {
+    if (cmd.cdb[at] != 0) {
+      cmd.fail_cdb_field(at);
+      return;
+    }
+  }
   const uint32_t length = cdb_be32(cmd, 5);
   cmd.out_length = length;
   if (length > cmd.data.size()) {
