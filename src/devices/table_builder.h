@@ -80,6 +80,13 @@ constexpr scsi::ServiceAction sa(uint16_t action, scsi::Handler handler, const c
   return scsi::ServiceAction{action, handler, name, cdb_length, direction, use};
 }
 
+// The same entry with a CDB-dependent reservation policy (scsi/opcode.h).
+constexpr scsi::OpcodeEntry with_cdb_policy(scsi::OpcodeEntry e,
+                                            scsi::ConflictPolicy (*policy)(const scsi::Command&)) {
+  e.reservation_by_cdb = policy;
+  return e;
+}
+
 // Usage data's last byte is the CONTROL byte: NACA and LINK are examined (and refused).
 inline constexpr uint8_t kControl = 0x05;
 

@@ -112,7 +112,10 @@ bool control_byte_ok(Command& cmd, uint8_t cdb_length) {
 // registration; the reservation mutex only while something is held.
 bool reservation_allows(const Command& cmd, const LogicalUnit& lu, const OpcodeEntry& entry) {
   const Reservations& r = lu.reservations();
-  return !r.held() || r.allows(cmd.nexus->initiator(), entry.reservation);
+  if (!r.held()) return true;
+  return r.allows(cmd.nexus->initiator(), entry.reservation_by_cdb != nullptr
+                                              ? entry.reservation_by_cdb(cmd)
+                                              : entry.reservation);
 }
 
 // Task-set ordering hook (SAM-5 8.6): commands run as they arrive until task sets exist.

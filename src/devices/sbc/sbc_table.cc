@@ -97,6 +97,18 @@ constexpr Usage compare_and_write() {
                 0x1f, kControl});
 }
 
+// SBC-4 4.17 table 13: PREVENT ALLOW MEDIUM REMOVAL with PREVENT 00b and START STOP UNIT with
+// START=1 and POWER CONDITION 0h pass every persistent reservation (the former also an SPC-2
+// one); otherwise they change the LU's state and conflict.
+scsi::ConflictPolicy prevent_allow_policy(const scsi::Command& cmd) {
+  return (cmd.cdb[4] & 0x03) == 0 ? scsi::conflict::kAlwaysAllowed : scsi::conflict::kWritesMedium;
+}
+scsi::ConflictPolicy start_stop_policy(const scsi::Command& cmd) {
+  const bool start = (cmd.cdb[4] & 0x01) != 0;
+  return start && (cmd.cdb[4] >> 4) == 0 ? scsi::conflict::kPersistentAllowed
+                                         : scsi::conflict::kWritesMedium;
+}
+
 constexpr scsi::OpcodeTable kSbcOpcodes = [] {
   scsi::OpcodeTable t{};
   t[0x00] = op(spc::test_unit_ready, "TEST UNIT READY", kNone, usage({0x00, 0, 0, 0, 0, kControl}),
@@ -111,10 +123,12 @@ constexpr scsi::OpcodeTable kSbcOpcodes = [] {
                usage({0x15, 0x11, 0, 0, 0xff, kControl}), kNoMedium);
   t[0x1a] = op(spc::mode_sense, "MODE SENSE (6)", kIn,
                usage({0x1a, 0x08, 0xff, 0xff, 0xff, kControl}), kNoMediumReads);
-  t[0x1b] = op(sbc::start_stop_unit, "START STOP UNIT", kNone,
-               usage({0x1b, 0x01, 0, 0x0f, 0xf7, kControl}), kNoMedium);
-  t[0x1e] = op(sbc::prevent_allow_medium_removal, "PREVENT ALLOW MEDIUM REMOVAL", kNone,
-               usage({0x1e, 0, 0, 0, 0x03, kControl}), kNoMedium);
+  t[0x1b] = with_cdb_policy(op(sbc::start_stop_unit, "START STOP UNIT", kNone,
+                               usage({0x1b, 0x01, 0, 0x0f, 0xf7, kControl}), kNoMedium),
+                            start_stop_policy);
+  t[0x1e] = with_cdb_policy(op(sbc::prevent_allow_medium_removal, "PREVENT ALLOW MEDIUM REMOVAL",
+                               kNone, usage({0x1e, 0, 0, 0, 0x03, kControl}), kNoMedium),
+                            prevent_allow_policy);
   t[0x25] = op(sbc::read_capacity10, "READ CAPACITY (10)", kIn,
                usage({0x25, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0x01, kControl}), kPersistentAllowed);
   t[0x28] = op(sbc::read, "READ (10)", kIn, rw10(0x28, kRwFlags), kReads);

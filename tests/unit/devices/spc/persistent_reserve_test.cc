@@ -206,6 +206,18 @@ TEST_F(PrDevice, ConflictsAtTheGate) {
             scsi::Status::kReservationConflict);  // MODE SENSE under exclusive access
 }
 
+// SBC-4 table 13: PREVENT 00b and START=1 pass a reservation; PREVENT 01b and an eject do not.
+TEST_F(PrDevice, CdbDependentConflicts) {
+  ASSERT_EQ(reg(0x1), scsi::Status::kGood);
+  ASSERT_EQ(prout(0x01, kEa, params(0x1, 0))->status, scsi::Status::kGood);
+  auto run_b = [&](const Bytes& cdb) { return h_.run(cdb, 0, {}, 0, b_.get())->status; };
+  EXPECT_EQ(run_b(Bytes{0x1e, 0, 0, 0, 0, 0}), scsi::Status::kGood);
+  EXPECT_EQ(run_b(Bytes{0x1e, 0, 0, 0, 1, 0}), scsi::Status::kReservationConflict);
+  EXPECT_EQ(run_b(Bytes{0x1b, 0, 0, 0, 0x01, 0}), scsi::Status::kGood);
+  EXPECT_EQ(run_b(Bytes{0x1b, 0, 0, 0, 0x02, 0}), scsi::Status::kReservationConflict);
+  EXPECT_EQ(run_b(Bytes{0x1b, 0, 0, 0, 0x31, 0}), scsi::Status::kReservationConflict);
+}
+
 TEST_F(PrDevice, OtherInitiatorsLearnOfChanges) {
   ASSERT_EQ(reg(0x1), scsi::Status::kGood);
   ASSERT_EQ(reg(0x2, b_.get()), scsi::Status::kGood);
