@@ -139,6 +139,17 @@ TEST_F(ReservationsTest, OtherInitiatorsLearnEveryChange) {
   }
   EXPECT_EQ(tur(*a).status, kGood);  // not the issuer
 
+  // Unregistering the holder of a registrants-only reservation releases it: RESERVATIONS
+  // RELEASED for the others.
+  ASSERT_EQ(prout(*a, 1, kWeRo, 0xa, 0).status, kGood);
+  ASSERT_EQ(prout(*a, 0, 0, 0xa, 0).status, kGood);
+  for (IscsiSession* s : {b.get(), c.get()}) {
+    const Reply u = tur(*s);
+    EXPECT_EQ(u.status, kCheck);
+    EXPECT_EQ(u.ascq, kReservationsReleased);
+  }
+  ASSERT_EQ(prout(*a, 6, 0, 0, 0xa).status, kGood);
+
   // PREEMPT: REGISTRATIONS PREEMPTED for the preempted initiator only.
   ASSERT_EQ(prout(*a, 1, kWe, 0xa, 0).status, kGood);
   ASSERT_EQ(prout(*b, 4, kEa, 0xb, 0xa).status, kGood);

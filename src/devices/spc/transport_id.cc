@@ -11,6 +11,7 @@ namespace {
 
 constexpr uint8_t kProtocolIscsi = 0x5;  // SPC-5 7.6.2 table 446
 constexpr std::string_view kPortSeparator = ",i,0x";
+constexpr size_t kMaxNameWithIsid = 223 + 5 + 12;  // iSCSI name, ",i,0x", ISID
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -35,6 +36,12 @@ std::optional<ParsedTransportId> parse_transport_id(std::span<const uint8_t> p) 
   const size_t nul = text.find('\0');
   if (nul == std::string_view::npos || nul == 0) return std::nullopt;
   const std::string_view name = text.substr(0, nul);
+  // RFC 7143 4.2.7.1 / RFC 3722: at most 223 bytes of printable characters, no spaces. The
+  // name ends up in READ FULL STATUS, logs and the APTPL file: refuse anything else.
+  if (name.size() > kMaxNameWithIsid) return std::nullopt;
+  for (const char ch : name) {
+    if (ch <= ' ' || ch > '~') return std::nullopt;
+  }
   const size_t sep = lower(name).find(kPortSeparator);
   ParsedTransportId out;
   out.length = size_t(4) + additional;

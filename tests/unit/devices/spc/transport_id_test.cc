@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <string>
 #include <vector>
 
 #include "base/byte_order.h"
@@ -33,6 +34,13 @@ TEST(TransportId, ParseAndEncode) {
   format_mismatch[0] = 0x45;  // port format without ",i,0x"
   EXPECT_FALSE(spc::parse_transport_id(format_mismatch));
   EXPECT_FALSE(spc::parse_transport_id(Bytes(3, 0)));
+  // Spaces and control characters are not iSCSI name characters.
+  for (const char bad : {' ', '\n', '\x7f'}) {
+    Bytes b = spc::encode_transport_id("iqn.xy");
+    b[6] = uint8_t(bad);
+    EXPECT_FALSE(spc::parse_transport_id(b)) << int(bad);
+  }
+  EXPECT_FALSE(spc::parse_transport_id(spc::encode_transport_id(std::string(300, 'a'))));
 }
 
 }  // namespace
