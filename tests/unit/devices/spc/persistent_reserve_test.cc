@@ -5,11 +5,14 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "base/atomic_file.h"
 #include "devices/spc/persistent_reserve.h"
 #include "harness.h"
+#include "reactor/reactor.h"
+#include "scsi/nexus_owner.h"
 
 namespace stgt::devices {
 namespace {
@@ -245,6 +248,71 @@ TEST_F(PrDevice, PreemptAndAbortCompletes) {
   EXPECT_EQ(h_.completions, 1);
   EXPECT_EQ(read10(b_.get()), scsi::Status::kCheckCondition);  // the UA first
   EXPECT_EQ(read10(b_.get()), scsi::Status::kReservationConflict);
+}
+
+// The nexus owner of a session: records abort requests and answers them when told to.
+class DeferringOwner final : public scsi::NexusOwner {
+ public:
+  void abort_tasks(const scsi::LogicalUnit* lu, scsi::AbortCause cause, bool by_other_nexus,
+                   std::function<void()> done) override {
+    last_lu = lu;
+    last_cause = cause;
+    last_by_other = by_other_nexus;
+    ++calls;
+    pending = std::move(done);
+  }
+  const scsi::LogicalUnit* last_lu = nullptr;
+  scsi::AbortCause last_cause = scsi::AbortCause::kAbortTaskSet;
+  bool last_by_other = false;
+  int calls = 0;
+  std::function<void()> pending;
+};
+
+// SPC-5 5.13.11.4.5: the preempted nexuses' tasks are aborted (on their own reactors) and the
+// command completes only once every abort is done, on the issuing reactor.
+TEST_F(PrDevice, PreemptAndAbortWaitsForTheAborts) {
+  auto home = reactor::Reactor::create(reactor::IoBackend::kEpoll, 0);
+  ASSERT_NE(home, nullptr);
+  auto owner_b = std::make_shared<DeferringOwner>();
+  auto owner_c = std::make_shared<DeferringOwner>();
+  b_->set_owner(home.get(), owner_b);
+  c_->set_owner(home.get(), owner_c);
+  ASSERT_EQ(reg(0x1), scsi::Status::kGood);
+  ASSERT_EQ(reg(0x2, b_.get()), scsi::Status::kGood);
+  ASSERT_EQ(reg(0x3, c_.get()), scsi::Status::kGood);
+  ASSERT_EQ(prout(0x01, kEa, params(0x2, 0), b_.get())->status, scsi::Status::kGood);
+
+  auto cmd = std::make_unique<scsi::Command>();
+  const Bytes cdb = prout_cdb(0x05, kEa, 24);
+  std::copy(cdb.begin(), cdb.end(), cmd->cdb.begin());
+  cmd->cdb_length = 10;
+  cmd->lun = scsi::encode_lun(0);
+  const Bytes list = params(0x1, 0x2);
+  cmd->expected_out_length = 24;
+  cmd->data.allocate(h_.pool, list.size());
+  cmd->data.copy_in(0, list.data(), list.size());
+  cmd->nexus = h_.nexus.get();
+  cmd->owner = &h_.owner;
+  cmd->pool = &h_.pool;
+  cmd->reactor = home.get();
+  const int before = h_.owner.calls;
+  home->post([&] {
+    scsi::submit(*cmd);  // posts the abort to b's reactor (here: the same one)
+    home->post([&] {
+      // Abort requested, not yet done: no answer yet.
+      EXPECT_EQ(owner_b->calls, 1);
+      EXPECT_EQ(owner_c->calls, 0);  // c was not preempted
+      EXPECT_EQ(h_.owner.calls, before);
+      if (owner_b->pending) owner_b->pending();  // posts the continuation home
+      home->post([&] { home->stop(); });
+    });
+  });
+  home->run();
+  EXPECT_EQ(h_.owner.calls, before + 1);
+  EXPECT_EQ(cmd->status, scsi::Status::kGood);
+  EXPECT_EQ(owner_b->last_cause, scsi::AbortCause::kPreemptAndAbort);
+  EXPECT_TRUE(owner_b->last_by_other);
+  EXPECT_EQ(owner_b->last_lu, h_.disk.get());
 }
 
 TEST_F(PrDevice, RegisterAndMove) {
