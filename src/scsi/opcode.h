@@ -72,7 +72,7 @@ struct OpcodeEntry {
   // Non-empty for opcodes dispatched by service action (CDB byte 1, bits 4..0).
   std::span<const ServiceAction> service_actions{};
   // For the few commands whose column in SPC-5 table 67 / SBC-4 table 13 depends on the CDB
-  // (PREVENT ALLOW MEDIUM REMOVAL with PREVENT 00b, START STOP UNIT with START=1): when set,
+  // (PREVENT ALLOW MEDIUM REMOVAL, START STOP UNIT, SERVICE ACTION IN (16)): when set,
   // it replaces `reservation`. Only called while the LU has a reservation.
   ConflictPolicy (*reservation_by_cdb)(const Command& cmd) = nullptr;
 };

@@ -109,6 +109,13 @@ scsi::ConflictPolicy start_stop_policy(const scsi::Command& cmd) {
                                          : scsi::conflict::kWritesMedium;
 }
 
+// SBC-4 table 13: READ CAPACITY (16) passes every persistent reservation; GET LBA STATUS
+// reads the medium's state like a read.
+scsi::ConflictPolicy service_action_in16_policy(const scsi::Command& cmd) {
+  return (cmd.cdb[1] & 0x1f) == 0x10 ? scsi::conflict::kPersistentAllowed
+                                     : scsi::conflict::kReadsMedium;
+}
+
 constexpr scsi::OpcodeTable kSbcOpcodes = [] {
   scsi::OpcodeTable t{};
   t[0x00] = op(spc::test_unit_ready, "TEST UNIT READY", kNone, usage({0x00, 0, 0, 0, 0, kControl}),
@@ -164,7 +171,8 @@ constexpr scsi::OpcodeTable kSbcOpcodes = [] {
   t[0x90] = op(sbc::pre_fetch, "PRE-FETCH (16)", kNone, rw16(0x90, 0x02), kReads);
   t[0x91] = op(sbc::synchronize_cache, "SYNCHRONIZE CACHE (16)", kNone, rw16(0x91, 0x02));
   t[0x93] = op(sbc::write_same, "WRITE SAME (16)", kOut, write_same16());
-  t[0x9e] = sa_op("SERVICE ACTION IN (16)", 16, kServiceActionIn16, kReads);
+  t[0x9e] = with_cdb_policy(sa_op("SERVICE ACTION IN (16)", 16, kServiceActionIn16, kReads),
+                            service_action_in16_policy);
   t[0xa0] = op(spc::report_luns, "REPORT LUNS", kIn,
                usage({0xa0, 0, 0xff, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, kControl}), kUaExempt);
   t[0xa3] = sa_op("MAINTENANCE IN", 12, kMaintenanceIn, kNoMediumNoConflict);

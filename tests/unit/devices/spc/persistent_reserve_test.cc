@@ -219,6 +219,16 @@ TEST_F(PrDevice, CdbDependentConflicts) {
   EXPECT_EQ(run_b(Bytes{0x1b, 0, 0, 0, 0x01, 0}), scsi::Status::kGood);
   EXPECT_EQ(run_b(Bytes{0x1b, 0, 0, 0, 0x02, 0}), scsi::Status::kReservationConflict);
   EXPECT_EQ(run_b(Bytes{0x1b, 0, 0, 0, 0x31, 0}), scsi::Status::kReservationConflict);
+  Bytes capacity16(16, 0), lba_status(16, 0);
+  capacity16[0] = lba_status[0] = 0x9e;
+  capacity16[1] = 0x10;
+  capacity16[13] = 32;
+  lba_status[1] = 0x12;
+  lba_status[13] = 24;
+  EXPECT_EQ(h_.run(capacity16, 32, {}, 0, b_.get())->status, scsi::Status::kGood);
+  EXPECT_EQ(h_.run(lba_status, 24, {}, 0, b_.get())->status,
+            scsi::Status::kReservationConflict);
+  EXPECT_EQ(h_.run(test::cdb10(0x25, 0, 0), 8, {}, 0, b_.get())->status, scsi::Status::kGood);
 }
 
 TEST_F(PrDevice, OtherInitiatorsLearnOfChanges) {
