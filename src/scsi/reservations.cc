@@ -24,7 +24,9 @@ constexpr FieldPointer kParamSaKey{.cdb = false, .byte = 8, .bit = std::nullopt}
 constexpr FieldPointer kParamSpecIPt{.cdb = false, .byte = 20, .bit = 3};
 constexpr FieldPointer kParamTransportId{.cdb = false, .byte = 24, .bit = std::nullopt};
 
-PrResult good() { return PrResult{}; }
+PrResult good() {
+  return PrResult{};
+}
 
 }  // namespace
 
@@ -236,8 +238,8 @@ PrResult Reservations::do_register(const Initiator& who, const PrOutRequest& req
     // all-registrants reservation ends with its last registrant.
     const Registration self = *me;
     remove(self.serial);
-    if (st_.res && (!all_registrants(st_.res->type) ? st_.res->holder == self.serial
-                                                    : st_.regs.empty())) {
+    if (st_.res &&
+        (!all_registrants(st_.res->type) ? st_.res->holder == self.serial : st_.regs.empty())) {
       if (st_.res->type == PrType::kWriteExclusiveRegistrantsOnly ||
           st_.res->type == PrType::kExclusiveAccessRegistrantsOnly) {
         r.notices = notify_all_but(nullptr, SenseReason::kReservationsReleased);
@@ -256,13 +258,12 @@ PrResult Reservations::do_register(const Initiator& who, const PrOutRequest& req
 // registered together, or none is.
 PrResult Reservations::register_specified(const Initiator& who, const PrOutRequest& req) {
   std::vector<Registration> add;
-  add.push_back(Registration{req.sa_key, std::string(who.port), who.relative_port_id,
-                             req.all_tg_pt, 0});
+  add.push_back(
+      Registration{req.sa_key, std::string(who.port), who.relative_port_id, req.all_tg_pt, 0});
   for (const std::string& port : req.specified_ports) {
     Registration r{req.sa_key, port, who.relative_port_id, req.all_tg_pt, 0};
-    const bool listed = std::any_of(add.begin(), add.end(), [&](const Registration& a) {
-      return a.same_nexus(r);
-    });
+    const bool listed =
+        std::any_of(add.begin(), add.end(), [&](const Registration& a) { return a.same_nexus(r); });
     if (listed) continue;  // the issuer itself, or named twice
     for (const Registration& existing : st_.regs) {
       if (existing.same_nexus(r)) {
@@ -334,9 +335,8 @@ PrResult Reservations::do_preempt(const Registration& me, const PrOutRequest& re
     if (all_registrants(st_.res->type)) {
       if (req.sa_key == 0) path = Path::kAllRegistrants;
     } else {
-      const auto holder = std::find_if(st_.regs.begin(), st_.regs.end(), [&](const auto& r) {
-        return r.serial == st_.res->holder;
-      });
+      const auto holder = std::find_if(st_.regs.begin(), st_.regs.end(),
+                                       [&](const auto& r) { return r.serial == st_.res->holder; });
       if (holder != st_.regs.end() && holder->key == req.sa_key) path = Path::kTakeOver;
     }
   }
@@ -420,7 +420,8 @@ PrSnapshot Reservations::snapshot() const {
       }
     }
   }
-  for (const Registration& r : st_.regs) s.full.push_back(FullStatus{r, is_holder(r)});
+  for (const Registration& r : st_.regs)
+    s.full.push_back(FullStatus{r, is_holder(r)});
   return s;
 }
 
@@ -483,9 +484,8 @@ std::string_view next_word(std::string_view& rest) {
   return w;
 }
 
-}  // namespace
-
-base::Result<void, std::string> Reservations::restore(std::string_view image) {
+// The image up to its crc32c line, once the checksum over it verifies.
+base::Result<std::string_view, std::string> verified_body(std::string_view image) {
   const size_t crc_at = image.rfind("crc32c ");
   if (crc_at == std::string_view::npos || (crc_at != 0 && image[crc_at - 1] != '\n')) {
     return base::unexpected(std::string("no crc32c line (torn write?)"));
@@ -502,17 +502,37 @@ base::Result<void, std::string> Reservations::restore(std::string_view image) {
   if (base::crc32c(image.data(), crc_at) != crc) {
     return base::unexpected(std::string("checksum mismatch (corrupt file)"));
   }
+  return image.substr(0, crc_at);
+}
+
+// "<key hex> <relative port id> <all_tg_pt 0|1> <port>" (the serial is assigned by the caller).
+std::optional<Registration> parse_registration(std::string_view rest) {
+  Registration r;
+  uint8_t all = 0;
+  if (!parse_number(next_word(rest), r.key, 16) ||
+      !parse_number(next_word(rest), r.relative_port_id) || !parse_number(next_word(rest), all) ||
+      all > 1 || rest.empty()) {
+    return std::nullopt;
+  }
+  r.all_tg_pt = all == 1;
+  r.port = std::string(rest);
+  return r;
+}
+
+}  // namespace
+
+base::Result<void, std::string> Reservations::restore(std::string_view image) {
+  auto verified = verified_body(image);
+  if (!verified) return base::unexpected(verified.error());
+  std::string_view body = verified.value();
   State st;
   st.aptpl = true;
   bool header = false;
   std::optional<std::pair<size_t, uint8_t>> res;
-  std::string_view body = image.substr(0, crc_at);
-  size_t line_no = 0;
-  while (!body.empty()) {
+  for (size_t line_no = 1; !body.empty(); ++line_no) {
     const size_t nl = body.find('\n');
-    std::string_view line = body.substr(0, nl);
+    const std::string_view line = body.substr(0, nl);
     body = nl == std::string_view::npos ? std::string_view() : body.substr(nl + 1);
-    ++line_no;
     const auto bad = [line_no](std::string_view what) {
       return base::unexpected(fmt::format("line {}: {}", line_no, what));
     };
@@ -524,18 +544,11 @@ base::Result<void, std::string> Reservations::restore(std::string_view image) {
     } else if (word == "generation") {
       if (!parse_number(rest, st.generation)) return bad("bad generation");
     } else if (word == "reg") {
-      Registration r;
-      uint8_t all = 0;
-      if (!parse_number(next_word(rest), r.key, 16) ||
-          !parse_number(next_word(rest), r.relative_port_id) ||
-          !parse_number(next_word(rest), all) || all > 1 || rest.empty()) {
-        return bad("bad registration");
-      }
-      r.all_tg_pt = all == 1;
-      r.port = std::string(rest);
-      r.serial = st.next_serial++;
+      std::optional<Registration> r = parse_registration(rest);
+      if (!r) return bad("bad registration");
       if (st.regs.size() >= kMaxRegistrations) return bad("too many registrations");
-      st.regs.push_back(std::move(r));
+      r->serial = st.next_serial++;
+      st.regs.push_back(std::move(*r));
     } else if (word == "reservation") {
       size_t index = 0;
       uint8_t type = 0;
