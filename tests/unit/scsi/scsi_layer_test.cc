@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <string>
 
 #include "base/byte_order.h"
 #include "fakes.h"
@@ -118,6 +119,27 @@ TEST_F(GateTest, MediumAbsent) {
   lu_->set_medium_present(false);
   EXPECT_EQ(run({0, 0, 0, 0, 0, 0})->sense[12], 0x3a);
   EXPECT_EQ(run({0x12, 0, 0, 0, 36, 0})->status, Status::kGood);
+}
+
+// Step 4: a reservation held by another I_T nexus refuses the command after the unit
+// attention step; the holder passes; nothing held costs nothing.
+TEST_F(GateTest, ReservationConflictAfterUnitAttention) {
+  EXPECT_FALSE(lu_->reservations().held());
+  const std::string port = "iqn.other,i,0x000000000002";
+  ASSERT_EQ(lu_->reservations().reserve6(Initiator{nexus_->id() + 1000, port, "iqn.other", 1}),
+            Status::kGood);
+  nexus_->queue_unit_attention(0, SenseReason::kModeParametersChanged);
+  auto first = run({0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0});
+  EXPECT_EQ(first->status, Status::kCheckCondition);  // the UA is reported first
+  auto second = run({0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0});
+  EXPECT_EQ(second->status, Status::kReservationConflict);
+  EXPECT_EQ(test::g_handled, 0);
+  lu_->reset_nexus_state();  // what a LU reset does (scsi::logical_unit_reset)
+  EXPECT_EQ(run({0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0})->status, Status::kGood);
+  ASSERT_EQ(lu_->reservations().reserve6(nexus_->initiator()), Status::kGood);
+  EXPECT_EQ(run({0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0})->status, Status::kGood);  // the holder
+  nexus_lost(*nexus_);
+  EXPECT_FALSE(lu_->reservations().held());
 }
 
 }  // namespace
