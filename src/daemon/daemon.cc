@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "backing/backing_store.h"
+#include "base/atomic_file.h"
 #include "base/log.h"
 #include "base/memory_budget.h"
 #include "config/config.h"
@@ -133,6 +134,18 @@ int run(const DaemonOptions& options) {
                                 ? cfg.daemon.memory_budget
                                 : base::MemoryBudget::default_limit(config::kMinMemoryBudget));
 
+  // Persistent reservation state (APTPL) lives under the state directory.
+  std::string pr_dir = options.var_dir + "/pr";
+  {
+    std::error_code ec;
+    std::filesystem::create_directories(pr_dir, ec);
+    if (ec) {
+      STGT_LOG_WARN("cannot create {}: {}; APTPL (persist through power loss) is disabled",
+                    pr_dir, ec.message());
+      pr_dir.clear();
+    }
+  }
+
   const std::string backend_name = options.io_backend.value_or(cfg.daemon.io_backend);
   const auto backend =
       backend_name == "epoll" ? reactor::IoBackend::kEpoll : reactor::IoBackend::kUring;
@@ -168,7 +181,7 @@ int run(const DaemonOptions& options) {
   }
   // The model the control plane changes; start() opens every store and publishes.
   const std::string control_path = options.control_socket.value_or(cfg.daemon.control_socket);
-  mgmt::Runtime runtime(server, options.config_path);
+  mgmt::Runtime runtime(server, options.config_path, pr_dir);
   if (auto started = runtime.start(cfg); !started) {
     STGT_LOG_ERROR("{}", started.error());
     server.shutdown();

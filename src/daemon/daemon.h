@@ -13,7 +13,9 @@ struct DaemonOptions {
   std::optional<std::string> io_backend;  // overrides [daemon] io_backend
   std::optional<std::string> log_level;   // overrides [daemon] log_level
   std::optional<std::string> control_socket;  // overrides [daemon] control_socket
-  std::string var_dir = "./var";         // where the default configuration keeps its LUN
+  // State directory: the default configuration's LUN file and, under "pr/", the
+  // persistent reservation state of LUs whose initiators asked for APTPL.
+  std::string var_dir = "./var";
 };
 
 // Returns the process exit code: 0 after a clean shutdown, 1 when something could not be

@@ -24,16 +24,26 @@ constexpr Usage usage(std::initializer_list<uint8_t> bytes) {
 struct OpFlags {
   bool allowed_with_ua = false;
   bool allowed_without_medium = false;
-  scsi::ConflictPolicy reservation = scsi::ConflictPolicy::kConflict;
+  scsi::ConflictPolicy reservation = scsi::conflict::kWritesMedium;
   uint8_t alua = 0;  // non-active ALUA states the command runs in (scsi/alua.h)
 };
 
 inline constexpr OpFlags kDefault{};
+// Reads the medium: refused only by exclusive-access type reservations (and SPC-2).
+inline constexpr OpFlags kReads{false, false, scsi::conflict::kReadsMedium};
 // INQUIRY, REPORT LUNS, REQUEST SENSE: answered through a unit attention (SAM-5 5.14),
-// without a medium and in every ALUA state (SPC-5 5.16.2.4).
-inline constexpr OpFlags kUaExempt{true, true, scsi::ConflictPolicy::kAllowed, scsi::kAluaAllowAll};
-inline constexpr OpFlags kNoMedium{false, true, scsi::ConflictPolicy::kConflict};
-inline constexpr OpFlags kNoMediumNoConflict{false, true, scsi::ConflictPolicy::kAllowed};
+// without a medium, whatever reservation is held and in every ALUA state (SPC-5 5.16.2.4).
+inline constexpr OpFlags kUaExempt{true, true, scsi::conflict::kAlwaysAllowed,
+                                   scsi::kAluaAllowAll};
+inline constexpr OpFlags kNoMedium{false, true, scsi::conflict::kWritesMedium};
+// Answered without a medium and through every reservation.
+inline constexpr OpFlags kNoMediumNoConflict{false, true, scsi::conflict::kAlwaysAllowed};
+// Answered without a medium; reads LU state (MODE SENSE): refused like a read.
+inline constexpr OpFlags kNoMediumReads{false, true, scsi::conflict::kReadsMedium};
+// Answered without a medium; refused only by an SPC-2 reservation (TEST UNIT READY).
+inline constexpr OpFlags kNoMediumPersistentAllowed{false, true,
+                                                    scsi::conflict::kPersistentAllowed};
+inline constexpr OpFlags kPersistentAllowed{false, false, scsi::conflict::kPersistentAllowed};
 
 // `flags` plus the ALUA states in `alua` (e.g. MODE SENSE also runs in standby).
 constexpr OpFlags with_alua(OpFlags flags, uint8_t alua) {
@@ -79,6 +89,13 @@ constexpr scsi::ServiceAction sa(uint16_t action, scsi::Handler handler, const c
                                  uint8_t cdb_length, scsi::DataDirection direction, Usage use,
                                  uint8_t alua = 0) {
   return scsi::ServiceAction{action, handler, name, cdb_length, direction, use, alua};
+}
+
+// The same entry with a CDB-dependent reservation policy (scsi/opcode.h).
+constexpr scsi::OpcodeEntry with_cdb_policy(scsi::OpcodeEntry e,
+                                            scsi::ConflictPolicy (*policy)(const scsi::Command&)) {
+  e.reservation_by_cdb = policy;
+  return e;
 }
 
 // Usage data's last byte is the CONTROL byte: NACA and LINK are examined (and refused).

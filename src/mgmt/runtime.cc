@@ -11,7 +11,10 @@
 #include <future>
 #include <set>
 
+#include <fmt/format.h>
+
 #include "backing/backing_store.h"
+#include "base/atomic_file.h"
 #include "base/log.h"
 #include "devices/device_type.h"
 #include "reactor/reactor.h"
@@ -46,10 +49,38 @@ std::vector<std::shared_ptr<scsi::ItNexus>> nexuses_of(const scsi::Target& targe
   return out;
 }
 
+// SPC-5 5.13.5 APTPL: each LU keeps its persistent reservation state in
+// "<var_dir>/pr/<NAA designator>.pr" (the NAA is stable across restarts for the same target
+// and LUN). A file that is present is restored now; one that does not verify is refused whole
+// and the LU starts without persistent reservations.
+void attach_aptpl_state(scsi::LogicalUnit& lu, const std::string& pr_dir,
+                        const std::string& where) {
+  if (pr_dir.empty()) return;
+  const std::string path = fmt::format("{}/{:016x}.pr", pr_dir, lu.identity().naa);
+  lu.set_aptpl_path(path);
+  const auto image = base::read_small_file(path);
+  if (!image) {
+    STGT_LOG_ERROR("{}: persistent reservations not restored: {}", where, image.error());
+    return;
+  }
+  if (!image.value()) return;
+  const auto restored = lu.reservations().restore(**image);
+  if (!restored) {
+    STGT_LOG_ERROR("{}: refusing persistent reservation file {}: {}; starting with no "
+                   "persistent reservations (the file is left for inspection until the next "
+                   "APTPL change replaces it)",
+                   where, path, restored.error());
+    return;
+  }
+  const scsi::PrSnapshot s = lu.reservations().snapshot();
+  STGT_LOG_INFO("{}: restored persistent reservations from {}: {} registrations, {}", where,
+                path, s.registrations.size(), s.type ? "reserved" : "not reserved");
+}
+
 }  // namespace
 
-Runtime::Runtime(iscsi::IscsiServer& server, std::string config_path)
-    : server_(server), config_path_(std::move(config_path)) {}
+Runtime::Runtime(iscsi::IscsiServer& server, std::string config_path, std::string pr_dir)
+    : server_(server), config_path_(std::move(config_path)), pr_dir_(std::move(pr_dir)) {}
 
 base::Result<std::shared_ptr<scsi::LogicalUnit>, std::string> Runtime::open_lu(
     const std::string& iqn, const config::LunConfig& lc) const {
@@ -81,6 +112,7 @@ base::Result<std::shared_ptr<scsi::LogicalUnit>, std::string> Runtime::open_lu(
                             ": the store holds less than one " + std::to_string(lc.block_size) +
                             "-byte block");
   }
+  attach_aptpl_state(*lu, pr_dir_, "target " + iqn + " LUN " + std::to_string(lc.id));
   return lu;
 }
 

@@ -47,8 +47,9 @@ struct ApplyReport {
 class Runtime {
  public:
   // `config_path`: where accepted changes are written back ("" = nowhere, e.g. the built-in
-  // demo configuration).
-  Runtime(iscsi::IscsiServer& server, std::string config_path);
+  // demo configuration). `pr_dir`: where LUs keep their APTPL persistent reservation state
+  // ("" = APTPL disabled).
+  Runtime(iscsi::IscsiServer& server, std::string config_path, std::string pr_dir = {});
 
   // Builds everything in `cfg` and publishes it (before the server accepts connections).
   base::Result<void, std::string> start(config::Config cfg);
@@ -80,6 +81,7 @@ class Runtime {
 
   iscsi::IscsiServer& server_;
   std::string config_path_;
+  std::string pr_dir_;
   config::Config config_;
   std::map<std::string, LuMap> lus_;  // by target IQN
   std::map<std::string, std::shared_ptr<scsi::LogicalUnit>> controllers_;

@@ -5,10 +5,14 @@
 #include "scsi/scsi_layer.h"
 
 namespace stgt::scsi {
+namespace {
+std::atomic<uint64_t> g_next_nexus_id{1};
+}  // namespace
 
 ItNexus::ItNexus(std::shared_ptr<const Target> target, std::string initiator_name,
                  std::string initiator_port, TargetPort port)
     : target_(std::move(target)),
+      id_(g_next_nexus_id.fetch_add(1, std::memory_order_relaxed)),
       initiator_name_(std::move(initiator_name)),
       initiator_port_(std::move(initiator_port)),
       port_(port) {

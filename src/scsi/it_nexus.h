@@ -50,12 +50,19 @@ class ItNexus : public std::enable_shared_from_this<ItNexus> {
   void set_target(std::shared_ptr<const Target> target);
   // Every LUN number this nexus can reach (thread-safe).
   std::vector<uint32_t> lun_numbers() const;
+  // Unique for the life of the process (never reused): names this nexus where a pointer
+  // could outlive it (the holder of an SPC-2 reservation, a prevention of medium removal).
+  uint64_t id() const { return id_; }
   const std::string& initiator_name() const { return initiator_name_; }
   const std::string& initiator_port() const { return initiator_port_; }
   // Where the initiator connects from (host text; access rules by address match it).
   const std::string& initiator_address() const { return initiator_address_; }
   void set_initiator_address(std::string a) { initiator_address_ = std::move(a); }
   const TargetPort& port() const { return port_; }
+  // This nexus as the reservation rules name it (views into this object).
+  Initiator initiator() const {
+    return Initiator{id_, initiator_port_, initiator_name_, port_.relative_port_id};
+  }
 
   // The target port group this nexus's target port belongs to (port().port_group_id) and
   // its current ALUA state: one atomic load, taken by the SAM gate on every command.
@@ -107,6 +114,7 @@ class ItNexus : public std::enable_shared_from_this<ItNexus> {
 
  private:
   std::shared_ptr<const Target> target_;
+  uint64_t id_;
   std::string initiator_name_;
   std::string initiator_port_;
   TargetPort port_;

@@ -3,21 +3,26 @@
 //
 // Threads: an LU is shared by every session that maps it, on any reactor. Geometry and
 // identity are immutable after construction; the changeable mode parameters are atomics
-// (written by MODE SELECT from any reactor, read by every command). State that needs
-// ordering across sessions (task sets, reservations, unit attentions) gets a single owner
-// in later layers; see docs/architecture.md. The one exception is the extent lock
-// (scsi/extent_lock.h), which orders read-modify-write commands against overlapping writes
-// from any reactor; the WRITE path pays one atomic load for it while no such command runs.
+// (written by MODE SELECT from any reactor, read by every command). Two pieces of shared
+// state are ordered across sessions here, each costing the READ/WRITE path one atomic load
+// while unused: the extent lock (scsi/extent_lock.h), which orders read-modify-write
+// commands against overlapping writes, and the reservations (scsi/reservations.h), which
+// take their mutex only while something is reserved or registered. The per-I_T-nexus
+// PREVENT ALLOW MEDIUM REMOVAL state sits behind a small mutex of its own (rare commands);
+// its summary is an atomic count. See docs/architecture.md.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "backing/backing_store.h"
 #include "scsi/extent_lock.h"
 #include "scsi/opcode.h"
+#include "scsi/reservations.h"
 #include "scsi/sense.h"
 
 namespace stgt::scsi {
@@ -83,8 +88,27 @@ class LogicalUnit {
   // REMOVAL). A non-removable LU always has its medium.
   bool medium_present() const { return medium_present_.load(std::memory_order_relaxed); }
   void set_medium_present(bool v) { medium_present_.store(v, std::memory_order_relaxed); }
-  bool removal_prevented() const { return prevent_.load(std::memory_order_relaxed); }
-  void set_removal_prevented(bool v) { prevent_.store(v, std::memory_order_relaxed); }
+  // Prevention is held per I_T nexus (SBC-4 5.15, SPC-5 6.x): removal is prevented while
+  // any nexus prevents it, and a nexus's prevention ends with the nexus or a LU reset.
+  bool removal_prevented() const { return preventing_count_.load(std::memory_order_acquire) > 0; }
+  void set_removal_prevented(uint64_t nexus_id, bool prevent);
+  bool prevented_by(uint64_t nexus_id) const;
+
+  // Reservation state (SPC-2 and persistent), one per LU whatever reactor its sessions are on.
+  Reservations& reservations() { return reservations_; }
+  const Reservations& reservations() const { return reservations_; }
+  // Where APTPL state is kept (empty: persist-through-power-loss is refused). Set once by
+  // the daemon before the LU is published.
+  void set_aptpl_path(std::string path) { aptpl_path_ = std::move(path); }
+  const std::string& aptpl_path() const { return aptpl_path_; }
+
+  // The I_T nexus `nexus_id` is gone (logout, connection drop, reinstatement, I_T NEXUS
+  // RESET): its SPC-2 reservation and its medium removal prevention end (SAM-5 6.3.4).
+  // Persistent reservations and registrations survive. Any thread.
+  void release_nexus(uint64_t nexus_id);
+  // The LU-scoped effects of a LOGICAL UNIT RESET (SAM-5 6.3.3) on this state: the SPC-2
+  // reservation is released and every nexus's prevention ends. Any thread.
+  void reset_nexus_state();
 
   SenseFormat sense_format() const {
     return d_sense() ? SenseFormat::kDescriptor : SenseFormat::kFixed;
@@ -117,9 +141,13 @@ class LogicalUnit {
   std::atomic<bool> swp_{false};
   std::atomic<bool> tas_{true};
   std::atomic<bool> medium_present_{true};
-  std::atomic<bool> prevent_{false};
+  mutable std::mutex prevent_mu_;
+  std::vector<uint64_t> preventing_;  // ItNexus::id() of every nexus that prevents removal
+  std::atomic<uint32_t> preventing_count_{0};
   std::atomic<uint32_t> in_task_set_{0};
   ExtentLock extents_;
+  Reservations reservations_;
+  std::string aptpl_path_;
 };
 
 }  // namespace stgt::scsi

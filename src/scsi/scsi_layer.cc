@@ -5,6 +5,7 @@
 
 #include "base/byte_order.h"
 #include "scsi/alua.h"
+#include "base/log.h"
 #include "scsi/it_nexus.h"
 #include "scsi/logical_unit.h"
 #include "scsi/lun.h"
@@ -145,8 +146,15 @@ bool enter_task_set(Command& cmd, LogicalUnit& lu) {
   return true;
 }
 
-// Reservation hook (SPC-5 5.13): no reservations are held yet, so nothing conflicts.
-bool reservation_allows(const Command& /*cmd*/, const OpcodeEntry& /*entry*/) { return true; }
+// SPC-5 5.13.1, SPC-2 5.5.1: one atomic load while the LU has no reservation and no
+// registration; the reservation mutex only while something is held.
+bool reservation_allows(const Command& cmd, const LogicalUnit& lu, const OpcodeEntry& entry) {
+  const Reservations& r = lu.reservations();
+  if (!r.held()) return true;
+  return r.allows(cmd.nexus->initiator(), entry.reservation_by_cdb != nullptr
+                                              ? entry.reservation_by_cdb(cmd)
+                                              : entry.reservation);
+}
 
 }  // namespace
 
@@ -174,9 +182,34 @@ bool abort_unstarted(Command& cmd, bool release) {
 
 void nexus_established(const std::shared_ptr<ItNexus>& nexus) {
   nexus->target().registry().add(nexus);
+  // Persistent registrations name an initiator port (iSCSI name and ISID). A re-login with
+  // another ISID is another I_T nexus and is not registered; say so rather than let the
+  // initiator find out from RESERVATION CONFLICT. The registrations stay, visible to READ
+  // KEYS / READ FULL STATUS, until that port re-registers or someone preempts them.
+  const Target& target = nexus->target();
+  for (const uint32_t lun : target.lun_numbers(false)) {
+    const LogicalUnit* lu = target.lookup(lun);
+    if (lu == nullptr || !lu->reservations().held()) continue;
+    for (const Registration& r : lu->reservations().registered_elsewhere(nexus->initiator())) {
+      STGT_LOG_WARN(
+          "{} logged in to {} as {}; LUN {} still has its persistent reservation key "
+          "{:#x} registered for {} (another ISID): this I_T nexus is not registered",
+          nexus->initiator_name(), target.name(), nexus->initiator_port(), lun, r.key, r.port);
+    }
+  }
 }
 
-void nexus_lost(ItNexus& nexus) { nexus.target().registry().remove(&nexus); }
+void nexus_lost(ItNexus& nexus) {
+  // SAM-5 6.3.4 I_T nexus loss: the nexus's SPC-2 reservations and medium removal
+  // preventions end; persistent reservations survive.
+  const Target& target = nexus.target();
+  for (const uint32_t lun : target.lun_numbers(true)) {
+    if (LogicalUnit* lu = target.lookup(lun)) lu->release_nexus(nexus.id());
+  }
+  target.registry().remove(&nexus);
+}
+
+void logical_unit_reset(LogicalUnit& lu) { lu.reset_nexus_state(); }
 
 void submit(Command& cmd) {
   // 1. LUN exists and is mapped (SAM-5 4.7, SPC-5 4.2.2).
@@ -209,7 +242,7 @@ void submit(Command& cmd) {
   // attention so that ASYMMETRIC ACCESS STATE CHANGED is reported first.
   if (!alua_allows(cmd, entry)) return;
   // 4. Reservation conflict.
-  if (entry.reservation == ConflictPolicy::kConflict && !reservation_allows(cmd, entry)) {
+  if (!reservation_allows(cmd, *lu, entry)) {
     cmd.complete_status(Status::kReservationConflict);
     return;
   }

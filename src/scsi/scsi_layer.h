@@ -36,4 +36,11 @@ bool abort_unstarted(Command& cmd, bool release = true);
 void nexus_established(const std::shared_ptr<ItNexus>& nexus);
 void nexus_lost(ItNexus& nexus);
 
+// What a LOGICAL UNIT RESET (and each LU of a TARGET WARM/COLD RESET) must do to the LU's
+// per-nexus state once its tasks are aborted (SAM-5 6.3.3): release the SPC-2
+// RESERVE(6)/(10) reservation and every nexus's PREVENT ALLOW MEDIUM REMOVAL. Persistent
+// reservations are not affected. The caller also queues the reset UA. Any thread.
+// An I_T NEXUS RESET calls nexus_lost()'s per-LU part: LogicalUnit::release_nexus(id).
+void logical_unit_reset(LogicalUnit& lu);
+
 }  // namespace stgt::scsi

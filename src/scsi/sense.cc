@@ -29,6 +29,7 @@ constexpr std::array<SenseCode, kReasons> kTable = [] {
   set(SenseReason::kInvalidReleaseOfPersistentReservation, code(K::kIllegalRequest, 0x26, 0x04));
   set(SenseReason::kMediumRemovalPrevented, code(K::kIllegalRequest, 0x53, 0x02));
   set(SenseReason::kInvalidMessageError, code(K::kIllegalRequest, 0x49, 0x00));
+  set(SenseReason::kInsufficientRegistrationResources, code(K::kIllegalRequest, 0x55, 0x04));
   set(SenseReason::kLunNotReadyManualIntervention, code(K::kNotReady, 0x04, 0x03));
   set(SenseReason::kMediumNotPresent, code(K::kNotReady, 0x3a, 0x00));
   set(SenseReason::kLunNotReadyFormatInProgress, code(K::kNotReady, 0x04, 0x04));
@@ -44,6 +45,9 @@ constexpr std::array<SenseCode, kReasons> kTable = [] {
   set(SenseReason::kInquiryDataChanged, code(K::kUnitAttention, 0x3f, 0x03));
   set(SenseReason::kCommandsClearedByAnotherInitiator, code(K::kUnitAttention, 0x2f, 0x00));
   set(SenseReason::kAsymmetricAccessStateChanged, code(K::kUnitAttention, 0x2a, 0x06));
+  set(SenseReason::kReservationsPreempted, code(K::kUnitAttention, 0x2a, 0x03));
+  set(SenseReason::kReservationsReleased, code(K::kUnitAttention, 0x2a, 0x04));
+  set(SenseReason::kRegistrationsPreempted, code(K::kUnitAttention, 0x2a, 0x05));
   set(SenseReason::kWriteProtected, code(K::kDataProtect, 0x27, 0x00));
   set(SenseReason::kReadError, code(K::kMediumError, 0x11, 0x00));
   set(SenseReason::kWriteError, code(K::kMediumError, 0x0c, 0x00));

@@ -40,6 +40,7 @@ enum class SenseReason : uint8_t {
   kInvalidReleaseOfPersistentReservation,  // 26/04
   kMediumRemovalPrevented,     // 53/02
   kInvalidMessageError,        // 49/00 (ACA task attribute without an ACA condition)
+  kInsufficientRegistrationResources,  // 55/04
   // NOT READY
   kLunNotReadyManualIntervention,  // 04/03
   kMediumNotPresent,           // 3a/00
@@ -57,6 +58,9 @@ enum class SenseReason : uint8_t {
   kInquiryDataChanged,         // 3f/03
   kCommandsClearedByAnotherInitiator,  // 2f/00
   kAsymmetricAccessStateChanged,  // 2a/06
+  kReservationsPreempted,      // 2a/03
+  kReservationsReleased,       // 2a/04
+  kRegistrationsPreempted,     // 2a/05
   // DATA PROTECT
   kWriteProtected,             // 27/00
   // MEDIUM / HARDWARE / ABORTED COMMAND

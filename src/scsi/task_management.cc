@@ -16,12 +16,10 @@ void reset_logical_unit(LogicalUnit& lu, ResetKind /*kind*/) {
   // ---- LU reset call point (SAM-5 6.3.3 c) and SPC-5 5.13, SBC-4 5.15) ----
   // Reset effects owned by other parts of the mid-layer are applied here, for LOGICAL UNIT
   // RESET and for every LU of a target reset:
-  //   - SPC-2 RESERVE/RELEASE reservation of `lu`: released (persistent reservations are
-  //     not affected by any reset). Reservations are added in their own branch: wire their
-  //     release here at merge.
-  //   - PREVENT ALLOW MEDIUM REMOVAL (SBC-4 5.15: a reset allows removal again). Today that
-  //     is one flag per LU; when it becomes per-I_T-nexus state, clear all of it here.
-  lu.set_removal_prevented(false);
+  //   - the SPC-2 RESERVE/RELEASE reservation of `lu` is released (persistent reservations
+  //     are not affected by any reset, SPC-5 5.13.1);
+  //   - every nexus's PREVENT ALLOW MEDIUM REMOVAL is cleared (SBC-4 5.15).
+  lu.reset_nexus_state();
   // ---- end of the LU reset call point ----
 }
 

@@ -30,7 +30,7 @@ constexpr std::array<scsi::ServiceAction, 1> kMaintenanceOut{{
 constexpr scsi::OpcodeTable kControllerOpcodes = [] {
   scsi::OpcodeTable t{};
   t[0x00] = op(spc::test_unit_ready, "TEST UNIT READY", DataDirection::kNone,
-               usage({0x00, 0, 0, 0, 0, kControl}), kNoMedium);
+               usage({0x00, 0, 0, 0, 0, kControl}), kNoMediumPersistentAllowed);
   t[0x03] = op(spc::request_sense, "REQUEST SENSE", DataDirection::kIn,
                usage({0x03, 0x01, 0, 0, 0xff, kControl}), kUaExempt);
   t[0x12] = op(spc::inquiry, "INQUIRY", DataDirection::kIn,

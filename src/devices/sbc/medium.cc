@@ -1,4 +1,5 @@
 #include "devices/sbc/sbc.h"
+#include "scsi/it_nexus.h"
 #include "scsi/logical_unit.h"
 
 namespace stgt::devices::sbc {
@@ -19,7 +20,9 @@ void start_stop_unit(scsi::Command& cmd) {
     cmd.fail_cdb_field(4, 1);
     return;
   }
-  if (!start && lu.removal_prevented()) {
+  // SBC-4 5.27: while removal is prevented the medium is neither ejected nor loaded (libiscsi
+  // PreventAllow.Eject expects MEDIUM REMOVAL PREVENTED for both).
+  if (lu.removal_prevented()) {
     cmd.complete_sense(scsi::SenseReason::kMediumRemovalPrevented);
     return;
   }
@@ -28,9 +31,12 @@ void start_stop_unit(scsi::Command& cmd) {
 }
 
 // SBC-4 5.15: PREVENT ALLOW MEDIUM REMOVAL. PREVENT 01b prevents, 00b allows; the
-// obsolete values are treated as their low bit.
+// obsolete values are treated as their low bit. The prevention belongs to the I_T nexus
+// that asked for it: the medium stays locked while any nexus prevents removal, and a
+// nexus's prevention ends with it (scsi_layer.cc nexus_lost) or with a LU reset.
 void prevent_allow_medium_removal(scsi::Command& cmd) {
-  cmd.lu->set_removal_prevented((cmd.cdb[4] & 0x01) != 0);
+  const uint64_t nexus_id = cmd.nexus != nullptr ? cmd.nexus->id() : 0;
+  cmd.lu->set_removal_prevented(nexus_id, (cmd.cdb[4] & 0x01) != 0);
   cmd.complete_good();
 }
 

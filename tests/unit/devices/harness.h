@@ -3,6 +3,8 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdio>
+#include <string>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -202,8 +204,24 @@ class Harness {
     }
   }
 
+  // Another I_T nexus to the same target (initiator `name`, ISID, target port), registered
+  // with the target's nexus registry like a logged-in session, its UAs already reported.
+  std::shared_ptr<scsi::ItNexus> add_nexus(const std::string& name, uint64_t isid,
+                                           uint16_t relative_port_id = 1) {
+    char port[64];
+    std::snprintf(port, sizeof port, ",i,0x%012llx", static_cast<unsigned long long>(isid));
+    scsi::TargetPort tp;
+    tp.relative_port_id = relative_port_id;
+    auto n = std::make_shared<scsi::ItNexus>(target, name, name + port, tp);
+    while (n->pop_unit_attention(0) != scsi::SenseReason::kNone) {
+    }
+    scsi::nexus_established(n);
+    return n;
+  }
+
   std::unique_ptr<scsi::Command> run(const Bytes& cdb, uint32_t expected_in = 0,
-                                     const Bytes& out = {}, uint32_t lun = 0) {
+                                     const Bytes& out = {}, uint32_t lun = 0,
+                                     scsi::ItNexus* as = nullptr) {
     auto cmd = std::make_unique<scsi::Command>();
     std::copy(cdb.begin(), cdb.end(), cmd->cdb.begin());
     cmd->cdb_length = uint8_t(cdb.size());
@@ -214,7 +232,7 @@ class Harness {
       cmd->data.allocate(pool, out.size());
       cmd->data.copy_in(0, out.data(), out.size());
     }
-    cmd->nexus = nexus.get();
+    cmd->nexus = as != nullptr ? as : nexus.get();
     cmd->owner = &owner;
     cmd->pool = &pool;
     const int before = owner.calls;

@@ -26,9 +26,9 @@ constexpr OpcodeTable kTable = [] {
   OpcodeTable t{};
   t[0x00] = {test::good_handler, "TEST UNIT READY", 6};
   t[0x12] = {test::good_handler, "INQUIRY", 6, DataDirection::kIn, true, true,
-             ConflictPolicy::kAllowed, kAluaAllowAll};
+             conflict::kAlwaysAllowed, kAluaAllowAll};
   t[0x1a] = {test::good_handler, "MODE SENSE (6)", 6, DataDirection::kIn, false, true,
-             ConflictPolicy::kAllowed, kAluaAllowStandby};
+             conflict::kAlwaysAllowed, kAluaAllowStandby};
   t[0x28] = {test::good_handler, "READ (10)", 10, DataDirection::kIn};
   t[0xa3].name = "MAINTENANCE IN";
   t[0xa3].cdb_length = 12;

@@ -48,5 +48,19 @@ TEST(ItNexus, PowerOnIsReportedBeforeLaterUnitAttentions) {
   EXPECT_EQ(n.pop_unit_attention(3), SenseReason::kNone);
 }
 
+TEST(ItNexus, IdsAreUniqueAndInitiatorNamesThePorts) {
+  auto t = std::make_shared<Target>("iqn.t", "");
+  TargetPort tp;
+  tp.relative_port_id = 3;
+  ItNexus a(t, "iqn.i", "iqn.i,i,0x000000000001", tp);
+  ItNexus b(t, "iqn.i", "iqn.i,i,0x000000000001", tp);
+  EXPECT_NE(a.id(), b.id());
+  const Initiator who = a.initiator();
+  EXPECT_EQ(who.nexus_id, a.id());
+  EXPECT_EQ(who.port, "iqn.i,i,0x000000000001");
+  EXPECT_EQ(who.name, "iqn.i");
+  EXPECT_EQ(who.relative_port_id, 3);
+}
+
 }  // namespace
 }  // namespace stgt::scsi

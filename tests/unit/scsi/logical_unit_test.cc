@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "fakes.h"
 
 namespace stgt::scsi {
@@ -40,6 +42,45 @@ TEST(LogicalUnit, ThinNeedsAStoreThatCanUnmap) {
   LogicalUnit full(test::kFakeType, std::make_unique<test::FakeStore>(4096, true), {},
                    LuSettings{});
   EXPECT_FALSE(full.thin());
+}
+
+// SBC-4 5.15: removal is prevented while any I_T nexus prevents it.
+TEST(LogicalUnit, PreventionIsPerNexus) {
+  LogicalUnit lu(test::kFakeType, nullptr, {}, LuSettings{.removable = true});
+  EXPECT_FALSE(lu.removal_prevented());
+  lu.set_removal_prevented(7, true);
+  lu.set_removal_prevented(7, true);  // twice from one nexus counts once
+  lu.set_removal_prevented(8, true);
+  lu.set_removal_prevented(7, false);
+  EXPECT_TRUE(lu.removal_prevented());
+  EXPECT_FALSE(lu.prevented_by(7));
+  EXPECT_TRUE(lu.prevented_by(8));
+  lu.release_nexus(8);
+  EXPECT_FALSE(lu.removal_prevented());
+  lu.set_removal_prevented(1, true);
+  lu.set_removal_prevented(2, true);
+  lu.reset_nexus_state();
+  EXPECT_FALSE(lu.removal_prevented());
+}
+
+// I_T nexus loss and LU reset end the SPC-2 reservation, never the persistent state.
+TEST(LogicalUnit, NexusLossAndResetReleaseSpc2Only) {
+  LogicalUnit lu(test::kFakeType, nullptr, {}, {});
+  const std::string port = "iqn.a,i,0x000000000001";
+  const Initiator a{5, port, "iqn.a", 1};
+  ASSERT_EQ(lu.reservations().reserve6(a), Status::kGood);
+  lu.release_nexus(6);
+  EXPECT_TRUE(lu.reservations().held());
+  lu.release_nexus(5);
+  EXPECT_FALSE(lu.reservations().held());
+  PrOutRequest reg;
+  reg.action = PrOutAction::kRegister;
+  reg.sa_key = 1;
+  ASSERT_EQ(lu.reservations().out(a, reg).status, Status::kGood);
+  lu.release_nexus(5);
+  lu.reset_nexus_state();
+  EXPECT_TRUE(lu.reservations().held());
+  EXPECT_EQ(lu.reservations().snapshot().registrations.size(), 1u);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <vector>
+#include <string>
 
 #include "base/byte_order.h"
 #include "fakes.h"
@@ -243,6 +244,27 @@ TEST_F(GateTest, AbortUnstartedLeavesCommandUncompleted) {
   EXPECT_FALSE(c->completed());
   EXPECT_EQ(owner_.calls, 0);
   EXPECT_FALSE(abort_unstarted(*c));
+}
+
+// Step 4: a reservation held by another I_T nexus refuses the command after the unit
+// attention step; the holder passes; nothing held costs nothing.
+TEST_F(GateTest, ReservationConflictAfterUnitAttention) {
+  EXPECT_FALSE(lu_->reservations().held());
+  const std::string port = "iqn.other,i,0x000000000002";
+  ASSERT_EQ(lu_->reservations().reserve6(Initiator{nexus_->id() + 1000, port, "iqn.other", 1}),
+            Status::kGood);
+  nexus_->queue_unit_attention(0, SenseReason::kModeParametersChanged);
+  auto first = run({0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0});
+  EXPECT_EQ(first->status, Status::kCheckCondition);  // the UA is reported first
+  auto second = run({0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0});
+  EXPECT_EQ(second->status, Status::kReservationConflict);
+  EXPECT_EQ(test::g_handled, 0);
+  lu_->reset_nexus_state();  // what a LU reset does (scsi::logical_unit_reset)
+  EXPECT_EQ(run({0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0})->status, Status::kGood);
+  ASSERT_EQ(lu_->reservations().reserve6(nexus_->initiator()), Status::kGood);
+  EXPECT_EQ(run({0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0})->status, Status::kGood);  // the holder
+  nexus_lost(*nexus_);
+  EXPECT_FALSE(lu_->reservations().held());
 }
 
 }  // namespace

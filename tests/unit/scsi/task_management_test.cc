@@ -45,7 +45,7 @@ TEST_F(ResetTest, LogicalUnitResetReachesEveryNexusOfThatLuOnly) {
   lu1_->set_wce(false);
   lu1_->set_d_sense(true);
   lu1_->set_tas(false);
-  lu1_->set_removal_prevented(true);
+  lu1_->set_removal_prevented(1, true);  // some nexus prevents removal
   bool done = false;
   logical_unit_reset(*a_, *lu1_, nullptr, [&] { done = true; });
   ASSERT_TRUE(done);

@@ -76,5 +76,36 @@ TEST(PreventAllow, PreventBlocksEject) {
   EXPECT_EQ(h.run(start_stop(0x02))->status, scsi::Status::kGood);
 }
 
+// SBC-4 5.15: prevention is per I_T nexus; removal stays prevented while any nexus prevents
+// it, and a nexus's prevention ends with the nexus (logout, drop) or a LU reset.
+TEST(PreventAllow, HeldPerNexus) {
+  Harness h(512, scsi::LuSettings{.removable = true});
+  auto other = h.add_nexus("iqn.other", 7);
+  const Bytes prevent{0x1e, 0, 0, 0, 1, 0};
+  const Bytes allow{0x1e, 0, 0, 0, 0, 0};
+  ASSERT_EQ(h.run(prevent)->status, scsi::Status::kGood);
+  ASSERT_EQ(h.run(allow, 0, {}, 0, other.get())->status, scsi::Status::kGood);
+  EXPECT_TRUE(h.disk->removal_prevented());  // the other nexus's ALLOW does not undo ours
+  EXPECT_EQ(test::sense_of(*h.run(start_stop(0x02), 0, {}, 0, other.get())).asc, 0x53);
+  ASSERT_EQ(h.run(prevent, 0, {}, 0, other.get())->status, scsi::Status::kGood);
+  ASSERT_EQ(h.run(allow)->status, scsi::Status::kGood);
+  EXPECT_TRUE(h.disk->removal_prevented());
+  scsi::nexus_lost(*other);  // logout or connection drop
+  EXPECT_FALSE(h.disk->removal_prevented());
+  ASSERT_EQ(h.run(prevent)->status, scsi::Status::kGood);
+  scsi::logical_unit_reset(*h.disk);
+  EXPECT_FALSE(h.disk->removal_prevented());
+  EXPECT_EQ(h.run(start_stop(0x02))->status, scsi::Status::kGood);
+}
+
+TEST(PreventAllow, LoadRefusedWhilePrevented) {
+  Harness h(512, scsi::LuSettings{.removable = true});
+  ASSERT_EQ(h.run(start_stop(0x02))->status, scsi::Status::kGood);  // eject
+  ASSERT_EQ(h.run(Bytes{0x1e, 0, 0, 0, 1, 0})->status, scsi::Status::kGood);
+  EXPECT_EQ(test::sense_of(*h.run(start_stop(0x03))).asc, 0x53);
+  ASSERT_EQ(h.run(Bytes{0x1e, 0, 0, 0, 0, 0})->status, scsi::Status::kGood);
+  EXPECT_EQ(h.run(start_stop(0x03))->status, scsi::Status::kGood);
+}
+
 }  // namespace
 }  // namespace stgt::devices

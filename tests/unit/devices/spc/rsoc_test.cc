@@ -48,10 +48,14 @@ std::vector<Descriptor> all_commands(Harness& h, bool rctd) {
 TEST(Rsoc, AllCommandsFromTable) {
   Harness h;
   const auto list = all_commands(h, false);
-  EXPECT_EQ(list.size(), 39u);  // with REPORT and SET TARGET PORT GROUPS
+  // 37 plain commands and service actions, REPORT and SET TARGET PORT GROUPS,
+  // RESERVE/RELEASE (6)/(10), 4 PERSISTENT RESERVE IN and 8 PERSISTENT RESERVE OUT service
+  // actions.
+  EXPECT_EQ(list.size(), 55u);
   for (const Descriptor& d : list) {
     EXPECT_FALSE(d.ctdp);
-    EXPECT_EQ(d.servactv, d.opcode == 0x9e || d.opcode == 0xa3 || d.opcode == 0xa4);
+    EXPECT_EQ(d.servactv, d.opcode == 0x9e || d.opcode == 0xa3 || d.opcode == 0xa4 ||
+                              d.opcode == 0x5e || d.opcode == 0x5f);
   }
   for (const Descriptor& d : all_commands(h, true)) EXPECT_TRUE(d.ctdp);
 }
