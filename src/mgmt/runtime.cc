@@ -415,50 +415,10 @@ base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
 
 base::Result<void, RpcError> Runtime::write_back(const config::Config& cfg) const {
   if (config_path_.empty()) return {};
-  auto ok = write_file_atomically(config_path_, config::to_toml(cfg), 0600);
+  auto ok = base::write_file_atomic(config_path_, config::to_toml(cfg));
   if (!ok) {
     return rpc_error(RpcErrorCode::kFailed,
                      "the change is live but could not be saved: " + ok.error());
-  }
-  return {};
-}
-
-base::Result<void, std::string> write_file_atomically(const std::string& path,
-                                                      const std::string& content, unsigned mode) {
-  const std::filesystem::path target(path);
-  const std::filesystem::path dir =
-      target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
-  std::string tmp = (dir / ("." + target.filename().string() + ".XXXXXX")).string();
-  const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) return base::unexpected("cannot create a file in " + dir.string() + ": " + std::strerror(errno));
-  auto fail = [&](const char* what) {
-    const std::string why = std::string(what) + " " + tmp + ": " + std::strerror(errno);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return base::unexpected(why);
-  };
-  if (::fchmod(fd, mode) != 0) return fail("cannot chmod");
-  size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fail("cannot write");
-    done += size_t(n);
-  }
-  if (::fsync(fd) != 0) return fail("cannot fsync");
-  if (::close(fd) != 0) {
-    ::unlink(tmp.c_str());
-    return base::unexpected("cannot close " + tmp + ": " + std::strerror(errno));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = "cannot rename " + tmp + " to " + path + ": " + std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return base::unexpected(why);
-  }
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
   }
   return {};
 }

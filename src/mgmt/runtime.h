@@ -10,8 +10,9 @@
 //   5. drains removed LUs (their in-flight commands finish or are aborted through the
 //      nexus registry before the LU is released), closes sessions that lost their target
 //      or their access, and
-//   6. writes the configuration back to its file atomically (temporary file, fsync, rename,
-//      fsync of the directory; mode 0600, as it may hold CHAP secrets).
+//   6. writes the configuration back to its file atomically (base::write_file_atomic:
+//      temporary file, fsync, rename, fsync of the directory; mode 0600, as it may hold CHAP
+//      secrets).
 // Unchanged LUs keep their objects, so sessions that a change does not concern never
 // notice it. Settings that cannot change under running sessions ([daemon], [iscsi],
 // portals) are reported as needing a restart and written, not applied.
@@ -87,10 +88,5 @@ class Runtime {
   std::map<std::string, std::shared_ptr<scsi::LogicalUnit>> controllers_;
   std::map<std::string, std::shared_ptr<const scsi::Target>> targets_;
 };
-
-// Writes `content` to `path` so that a crash leaves either the old or the new file: a
-// temporary file in the same directory, fsync, rename over `path`, fsync of the directory.
-base::Result<void, std::string> write_file_atomically(const std::string& path,
-                                                      const std::string& content, unsigned mode);
 
 }  // namespace stgt::mgmt
