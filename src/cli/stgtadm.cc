@@ -244,6 +244,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> incoming, group_initiators, group_addresses;
   std::string group;
   uint32_t map_lu = 0;
+  uint32_t alua_group = 0;
+  std::string alua_state;
   uint32_t lun = 0;
   uint32_t block_size = 512;
   uint32_t tsih = 0;
@@ -332,6 +334,19 @@ int main(int argc, char** argv) {
       v->add_flag("--read-only", read_only, "shown write-protected");
     }
   }
+
+  // alua
+  CLI::App* alua = app.add_subcommand("alua", "ALUA target port groups")->require_subcommand(1);
+  verb(alua, "list", "port groups and their states", "alua.list", Print::kTable,
+       {"group", "state", "preferred", "portal_groups"})
+      ->add_option("target", iqn, "target IQN")->required();
+  CLI::App* alua_set = verb(alua, "set", "change a port group's state", "alua.set", Print::kReport);
+  alua_set->add_option("target", iqn, "target IQN")->required();
+  alua_set->add_option("group", alua_group, "target port group id")->required();
+  alua_set->add_option("state", alua_state,
+                       "active/optimized | active/non-optimized | standby | unavailable | "
+                       "transitioning")
+      ->required();
 
   // group
   CLI::App* groupc = app.add_subcommand("group", "initiator groups")->require_subcommand(1);
@@ -447,6 +462,10 @@ int main(int argc, char** argv) {
     }
   }
   if (cmd.method.starts_with("group.") && !group.empty()) p["name"] = group;
+  if (cmd.method == "alua.set") {
+    p["group"] = alua_group;
+    p["state"] = alua_state;
+  }
   if (cmd.method == "group.add") {
     p["initiators"] = group_initiators;
     p["addresses"] = group_addresses;

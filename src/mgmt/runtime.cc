@@ -135,6 +135,24 @@ std::shared_ptr<scsi::AluaGroups> alua_groups(const config::Config& cfg,
                                             tc.alua_explicit);
 }
 
+// What fixes a target's port groups: each group's id, ports and preferred bit, and whether
+// SET TARGET PORT GROUPS is allowed. States are not part of it: they change live.
+std::string alua_membership(const config::Config& cfg, const config::TargetConfig& tc) {
+  std::string out = tc.alua_explicit ? "explicit;" : "implicit;";
+  if (tc.port_groups.empty()) {
+    // The implicit configuration: group 1 holds every portal group.
+    out += "1:";
+    for (const config::PortalConfig& p : cfg.portals) out += std::to_string(p.group_tag) + ",";
+    return out + ";";
+  }
+  for (const config::PortGroupConfig& g : tc.port_groups) {
+    out += std::to_string(g.id) + (g.preferred ? "p:" : ":");
+    for (const uint16_t t : g.portal_groups) out += std::to_string(t) + ",";
+    out += ";";
+  }
+  return out;
+}
+
 std::shared_ptr<scsi::Target> Runtime::make_target(const config::Config& cfg,
                                                    const config::TargetConfig& tc,
                                                    const LuMap& luns) {
@@ -144,11 +162,12 @@ std::shared_ptr<scsi::Target> Runtime::make_target(const config::Config& cfg,
   for (const config::TargetConfig& t : config_.targets) {
     if (t.iqn == tc.iqn) old_cfg = &t;
   }
-  // A new snapshot of a running target keeps its live nexuses (registry) and, unless its
-  // port groups were reconfigured, their live ALUA states.
+  // A new snapshot of a running target keeps its live nexuses (registry) and, unless the
+  // membership of its port groups changed, their live ALUA states (state changes are applied
+  // to the live groups after publishing, see apply()).
   if (old != targets_.end()) target->share_runtime_state(*old->second);
-  if (old == targets_.end() || old_cfg == nullptr || !(old_cfg->port_groups == tc.port_groups) ||
-      old_cfg->alua_explicit != tc.alua_explicit || !(config_.portals == cfg.portals)) {
+  if (old == targets_.end() || old_cfg == nullptr ||
+      alua_membership(config_, *old_cfg) != alua_membership(cfg, tc)) {
     target->set_alua(alua_groups(cfg, tc));
   }
   for (const auto& [id, entry] : luns) target->add_lun(id, entry.lu);
@@ -270,6 +289,9 @@ base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
     if (tc.alias != old->alias) report.changes.push_back("~ alias of target " + tc.iqn);
     if (!(tc.acls == old->acls)) report.changes.push_back("~ ACL of target " + tc.iqn);
     if (!(tc.chap == old->chap)) report.changes.push_back("~ CHAP of target " + tc.iqn);
+    if (!(tc.port_groups == old->port_groups) || tc.alua_explicit != old->alua_explicit) {
+      report.changes.push_back("~ ALUA port groups of target " + tc.iqn);
+    }
     for (const config::LunConfig& ol : old->luns) {
       const auto now = std::find_if(tc.luns.begin(), tc.luns.end(),
                                     [&](const config::LunConfig& l) { return l.id == ol.id; });
@@ -369,6 +391,22 @@ base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
     }
   }
   for (std::future<void>& f : moved) f.wait_for(kDrainTimeout);
+  // ALUA states changed in the configuration: an implicit transition of the live groups,
+  // told to every nexus of the target (SPC-5 5.16.2.6).
+  for (const config::TargetConfig& tc : next.targets) {
+    const config::TargetConfig* old_cfg = nullptr;
+    for (const config::TargetConfig& t : config_.targets) {
+      if (t.iqn == tc.iqn) old_cfg = &t;
+    }
+    if (old_cfg == nullptr) continue;
+    for (const config::PortGroupConfig& g : tc.port_groups) {
+      const scsi::TargetPortGroup* live = next_targets.at(tc.iqn)->alua().find(g.id);
+      const auto state = scsi::parse_alua_state(g.state);
+      if (live == nullptr || !state || live->state() == *state) continue;
+      (void)scsi::change_alua_state(*next_targets.at(tc.iqn), g.id, *state,
+                                    scsi::AluaStatusCode::kChangedImplicitly);
+    }
+  }
 
   // ---- 5. drain removed LUs; close what lost its target or its access ----
   for (const LunChange& c : removed_luns) {

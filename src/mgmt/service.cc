@@ -7,7 +7,9 @@
 #include <algorithm>
 
 #include "config/iscsi_name.h"
+#include "scsi/alua.h"
 #include "scsi/nexus_registry.h"
+#include "scsi/target.h"
 
 namespace stgt::mgmt {
 
@@ -401,6 +403,55 @@ void register_acls(Dispatcher& d, Runtime& rt) {
   });
 }
 
+void register_alua(Dispatcher& d, Runtime& rt) {
+  d.add("alua.list", "a target's port groups with their live ALUA states",
+        [&rt](const Json& p) -> RpcResult {
+          STGT_TRY(iqn, target_param(p));
+          const auto catalog = rt.server().catalog();
+          const auto target = catalog->find(iqn);
+          if (target == nullptr) return no_target(iqn);
+          Json out = Json::array();
+          const scsi::AluaGroups& groups = target->alua();
+          for (size_t i = 0; i < groups.size(); ++i) {
+            const scsi::TargetPortGroup& g = groups.at(i);
+            std::vector<uint16_t> ports(g.relative_port_ids().begin(), g.relative_port_ids().end());
+            out.push_back(Json{{"group", g.id()},
+                               {"state", std::string(scsi::to_string(g.state()))},
+                               {"preferred", g.preferred()},
+                               {"portal_groups", ports}});
+          }
+          return out;
+        });
+  d.add("alua.set",
+        "sets a target port group's ALUA state (an implicit transition; saved in the file)",
+        [&rt](const Json& p) -> RpcResult {
+          STGT_TRY(iqn, target_param(p));
+          STGT_TRY(id, param_uint(p, "group", 0, 65535));
+          STGT_TRY(state, param_string(p, "state"));
+          if (!scsi::parse_alua_state(state)) {
+            return rpc_error(RpcErrorCode::kInvalidParams,
+                             "state must be active/optimized, active/non-optimized, standby, "
+                             "unavailable or transitioning");
+          }
+          Config c = rt.config();
+          TargetConfig* t = find_target(c, iqn);
+          if (t == nullptr) return no_target(iqn);
+          if (t->port_groups.empty() && id == 1) {
+            // The implicit single group becomes explicit configuration.
+            config::PortGroupConfig g{.id = 1};
+            for (const config::PortalConfig& portal : c.portals) g.portal_groups.push_back(portal.group_tag);
+            t->port_groups.push_back(std::move(g));
+          }
+          for (config::PortGroupConfig& g : t->port_groups) {
+            if (g.id != id) continue;
+            g.state = state;
+            return apply(rt, std::move(c), p);
+          }
+          return rpc_error(RpcErrorCode::kNotFound,
+                           "target " + iqn + " has no port group " + std::to_string(id));
+        });
+}
+
 void register_groups(Dispatcher& d, Runtime& rt) {
   d.add("group.list", "initiator groups", [&rt](const Json&) -> RpcResult {
     Json out = Json::array();
@@ -580,6 +631,7 @@ void register_methods(Dispatcher& dispatcher, Runtime& runtime, DaemonInfo info)
   register_luns(dispatcher, runtime);
   register_acls(dispatcher, runtime);
   register_groups(dispatcher, runtime);
+  register_alua(dispatcher, runtime);
   register_accounts(dispatcher, runtime);
   register_sessions(dispatcher, runtime);
   register_config(dispatcher, runtime);

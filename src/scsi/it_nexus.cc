@@ -32,6 +32,14 @@ ItNexus::ItNexus(std::shared_ptr<const Target> target, std::string initiator_nam
 void ItNexus::set_target(std::shared_ptr<const Target> target) {
   const std::lock_guard lock(ua_mu_);
   target_ = std::move(target);
+  // The new snapshot may carry rebuilt target port groups (the control plane changed their
+  // membership): find this port's group again, so no pointer into the old ones survives.
+  const AluaGroups& groups = target_->alua();
+  const TargetPortGroup& g = groups.group_of_port(port_.relative_port_id);
+  if (&g != port_group_) {
+    port_group_ = &g;
+    port_.port_group_id = g.id();
+  }
 }
 
 std::vector<uint32_t> ItNexus::lun_numbers() const {

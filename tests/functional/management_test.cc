@@ -244,6 +244,27 @@ TEST_F(ManagementTest, GroupsAndLunMapsChangeLive) {
   EXPECT_EQ(adm({"group", "remove", "local"}).rc, 6);  // in use by the ACL
 }
 
+TEST_F(ManagementTest, AluaStateChangesLiveAndIsSaved) {
+  IscsiSession s;
+  ASSERT_TRUE(s.login(stgtd_.portal(), kTargetIqn, 1));
+  EXPECT_EQ(adm_json({"alua", "list", kTargetIqn})[0]["state"], "active/optimized");
+  CliResult r = adm({"alua", "set", kTargetIqn, "1", "standby"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(adm_json({"alua", "list", kTargetIqn})[0]["state"], "standby");
+  // SPC-5 5.16.2.6: ASYMMETRIC ACCESS STATE CHANGED first, then NOT READY in standby.
+  EXPECT_EQ(tur_sense(s, 1), 0x2a06);
+  EXPECT_EQ(tur_sense(s, 1), 0x040b);
+  ASSERT_EQ(adm({"alua", "set", kTargetIqn, "1", "active/optimized"}).rc, 0);
+  EXPECT_EQ(tur_sense(s, 1), 0x2a06);
+  EXPECT_EQ(tur_sense(s, 1), 0);
+  EXPECT_EQ(adm({"alua", "set", kTargetIqn, "9", "standby"}).rc, 4);
+  EXPECT_EQ(adm({"alua", "set", kTargetIqn, "1", "asleep"}).rc, 7);
+  std::ifstream in(stgtd_.config_path());
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_NE(text.str().find("[[target.port_group]]"), std::string::npos) << text.str();
+}
+
 TEST_F(ManagementTest, SessionListAndForcedClose) {
   IscsiSession s;
   ASSERT_TRUE(s.login(stgtd_.portal(), kTargetIqn, 1));
