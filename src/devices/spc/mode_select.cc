@@ -4,6 +4,7 @@
 
 #include "devices/spc/cdb.h"
 #include "devices/spc/mode_pages.h"
+#include "scsi/it_nexus.h"
 #include "devices/spc/spc.h"
 #include "scsi/logical_unit.h"
 
@@ -111,7 +112,22 @@ void mode_select(scsi::Command& cmd) {
     pages.push_back(at);
     at += n;
   }
-  for (const size_t at : pages) apply_mode_page(*cmd.lu, list.data() + at);
+  bool changed = false;
+  for (const size_t at : pages) {
+    const ModePage* page = find_mode_page(list[at] & 0x3f);
+    std::array<uint8_t, 64> before{};
+    std::array<uint8_t, 64> after{};
+    page->build(*cmd.lu, PageControl::kCurrent, before.data());
+    apply_mode_page(*cmd.lu, list.data() + at);
+    page->build(*cmd.lu, PageControl::kCurrent, after.data());
+    changed = changed || before != after;
+  }
+  // SPC-5 5.14 / 6.12: parameters shared by every I_T nexus changed: every other nexus that
+  // sees the LU gets MODE PARAMETERS CHANGED.
+  if (changed && cmd.nexus != nullptr) {
+    cmd.nexus->target().registry().queue_unit_attention(
+        *cmd.lu, scsi::SenseReason::kModeParametersChanged, cmd.nexus);
+  }
   cmd.complete_good();
 }
 
