@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <future>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "backing/backing_store.h"
@@ -222,6 +223,16 @@ int run(const DaemonOptions& options) {
   }
   notify_systemd("STOPPING=1");
   control.stop();
+  // Ask every initiator to log out (Async Message) and give them a moment to do so cleanly;
+  // whoever is still there after that is dropped, with in-flight commands drained.
+  constexpr auto kLogoutGrace = std::chrono::seconds(2);
+  if (server.close_sessions([](const iscsi::SessionInfo&) { return true; }, kLogoutGrace,
+                            "target shutting down") > 0) {
+    const auto deadline = std::chrono::steady_clock::now() + kLogoutGrace;
+    while (!server.sessions().empty() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
   server.shutdown();
   (*group)->stop();
   return 0;

@@ -13,7 +13,9 @@
 #include <cstring>
 #include <thread>
 
+#include "base/byte_order.h"
 #include "iscsi_session.h"
+#include "raw_iscsi.h"
 #include "stgtd_fixture.h"
 
 namespace stgt::functional {
@@ -134,6 +136,23 @@ TEST_F(StgtdTest, LuRemovedUnderLoadEndsCommandsCleanly) {
   std::vector<uint8_t> back;
   ASSERT_TRUE(keeper.read(0, data.size(), back));
   EXPECT_EQ(back, data);
+}
+
+// SIGTERM: every initiator is first asked to log out (RFC 7143 11.9.1, AsyncEvent 1), then
+// the daemon exits cleanly.
+TEST_F(StgtdTest, SigtermAsksInitiatorsToLogOut) {
+  stgtd_.write_config(stgtd_.base_config({StgtdProcess::memory_lun(1 << 20)}));
+  ASSERT_TRUE(stgtd_.start());
+  RawIscsi raw;
+  ASSERT_TRUE(raw.connect(stgtd_.port()));
+  ASSERT_TRUE(raw.login());
+  ASSERT_EQ(::kill(stgtd_.pid(), SIGTERM), 0);
+  RawPdu pdu;
+  ASSERT_TRUE(raw.expect(iscsi::Opcode::kAsyncMessage, pdu));
+  EXPECT_EQ(pdu.bhs.bytes[36], 1);  // AsyncEvent: the target requests a logout
+  EXPECT_GT(base::load_be16(&pdu.bhs.bytes[42]), 0);  // Parameter3: seconds to do so
+  raw.close();
+  EXPECT_TRUE(stgtd_.stop());  // exits 0 (the SIGTERM was ours)
 }
 
 }  // namespace
