@@ -18,7 +18,9 @@
 // -EROFS. flush is fdatasync.
 //
 // Thin provisioning: a writable regular file supports unmap when its file system can punch
-// holes (probed once at open: a hole punched past the end of the file changes nothing).
+// holes (probed once at open: a hole punched past the end of the file changes nothing); a
+// read-only regular file reports unmap supported and answers every unmap with -EROFS, so a
+// thin read-only LU offers UNMAP and refuses it with WRITE PROTECTED, like any write.
 // unmap() is fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE): the range is
 // deallocated and reads back as zeros, partial file-system blocks at the edges are zeroed.
 // It is a synchronous call on the calling thread (the reactor has no asynchronous

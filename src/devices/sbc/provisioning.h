@@ -4,6 +4,7 @@
 // Immutable; usable from any thread.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "scsi/logical_unit.h"
@@ -40,7 +41,9 @@ inline uint32_t max_unmap_blocks(const scsi::LogicalUnit& lu) {
   return uint32_t(kMaxUnmapBytes / lu.block_size());
 }
 inline uint32_t unmap_granularity_blocks(const scsi::LogicalUnit& lu) {
-  return lu.block_size() >= kUnmapGranularityBytes ? 1 : kUnmapGranularityBytes / lu.block_size();
+  const uint32_t page =
+      lu.block_size() >= kUnmapGranularityBytes ? 1 : kUnmapGranularityBytes / lu.block_size();
+  return std::max(page, uint32_t{1} << lu.physical_block_exponent());
 }
 
 }  // namespace stgt::devices::sbc

@@ -48,12 +48,25 @@ std::vector<Descriptor> all_commands(Harness& h, bool rctd) {
 TEST(Rsoc, AllCommandsFromTable) {
   Harness h;
   const auto list = all_commands(h, false);
-  EXPECT_EQ(list.size(), 39u);  // with REPORT and SET TARGET PORT GROUPS
+  // With REPORT and SET TARGET PORT GROUPS and READ DEFECT DATA; without UNMAP (thick LU).
+  EXPECT_EQ(list.size(), 40u);
   for (const Descriptor& d : list) {
     EXPECT_FALSE(d.ctdp);
     EXPECT_EQ(d.servactv, d.opcode == 0x9e || d.opcode == 0xa3 || d.opcode == 0xa4);
   }
   for (const Descriptor& d : all_commands(h, true)) EXPECT_TRUE(d.ctdp);
+}
+
+TEST(Rsoc, UnmapListedOnlyOnAThinLu) {
+  const auto has_unmap = [](const std::vector<Descriptor>& list) {
+    return std::any_of(list.begin(), list.end(), [](const Descriptor& d) { return d.opcode == 0x42; });
+  };
+  Harness thick;
+  EXPECT_FALSE(has_unmap(all_commands(thick, false)));
+  EXPECT_EQ(test::data_in(*thick.run(rsoc(1, 0x42), 65535))[1] & 0x07, 0x01);  // not supported
+  Harness thin(512, scsi::LuSettings{.thin = true});
+  EXPECT_TRUE(has_unmap(all_commands(thin, false)));
+  EXPECT_EQ(test::data_in(*thin.run(rsoc(1, 0x42), 65535))[1] & 0x07, 0x03);
 }
 
 // libiscsi ReportSupportedOpcodes.OneCommand: option 1 only without service actions,
