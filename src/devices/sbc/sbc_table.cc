@@ -117,6 +117,9 @@ constexpr scsi::OpcodeTable kSbcOpcodes = [] {
   t[0x90] = op(sbc::pre_fetch, "PRE-FETCH (16)", kNone, rw16(0x90, 0x02));
   t[0x91] = op(sbc::synchronize_cache, "SYNCHRONIZE CACHE (16)", kNone, rw16(0x91, 0x02));
   t[0x93] = op(sbc::write_same, "WRITE SAME (16)", kOut, write_same16());
+  t[0x9c] = op(sbc::write_atomic16, "WRITE ATOMIC (16)", kOut,
+               usage({0x9c, 0xf8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                      0xff, 0xff, 0x3f, kControl}));
   t[0x9e] = sa_op("SERVICE ACTION IN (16)", 16, kServiceActionIn16);
   t[0xa0] = op(spc::report_luns, "REPORT LUNS", kIn,
                usage({0xa0, 0, 0xff, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, kControl}), kUaExempt);

@@ -1,5 +1,6 @@
 #include <vector>
 
+#include "devices/sbc/provisioning.h"
 #include "devices/spc/cdb.h"
 #include "devices/spc/spc.h"
 #include "scsi/logical_unit.h"
@@ -20,12 +21,16 @@ struct Reported {
 };
 
 constexpr uint8_t kUnmap = 0x42;
+constexpr uint8_t kWriteAtomic16 = 0x9c;
 
-// Commands in the table that this LU still does not offer: UNMAP exists only on a thin LU
-// (SBC-4 5.32; devices/sbc/unmap.cc answers INVALID COMMAND OPERATION CODE otherwise), so a
-// thick LU must not list it (SPC-5 6.35: the list is what the LU supports).
+// Commands in the table that this LU still does not offer (SPC-5 6.35: the list is what the
+// LU supports): UNMAP exists only on a thin LU (SBC-4 5.32), WRITE ATOMIC (16) only over a
+// store with an atomic write limit; both handlers answer INVALID COMMAND OPERATION CODE
+// otherwise.
 bool offered(const scsi::LogicalUnit& lu, uint8_t opcode) {
-  return opcode != kUnmap || lu.thin();
+  if (opcode == kUnmap) return lu.thin();
+  if (opcode == kWriteAtomic16) return sbc::max_atomic_transfer_blocks(lu) != 0;
+  return true;
 }
 
 std::vector<Reported> all_commands(const scsi::LogicalUnit& lu) {

@@ -149,6 +149,9 @@ size_t block_limits(const scsi::Command& cmd, uint8_t* out) {
     base::store_be32(out + 32, 0x80000000u);  // UGAVALID, UNMAP GRANULARITY ALIGNMENT 0
   }
   base::store_be64(out + 36, sbc::max_write_same_blocks(lu));  // MAXIMUM WRITE SAME LENGTH
+  // MAXIMUM ATOMIC TRANSFER LENGTH (0: WRITE ATOMIC not offered); ATOMIC ALIGNMENT, ATOMIC
+  // TRANSFER LENGTH GRANULARITY and the atomic boundary limits stay 0: none required.
+  base::store_be32(out + 44, sbc::max_atomic_transfer_blocks(lu));
   return finish_page(out, kLength);
 }
 
