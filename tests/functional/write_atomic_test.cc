@@ -66,8 +66,8 @@ void atomic_writer(const std::string& portal, uint32_t writer, testing::Assertio
     Bytes data = image(writer, round);
     const int status = write_atomic(s, kLba, data);
     if (status != SCSI_STATUS_GOOD) {
-      out = testing::AssertionFailure() << "writer " << writer << " round " << round
-                                        << ": status " << std::hex << status;
+      out = testing::AssertionFailure()
+            << "writer " << writer << " round " << round << ": status " << std::hex << status;
       return;
     }
   }

@@ -36,8 +36,8 @@ inline constexpr uint32_t kMaxCompareAndWriteBlocks = 16;
 // and the 16-bit TRANSFER LENGTH of the CDB; 0 (no store guarantee) means not offered.
 inline uint32_t max_atomic_transfer_blocks(const scsi::LogicalUnit& lu) {
   if (lu.store() == nullptr) return 0;
-  const uint64_t bytes = std::min<uint64_t>(lu.store()->max_atomic_write_bytes(),
-                                                 spc::kMaxTransferBytes);
+  const uint64_t bytes =
+      std::min<uint64_t>(lu.store()->max_atomic_write_bytes(), spc::kMaxTransferBytes);
   return uint32_t(std::min<uint64_t>(bytes / lu.block_size(), 0xffff));
 }
 

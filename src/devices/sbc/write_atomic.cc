@@ -85,10 +85,9 @@ void write_atomic16(scsi::Command& cmd) {
   cmd.lba = lba;
   cmd.blocks = blocks;
   cmd.fua = (cmd.cdb[1] & kFua) != 0;
-  lu.extents().acquire(cmd, scsi::ExtentLock::Mode::kExclusive, lba, blocks,
-                       [](scsi::Command& c) {
-                         write_data_out(c, uint64_t(c.blocks) * c.lu->block_size(), c.fua);
-                       });
+  lu.extents().acquire(cmd, scsi::ExtentLock::Mode::kExclusive, lba, blocks, [](scsi::Command& c) {
+    write_data_out(c, uint64_t(c.blocks) * c.lu->block_size(), c.fua);
+  });
 }
 
 }  // namespace stgt::devices::sbc

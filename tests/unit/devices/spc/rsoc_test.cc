@@ -59,7 +59,8 @@ TEST(Rsoc, AllCommandsFromTable) {
 
 TEST(Rsoc, UnmapListedOnlyOnAThinLu) {
   const auto has_unmap = [](const std::vector<Descriptor>& list) {
-    return std::any_of(list.begin(), list.end(), [](const Descriptor& d) { return d.opcode == 0x42; });
+    return std::any_of(list.begin(), list.end(),
+                       [](const Descriptor& d) { return d.opcode == 0x42; });
   };
   Harness thick;
   EXPECT_FALSE(has_unmap(all_commands(thick, false)));
