@@ -98,10 +98,10 @@ void write_range(scsi::Command& cmd) {
   scsi::LogicalUnit& lu = *cmd.lu;
   const uint32_t bs = lu.block_size();
   const bool ndob = cmd.cdb[0] == kWriteSame16 && (cmd.cdb[1] & kNdob) != 0;
-  // SBC-4 5.49 table 71 (UNMAP 1, ANCHOR 0): a thin LU deallocates the range whatever the
-  // Data-Out Buffer holds; with LBPRZ 1 it then reads back as zeros (libiscsi
-  // WriteSame10.UnmapUntilEnd sends 0xff blocks and expects zeros; Linux LIO and tgt
-  // behave the same way).
+  // SBC-4 5.49, the table of the ANCHOR, UNMAP and ANC_SUP bits (UNMAP 1, ANCHOR 0: unmap):
+  // a thin LU deallocates the range whatever the Data-Out Buffer holds; with LBPRZ 1 it
+  // then reads back as zeros (libiscsi WriteSame10.UnmapUntilEnd sends 0xff blocks and
+  // expects zeros; Linux LIO unmaps without looking at the data as well).
   if ((cmd.cdb[1] & kUnmap) != 0) {
     cmd.on_store_done = unmap_done;
     lu.store()->unmap(cmd.reactor, cmd.lba * bs, uint64_t(cmd.blocks) * bs, &cmd);
@@ -126,8 +126,8 @@ bool check_flags(scsi::Command& cmd) {
     return false;
   }
   // A write-protected LU refuses every write, unmapping ones included, before asking
-  // whether it could unmap (SBC-4 4.11; libiscsi ReadOnly.ReadOnlySBC sends WRITE SAME with
-  // UNMAP to a read-only, hence fully provisioned, LU and expects WRITE PROTECTED).
+  // whether it could unmap (SBC-4 write protection; libiscsi ReadOnly.ReadOnlySBC sends
+  // WRITE SAME with UNMAP to a read-only LU and expects WRITE PROTECTED).
   if ((flags & kUnmap) != 0 && cmd.write_protected()) {
     cmd.complete_sense(scsi::SenseReason::kWriteProtected);
     return false;

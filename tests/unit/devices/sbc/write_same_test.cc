@@ -148,7 +148,7 @@ TEST(WriteSame, UnmapOnThinLuDeallocatesZeroPattern) {
   EXPECT_EQ(h.store->unmaps, 2);
 }
 
-// SBC-4 5.49 table 71: UNMAP=1 deallocates whatever the pattern; the blocks then read back
+// SBC-4 5.49 (UNMAP 1, ANCHOR 0: unmap): UNMAP=1 deallocates whatever the pattern; the blocks then read back
 // as zeros (LBPRZ), as libiscsi WriteSame10.UnmapUntilEnd expects after sending 0xff.
 TEST(WriteSame, UnmapWithNonZeroPatternDeallocates) {
   Harness h(512, kThin);
