@@ -37,6 +37,9 @@ class StoreCompletion {
   ~StoreCompletion() = default;
 };
 
+// What a store that makes every write atomic (memory, null) reports as its atomic limit.
+inline constexpr uint64_t kMaxAtomicWriteBytes = uint64_t{1} << 20;
+
 class BackingStore {
  public:
   virtual ~BackingStore() = default;
@@ -54,6 +57,15 @@ class BackingStore {
                      StoreCompletion* done) = 0;
   // Makes every completed write durable (fdatasync for files).
   virtual void flush(reactor::Reactor* r, StoreCompletion* done) = 0;
+
+  // ---- atomic writes (optional) ----
+
+  // Largest write (in bytes, from offset 0 of any range) that this store makes all or
+  // nothing, across a crash of the daemon or of the machine too: after a write() of at most
+  // this many bytes the range holds either all old or all new data, never a mix. 0 (the
+  // default): no such guarantee, and the LU does not offer WRITE ATOMIC (16). Fixed for the
+  // life of the store. (Concurrent writes are ordered above the store, by the extent lock.)
+  virtual uint64_t max_atomic_write_bytes() const { return 0; }
 
   // ---- thin provisioning (optional; the defaults describe a store without it) ----
 

@@ -248,6 +248,7 @@ int main(int argc, char** argv) {
   std::string alua_state;
   uint32_t lun = 0;
   uint32_t block_size = 512;
+  uint32_t physical_block_size = 0;
   uint32_t tsih = 0;
   uint32_t grace = 10;
   bool force = false, dry_run = false, read_only = false, removable = false,
@@ -299,6 +300,8 @@ int main(int argc, char** argv) {
   lun_add->add_option("--path", path, "file store: file or block device");
   lun_add->add_option("--size", size_text, "size, e.g. 10GiB (file: created sparse if missing)");
   lun_add->add_option("--block-size", block_size, "512 or 4096")->capture_default_str();
+  lun_add->add_option("--physical-block-size", physical_block_size,
+                      "reported physical block size (0: the block size)");
   lun_add->add_flag("--read-only", read_only, "write-protected");
   lun_add->add_flag("--removable", removable, "removable medium");
   lun_add->add_option("--provisioning", provisioning, "thick | thin");
@@ -443,6 +446,7 @@ int main(int argc, char** argv) {
       p["size"] = *size;
     }
     p["block_size"] = block_size;
+    if (physical_block_size != 0) p["physical_block_size"] = physical_block_size;
     p["read_only"] = read_only;
     p["removable"] = removable;
     if (!provisioning.empty()) p["provisioning"] = provisioning;

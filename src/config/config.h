@@ -63,6 +63,8 @@ struct LunConfig {
   std::string path;   // file store only
   uint64_t size = 0;  // bytes; file: size of a file created when missing (0 = use existing file)
   uint32_t block_size = 512;  // 512 | 4096
+  // Reported physical block size (READ CAPACITY 16 LBPPBE); 0 = block_size.
+  uint32_t physical_block_size = 0;
   bool read_only = false;
   bool removable = false;
   std::string provisioning = "thick";  // thick | thin (thin: UNMAP punches holes)

@@ -33,7 +33,7 @@ constexpr std::string_view kDiscoveryKeys[] = {"incoming_users", "outgoing_user"
 constexpr std::string_view kLunKeys[] = {"id",         "store",     "path",      "size",
                                          "block_size", "read_only", "removable", "write_cache",
                                          "vendor",     "product",   "serial",    "provisioning",
-                                         "queue_depth"};
+                                         "queue_depth", "physical_block_size"};
 constexpr std::string_view kAclKeys[] = {"initiator", "group", "map"};
 constexpr std::string_view kMapKeys[] = {"lun", "lu", "read_only"};
 constexpr std::string_view kGroupKeys[] = {"name", "initiators", "addresses"};
@@ -354,6 +354,8 @@ class TomlReader {
            read_size(table, path, lun.size) &&
            read_integer(table, path, "block_size", Presence::kOptional, 0, UINT32_MAX,
                         lun.block_size) &&
+           read_integer(table, path, "physical_block_size", Presence::kOptional, 0, UINT32_MAX,
+                        lun.physical_block_size) &&
            read_bool(table, path, "read_only", lun.read_only) &&
            read_bool(table, path, "removable", lun.removable) &&
            read_string(table, path, "provisioning", Presence::kOptional, lun.provisioning) &&

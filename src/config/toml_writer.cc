@@ -55,6 +55,9 @@ void write_lun(Writer& w, const LunConfig& lun) {
   w.string_key("path", lun.path, true);
   if (lun.size != 0) w.key("size", size_text(lun.size));
   w.key("block_size", std::to_string(lun.block_size));
+  if (lun.physical_block_size != 0) {
+    w.key("physical_block_size", std::to_string(lun.physical_block_size));
+  }
   if (lun.read_only) w.bool_key("read_only", true);
   if (lun.removable) w.bool_key("removable", true);
   if (lun.provisioning != "thick") w.string_key("provisioning", lun.provisioning);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <set>
 #include <string_view>
 
@@ -29,6 +30,12 @@ using VoidResult = base::Result<void, ConfigError>;
 template <size_t N>
 bool one_of(const std::string& value, const std::array<std::string_view, N>& allowed) {
   return std::find(allowed.begin(), allowed.end(), value) != allowed.end();
+}
+
+// SBC-4 5.21.2: the physical block is 2^LBPPBE logical blocks (LBPPBE is 4 bits).
+bool valid_physical_block_size(const LunConfig& lun) {
+  const uint32_t p = lun.physical_block_size;
+  return std::has_single_bit(p) && p >= lun.block_size && p <= 65536;
 }
 
 bool printable_ascii(const std::string& text) {
@@ -236,6 +243,10 @@ class Validator {
     if (lun.id > kMaxLunId) return fail(field + ".id", "must be 0..16383");
     if (lun.block_size != 512 && lun.block_size != 4096) {
       return fail(field + ".block_size", "must be 512 or 4096");
+    }
+    if (lun.physical_block_size != 0 && !valid_physical_block_size(lun)) {
+      return fail(field + ".physical_block_size",
+                  "must be 0 or a power of two from block_size to 65536");
     }
     if (lun.store == "file") {
       if (lun.path.empty()) return fail(field + ".path", "a file store needs a path");

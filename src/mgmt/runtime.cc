@@ -101,6 +101,7 @@ base::Result<std::shared_ptr<scsi::LogicalUnit>, std::string> Runtime::open_lu(
   if (!lc.serial.empty()) identity.serial = lc.serial;
   scsi::LuSettings settings;
   settings.block_size = lc.block_size;
+  settings.physical_block_size = lc.physical_block_size;
   settings.read_only = lc.read_only;
   settings.removable = lc.removable;
   settings.write_cache = lc.write_cache;

@@ -60,6 +60,7 @@ Json lun_json(const config::LunConfig& l) {
               {"path", l.path},
               {"size", l.size},
               {"block_size", l.block_size},
+              {"physical_block_size", l.physical_block_size},
               {"read_only", l.read_only},
               {"removable", l.removable},
               {"provisioning", l.provisioning},
@@ -139,6 +140,8 @@ base::Result<config::LunConfig, RpcError> lun_from(const Json& p) {
   l.size = size;
   STGT_TRY(bs, param_uint(p, "block_size", 512, 65536));
   l.block_size = uint32_t(bs);
+  STGT_TRY(pbs, param_uint(p, "physical_block_size", 0, 65536));
+  l.physical_block_size = uint32_t(pbs);
   STGT_TRY(ro, param_bool(p, "read_only", false));
   l.read_only = ro;
   STGT_TRY(rm, param_bool(p, "removable", false));

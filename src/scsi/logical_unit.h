@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <bit>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -39,6 +40,9 @@ inline constexpr uint32_t kDefaultLuQueueDepth = 1024;
 
 struct LuSettings {
   uint32_t block_size = 512;
+  // SBC-4 5.21.2 LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT comes from this; 0 (or anything
+  // not a power-of-two multiple of block_size) means one logical block per physical block.
+  uint32_t physical_block_size = 0;
   bool read_only = false;
   bool removable = false;
   bool write_cache = true;  // default WCE
@@ -59,6 +63,13 @@ class LogicalUnit {
   const LuIdentity& identity() const { return identity_; }
   const LuSettings& settings() const { return settings_; }
   uint32_t block_size() const { return settings_.block_size; }
+  // Logical blocks per physical block as 2^exponent (READ CAPACITY 16 LBPPBE).
+  uint8_t physical_block_exponent() const {
+    const uint32_t p = settings_.physical_block_size;
+    if (p <= block_size() || p % block_size() != 0) return 0;
+    const uint32_t ratio = p / block_size();
+    return std::has_single_bit(ratio) ? uint8_t(std::countr_zero(ratio) & 0x0f) : 0;
+  }
   uint64_t num_blocks() const { return num_blocks_; }
   // Thin provisioned (SBC-4 4.7.3): configured thin and the store can unmap. Decides LBPME /
   // LBPRZ (READ CAPACITY 16), the provisioning VPD pages and whether UNMAP is honoured.

@@ -127,7 +127,7 @@ TEST_F(ManagementTest, VerbsChangeTheDaemonLiveAndTheFileAndSurviveARestart) {
   EXPECT_EQ(adm({"target", "add", kSecondIqn, "--alias", "second"}).rc, 0);
   const std::string img = stgtd_.dir() + "/second-lun2.img";
   CliResult r = adm({"lun", "add", kSecondIqn, "2", "--store", "file", "--path", img, "--size",
-                     "4MiB", "--provisioning", "thin"});
+                     "4MiB", "--provisioning", "thin", "--physical-block-size", "4096"});
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.out.find("+ lun 2 of " + std::string(kSecondIqn)), std::string::npos) << r.out;
   EXPECT_EQ(adm({"acl", "add", kSecondIqn, kInitiatorIqn}).rc, 0);
@@ -140,6 +140,7 @@ TEST_F(ManagementTest, VerbsChangeTheDaemonLiveAndTheFileAndSurviveARestart) {
 
   const Json before = adm_json({"target", "show", kSecondIqn});
   EXPECT_EQ(before["alias"], "second");
+  EXPECT_EQ(before["lun_list"][0]["physical_block_size"], 4096);
   // The file on disk is what runs: mode 0600, and a restart reproduces the state.
   struct stat st {};
   ASSERT_EQ(::stat(stgtd_.config_path().c_str(), &st), 0);

@@ -104,10 +104,12 @@ base::Result<base::UniqueFd, std::string> create_sparse(const StoreSpec& spec) {
 
 // Whether holes can be punched in this regular file: punching past the end of the file
 // (FALLOC_FL_KEEP_SIZE) is accepted and changes nothing where the file system supports it,
-// and fails with EOPNOTSUPP where it does not. A read-only descriptor cannot probe; such a
-// store never unmaps anyway, so it is reported as not supporting unmap.
+// and fails with EOPNOTSUPP where it does not. A read-only descriptor cannot probe, and
+// needs not: such a store answers every unmap with -EROFS (never deallocates), so a thin LU
+// over it offers UNMAP exactly as it offers WRITE, refused with WRITE PROTECTED, and its
+// unwritten blocks (holes or not) read as zeros either way.
 bool can_punch_holes(int fd, uint64_t size, bool read_only) {
-  if (read_only) return false;
+  if (read_only) return true;
   return ::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(size), 4096) == 0;
 }
 

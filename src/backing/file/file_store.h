@@ -17,8 +17,17 @@
 // truncated behind our back) is reported as -EIO. Writes to a read-only store fail with
 // -EROFS. flush is fdatasync.
 //
+// Atomic writes: none (max_atomic_write_bytes() 0, so no WRITE ATOMIC (16) on a file LU). A
+// single pwritev is atomic against other writes to the file, but not across a power
+// failure: the page cache writes back pages, and even O_DIRECT may tear at device
+// sectors. The path to it is RWF_ATOMIC (Linux 6.11+, O_DIRECT, within the limits statx
+// STATX_WRITE_ATOMIC reports; the virtio disk of the build machine reports none) or a
+// journal of the blocks in a side file; neither is here yet.
+//
 // Thin provisioning: a writable regular file supports unmap when its file system can punch
-// holes (probed once at open: a hole punched past the end of the file changes nothing).
+// holes (probed once at open: a hole punched past the end of the file changes nothing); a
+// read-only regular file reports unmap supported and answers every unmap with -EROFS, so a
+// thin read-only LU offers UNMAP and refuses it with WRITE PROTECTED, like any write.
 // unmap() is fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE): the range is
 // deallocated and reads back as zeros, partial file-system blocks at the edges are zeroed.
 // It is a synchronous call on the calling thread (the reactor has no asynchronous

@@ -25,6 +25,9 @@ class NullStore final : public BackingStore {
   void write(reactor::Reactor* r, std::span<const iovec> iov, uint64_t offset, bool fua,
              StoreCompletion* done) override;
   void flush(reactor::Reactor* r, StoreCompletion* done) override;
+  // Nothing survives a crash, so all or nothing holds there trivially; a write is one
+  // memcpy (or nothing), so it holds against the daemon as well.
+  uint64_t max_atomic_write_bytes() const override { return kMaxAtomicWriteBytes; }
   bool supports_unmap() const override { return true; }
   void unmap(reactor::Reactor* r, uint64_t offset, uint64_t length,
              StoreCompletion* done) override;

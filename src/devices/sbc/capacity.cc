@@ -22,10 +22,10 @@ void read_capacity10(scsi::Command& cmd) {
   cmd.complete_data(d, d.size());
 }
 
-// SBC-4 5.21: READ CAPACITY (16) (SERVICE ACTION IN (16), action 10h). No protection,
-// one logical block per physical block (LBPPBE 0: libiscsi's GetLBAStatus.UnmapSingle
-// assumes one), lowest aligned LBA 0. A thin LU sets LBPME and LBPRZ: unmapped blocks read
-// back as zeros (backing/backing_store.h unmap contract).
+// SBC-4 5.21: READ CAPACITY (16) (SERVICE ACTION IN (16), action 10h). No protection;
+// LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT from the LU's physical_block_size (default one
+// logical block per physical block), lowest aligned LBA 0. A thin LU sets LBPME and LBPRZ:
+// unmapped blocks read back as zeros (backing/backing_store.h unmap contract).
 void read_capacity16(scsi::Command& cmd) {
   const uint32_t allocation_length = cdb_be32(cmd, 10);
   const bool pmi = (cmd.cdb[14] & 0x01) != 0;
@@ -37,6 +37,7 @@ void read_capacity16(scsi::Command& cmd) {
   std::array<uint8_t, 32> d{};
   base::store_be64(d.data(), blocks == 0 ? 0 : blocks - 1);
   base::store_be32(d.data() + 8, cmd.lu->block_size());
+  d[13] = cmd.lu->physical_block_exponent();
   if (cmd.lu->thin()) d[14] = 0x80 | 0x40;  // LBPME, LBPRZ
   cmd.complete_data(d, allocation_length);
 }

@@ -4,8 +4,10 @@
 // Immutable; usable from any thread.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
+#include "devices/spc/spc.h"
 #include "scsi/logical_unit.h"
 
 namespace stgt::devices::sbc {
@@ -30,6 +32,15 @@ inline constexpr uint32_t kUnmapGranularityBytes = 4096;
 // lock on n blocks for one read and one write, so n stays small.
 inline constexpr uint32_t kMaxCompareAndWriteBlocks = 16;
 
+// WRITE ATOMIC (16): what the store makes all or nothing, within MAXIMUM TRANSFER LENGTH
+// and the 16-bit TRANSFER LENGTH of the CDB; 0 (no store guarantee) means not offered.
+inline uint32_t max_atomic_transfer_blocks(const scsi::LogicalUnit& lu) {
+  if (lu.store() == nullptr) return 0;
+  const uint64_t bytes =
+      std::min<uint64_t>(lu.store()->max_atomic_write_bytes(), spc::kMaxTransferBytes);
+  return uint32_t(std::min<uint64_t>(bytes / lu.block_size(), 0xffff));
+}
+
 inline uint32_t max_compare_and_write_blocks(const scsi::LogicalUnit&) {
   return kMaxCompareAndWriteBlocks;
 }
@@ -40,7 +51,9 @@ inline uint32_t max_unmap_blocks(const scsi::LogicalUnit& lu) {
   return uint32_t(kMaxUnmapBytes / lu.block_size());
 }
 inline uint32_t unmap_granularity_blocks(const scsi::LogicalUnit& lu) {
-  return lu.block_size() >= kUnmapGranularityBytes ? 1 : kUnmapGranularityBytes / lu.block_size();
+  const uint32_t page =
+      lu.block_size() >= kUnmapGranularityBytes ? 1 : kUnmapGranularityBytes / lu.block_size();
+  return std::max(page, uint32_t{1} << lu.physical_block_exponent());
 }
 
 }  // namespace stgt::devices::sbc

@@ -22,5 +22,8 @@ void unmap(scsi::Command& cmd);              // 5.32
 void get_lba_status(scsi::Command& cmd);     // 5.6
 void orwrite(scsi::Command& cmd);            // 5.11 ORWRITE (16)
 void compare_and_write(scsi::Command& cmd);  // 5.3 COMPARE AND WRITE
+void read_defect_data10(scsi::Command& cmd);  // 5.7
+void read_defect_data12(scsi::Command& cmd);  // 5.8
+void write_atomic16(scsi::Command& cmd);      // 5.48 WRITE ATOMIC (16)
 
 }  // namespace stgt::devices::sbc

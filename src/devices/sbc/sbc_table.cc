@@ -160,6 +160,8 @@ constexpr scsi::OpcodeTable kSbcOpcodes = [] {
   t[0x2f] = op(sbc::verify, "VERIFY (10)", kOut, rw10(0x2f, kVerifyFlags), kReads);
   t[0x34] = op(sbc::pre_fetch, "PRE-FETCH (10)", kNone, rw10(0x34, 0x02), kReads);
   t[0x35] = op(sbc::synchronize_cache, "SYNCHRONIZE CACHE (10)", kNone, rw10(0x35, 0x02));
+  t[0x37] = op(sbc::read_defect_data10, "READ DEFECT DATA (10)", kIn,
+               usage({0x37, 0, 0x1f, 0, 0, 0, 0, 0xff, 0xff, kControl}));
   t[0x41] = op(sbc::write_same, "WRITE SAME (10)", kOut, write_same10());
   t[0x42] = op(sbc::unmap, "UNMAP", kOut, usage({0x42, 0, 0, 0, 0, 0, 0x1f, 0xff, 0xff, kControl}));
   t[0x16] = op(spc::reserve, "RESERVE (6)", kNone, usage({0x16, 0, 0, 0, 0, kControl}),
@@ -187,6 +189,9 @@ constexpr scsi::OpcodeTable kSbcOpcodes = [] {
   t[0x90] = op(sbc::pre_fetch, "PRE-FETCH (16)", kNone, rw16(0x90, 0x02), kReads);
   t[0x91] = op(sbc::synchronize_cache, "SYNCHRONIZE CACHE (16)", kNone, rw16(0x91, 0x02));
   t[0x93] = op(sbc::write_same, "WRITE SAME (16)", kOut, write_same16());
+  t[0x9c] = op(sbc::write_atomic16, "WRITE ATOMIC (16)", kOut,
+               usage({0x9c, 0xf8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                      0xff, 0x3f, kControl}));
   t[0x9e] = with_cdb_policy(sa_op("SERVICE ACTION IN (16)", 16, kServiceActionIn16, kReads),
                             service_action_in16_policy);
   t[0xa0] = op(spc::report_luns, "REPORT LUNS", kIn,
@@ -194,6 +199,9 @@ constexpr scsi::OpcodeTable kSbcOpcodes = [] {
   t[0xa3] = sa_op("MAINTENANCE IN", 12, kMaintenanceIn, kNoMediumNoConflict);
   t[0xa4] = sa_op("MAINTENANCE OUT", 12, kMaintenanceOut, kNoMedium);
   t[0xa8] = op(sbc::read, "READ (12)", kIn, rw12(0xa8, kRwFlags), kReads);
+  t[0xb7] = op(sbc::read_defect_data12, "READ DEFECT DATA (12)", kIn,
+               usage({0xb7, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, kControl}),
+               kReads);
   t[0xaa] = op(sbc::write, "WRITE (12)", kOut, rw12(0xaa, kRwFlags));
   t[0xae] = op(sbc::write_and_verify, "WRITE AND VERIFY (12)", kOut, rw12(0xae, kVerifyFlags));
   t[0xaf] = op(sbc::verify, "VERIFY (12)", kOut, rw12(0xaf, kVerifyFlags), kReads);

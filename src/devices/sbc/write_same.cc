@@ -24,10 +24,6 @@ constexpr uint8_t kWriteSame16 = 0x93;
 constexpr uint64_t kChunkBytes = base::BufferPool::kMaxBuffer;
 constexpr size_t kMaxBlock = 4096;
 
-bool is_zero(const uint8_t* p, size_t n) {
-  return std::all_of(p, p + n, [](uint8_t b) { return b == 0; });
-}
-
 // Fills cmd.aux with `bytes` of `pattern` repeated (one block each).
 bool fill_pattern(scsi::Command& cmd, const uint8_t* pattern, uint64_t bytes) {
   const uint32_t bs = cmd.lu->block_size();
@@ -102,14 +98,17 @@ void write_range(scsi::Command& cmd) {
   scsi::LogicalUnit& lu = *cmd.lu;
   const uint32_t bs = lu.block_size();
   const bool ndob = cmd.cdb[0] == kWriteSame16 && (cmd.cdb[1] & kNdob) != 0;
-  std::array<uint8_t, kMaxBlock> pattern{};
-  if (!ndob) cmd.data.copy_out(0, pattern.data(), bs);
-  // SBC-4 4.7.3.4.3: UNMAP may deallocate only when the result reads back as the pattern.
-  if ((cmd.cdb[1] & kUnmap) != 0 && is_zero(pattern.data(), bs)) {
+  // SBC-4 5.49, the table of the ANCHOR, UNMAP and ANC_SUP bits (UNMAP 1, ANCHOR 0: unmap):
+  // a thin LU deallocates the range whatever the Data-Out Buffer holds; with LBPRZ 1 it
+  // then reads back as zeros (libiscsi WriteSame10.UnmapUntilEnd sends 0xff blocks and
+  // expects zeros; Linux LIO unmaps without looking at the data as well).
+  if ((cmd.cdb[1] & kUnmap) != 0) {
     cmd.on_store_done = unmap_done;
     lu.store()->unmap(cmd.reactor, cmd.lba * bs, uint64_t(cmd.blocks) * bs, &cmd);
     return;
   }
+  std::array<uint8_t, kMaxBlock> pattern{};
+  if (!ndob) cmd.data.copy_out(0, pattern.data(), bs);
   start_writing(cmd, pattern.data());
 }
 
@@ -124,6 +123,13 @@ bool check_flags(scsi::Command& cmd) {
   // SBC-4 5.50: ANCHOR needs ANC_SUP, which we do not report.
   if ((flags & kAnchor) != 0) {
     cmd.fail_cdb_field(1, 4);
+    return false;
+  }
+  // A write-protected LU refuses every write, unmapping ones included, before asking
+  // whether it could unmap (SBC-4 write protection; libiscsi ReadOnly.ReadOnlySBC sends
+  // WRITE SAME with UNMAP to a read-only LU and expects WRITE PROTECTED).
+  if ((flags & kUnmap) != 0 && cmd.write_protected()) {
+    cmd.complete_sense(scsi::SenseReason::kWriteProtected);
     return false;
   }
   // SBC-4 5.50 / 6.6.6: on a fully provisioned LU (LBPWS = 0) the unmap request is not
@@ -142,8 +148,8 @@ bool check_flags(scsi::Command& cmd) {
 }  // namespace
 
 // SBC-4 5.49 / 5.50: WRITE SAME (10) / (16). One block of data-out (zeros with NDOB) is
-// written to every LBA of the range; with UNMAP on a thin LU and a zero block the range is
-// unmapped instead (LBPRZ = 1 makes that read back identically). We report WSNZ = 0, so
+// written to every LBA of the range; with UNMAP on a thin LU the range is unmapped instead
+// and reads back as zeros (LBPRZ = 1). We report WSNZ = 0, so
 // NUMBER OF LOGICAL BLOCKS 0 means "through the last LBA", bounded by MAXIMUM WRITE SAME
 // LENGTH like any other count.
 void write_same(scsi::Command& cmd) {

@@ -1,5 +1,6 @@
 #include <vector>
 
+#include "devices/sbc/provisioning.h"
 #include "devices/spc/cdb.h"
 #include "devices/spc/spc.h"
 #include "scsi/logical_unit.h"
@@ -19,9 +20,24 @@ struct Reported {
   const Usage* usage;
 };
 
-std::vector<Reported> all_commands(const scsi::OpcodeTable& table) {
+constexpr uint8_t kUnmap = 0x42;
+constexpr uint8_t kWriteAtomic16 = 0x9c;
+
+// Commands in the table that this LU still does not offer (SPC-5 6.35: the list is what the
+// LU supports): UNMAP exists only on a thin LU (SBC-4 5.32), WRITE ATOMIC (16) only over a
+// store with an atomic write limit; both handlers answer INVALID COMMAND OPERATION CODE
+// otherwise.
+bool offered(const scsi::LogicalUnit& lu, uint8_t opcode) {
+  if (opcode == kUnmap) return lu.thin();
+  if (opcode == kWriteAtomic16) return sbc::max_atomic_transfer_blocks(lu) != 0;
+  return true;
+}
+
+std::vector<Reported> all_commands(const scsi::LogicalUnit& lu) {
+  const scsi::OpcodeTable& table = *lu.type().opcodes;
   std::vector<Reported> out;
   for (size_t op = 0; op < table.size(); ++op) {
+    if (!offered(lu, uint8_t(op))) continue;
     const scsi::OpcodeEntry& e = table[op];
     for (const scsi::ServiceAction& a : e.service_actions) {
       if (a.handler != nullptr) out.push_back({uint8_t(op), a.action, true, a.cdb_length, &a.usage});
@@ -43,7 +59,7 @@ void put_timeouts(std::vector<uint8_t>& out) {
 // SPC-5 6.35.2: all_commands parameter data.
 void report_all(scsi::Command& cmd, bool rctd, uint32_t allocation_length) {
   std::vector<uint8_t> out(4, 0);
-  for (const Reported& r : all_commands(*cmd.lu->type().opcodes)) {
+  for (const Reported& r : all_commands(*cmd.lu)) {
     const size_t at = out.size();
     out.resize(at + 8, 0);
     out[at] = r.opcode;
@@ -73,7 +89,7 @@ bool report_one(scsi::Command& cmd, uint8_t options, bool rctd, uint32_t allocat
         length = a.cdb_length;
       }
     }
-  } else if (e.handler != nullptr) {
+  } else if (e.handler != nullptr && offered(*cmd.lu, opcode)) {
     use = &e.usage;
     length = e.cdb_length;
   }

@@ -137,7 +137,8 @@ size_t block_limits(const scsi::Command& cmd, uint8_t* out) {
   std::memset(out + 4, 0, kLength - 4);
   out[5] = uint8_t(sbc::max_compare_and_write_blocks(lu));  // MAXIMUM COMPARE AND WRITE LENGTH
   const uint32_t max_blocks = kMaxTransferBytes / lu.block_size();
-  base::store_be16(out + 6, 1);            // OPTIMAL TRANSFER LENGTH GRANULARITY
+  // OPTIMAL TRANSFER LENGTH GRANULARITY: one physical block.
+  base::store_be16(out + 6, uint16_t(1u << lu.physical_block_exponent()));
   base::store_be32(out + 8, max_blocks);   // MAXIMUM TRANSFER LENGTH
   base::store_be32(out + 12, max_blocks);  // OPTIMAL TRANSFER LENGTH
   base::store_be32(out + 16, max_blocks);  // MAXIMUM PREFETCH LENGTH
@@ -148,6 +149,9 @@ size_t block_limits(const scsi::Command& cmd, uint8_t* out) {
     base::store_be32(out + 32, 0x80000000u);  // UGAVALID, UNMAP GRANULARITY ALIGNMENT 0
   }
   base::store_be64(out + 36, sbc::max_write_same_blocks(lu));  // MAXIMUM WRITE SAME LENGTH
+  // MAXIMUM ATOMIC TRANSFER LENGTH (0: WRITE ATOMIC not offered); ATOMIC ALIGNMENT, ATOMIC
+  // TRANSFER LENGTH GRANULARITY and the atomic boundary limits stay 0: none required.
+  base::store_be32(out + 44, sbc::max_atomic_transfer_blocks(lu));
   return finish_page(out, kLength);
 }
 

@@ -26,6 +26,7 @@ Config full_config() {
                     .path = "/var/lib/stgt/b.img",
                     .size = (uint64_t{3} << 30) + 4096,
                     .block_size = 4096,
+                    .physical_block_size = 16384,
                     .read_only = true});
   a.luns.push_back({.id = 2,
                     .store = "memory",

@@ -66,6 +66,7 @@ class MemoryStore final : public backing::BackingStore {
     done->store_done(0);
   }
   bool supports_unmap() const override { return unmap_capable; }
+  uint64_t max_atomic_write_bytes() const override { return atomic_bytes; }
   void unmap(reactor::Reactor*, uint64_t offset, uint64_t length,
              backing::StoreCompletion* done) override {
     ++unmaps;
@@ -112,6 +113,7 @@ class MemoryStore final : public backing::BackingStore {
   uint64_t written_bytes = 0;
   uint64_t unmapped_bytes = 0;
   bool unmap_capable = true;
+  uint64_t atomic_bytes = 0;  // max_atomic_write_bytes(): 0, no WRITE ATOMIC
   int unmap_result = 0;  // 0: unmap works; else the -errno every unmap completes with
   // While set, writes stay in flight (not applied, not completed) until release_writes().
   bool hold_writes = false;

@@ -54,6 +54,15 @@ TEST(ReadCapacity, ThinLuReportsLbpmeAndLbprz) {
   EXPECT_EQ(test::data_in(*cannot.run(rc16(32), 32))[14], 0);
 }
 
+TEST(ReadCapacity, PhysicalBlockSizeGivesTheExponent) {
+  Harness h(512, scsi::LuSettings{.physical_block_size = 4096});
+  EXPECT_EQ(test::data_in(*h.run(rc16(32), 32))[13], 3);  // 8 logical blocks per physical
+  Harness same(4096, scsi::LuSettings{.block_size = 4096, .physical_block_size = 4096});
+  EXPECT_EQ(test::data_in(*same.run(rc16(32), 32))[13], 0);
+  Harness odd(512, scsi::LuSettings{.physical_block_size = 1536});  // not a power of two
+  EXPECT_EQ(test::data_in(*odd.run(rc16(32), 32))[13], 0);
+}
+
 TEST(ReadCapacity, UnknownServiceAction) {
   Harness h;
   Bytes c = rc16(32);

@@ -148,14 +148,29 @@ TEST(WriteSame, UnmapOnThinLuDeallocatesZeroPattern) {
   EXPECT_EQ(h.store->unmaps, 2);
 }
 
-// SBC-4 4.7.3.4.3: a non-zero pattern cannot be represented by unmapped blocks (LBPRZ), so
-// UNMAP=1 writes it (libiscsi WriteSame10.UnmapUnaligned uses 0xa6).
-TEST(WriteSame, UnmapWithNonZeroPatternWrites) {
+// SBC-4 5.49 (UNMAP 1, ANCHOR 0: unmap): UNMAP=1 deallocates whatever the pattern; the blocks then read back
+// as zeros (LBPRZ), as libiscsi WriteSame10.UnmapUntilEnd expects after sending 0xff.
+TEST(WriteSame, UnmapWithNonZeroPatternDeallocates) {
   Harness h(512, kThin);
+  h.run(test::cdb10(0x2a, 0, 8), 0, Bytes(8 * 512, 0xff));
   auto c = h.run(ws10(1, 7, 0x08), 0, Bytes(512, 0xa6));
   ASSERT_EQ(c->status, scsi::Status::kGood);
-  EXPECT_EQ(h.store->unmaps, 0);
-  EXPECT_EQ(h.store->bytes[7 * 512 + 511], 0xa6);
+  EXPECT_EQ(h.store->unmaps, 1);
+  EXPECT_EQ(h.store->bytes[0], 0xff);
+  EXPECT_EQ(Bytes(h.store->bytes.begin() + 512, h.store->bytes.begin() + 8 * 512),
+            Bytes(7 * 512, 0));
+}
+
+// A read-only LU is fully provisioned, yet WRITE SAME with UNMAP is WRITE PROTECTED there,
+// not an invalid field (libiscsi ReadOnly.ReadOnlySBC).
+TEST(WriteSame, UnmapOnReadOnlyLuIsWriteProtected) {
+  Harness h(512, scsi::LuSettings{.read_only = true}, /*store_can_unmap=*/false);
+  for (const Bytes& cdb : {ws10(0, 1, 0x08), ws16(0, 1, 0x08), ws10(0, 1, 0)}) {
+    auto c = h.run(cdb, 0, Bytes(512, 0));
+    EXPECT_EQ(test::sense_of(*c).key, 0x7);
+    EXPECT_EQ(test::sense_of(*c).asc, 0x27);
+  }
+  EXPECT_EQ(h.store->writes + h.store->unmaps, 0);
 }
 
 TEST(WriteSame, UnmapFallsBackToWritingZeros) {

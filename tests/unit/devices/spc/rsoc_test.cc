@@ -48,16 +48,29 @@ std::vector<Descriptor> all_commands(Harness& h, bool rctd) {
 TEST(Rsoc, AllCommandsFromTable) {
   Harness h;
   const auto list = all_commands(h, false);
-  // 37 plain commands and service actions, REPORT and SET TARGET PORT GROUPS,
-  // RESERVE/RELEASE (6)/(10), 4 PERSISTENT RESERVE IN and 8 PERSISTENT RESERVE OUT service
-  // actions.
-  EXPECT_EQ(list.size(), 55u);
+  // 37 plain commands and service actions, REPORT and SET TARGET PORT GROUPS, READ DEFECT
+  // DATA (10)/(12), RESERVE/RELEASE (6)/(10), 4 PERSISTENT RESERVE IN and 8 PERSISTENT
+  // RESERVE OUT service actions; without UNMAP (a thick LU).
+  EXPECT_EQ(list.size(), 56u);
   for (const Descriptor& d : list) {
     EXPECT_FALSE(d.ctdp);
     EXPECT_EQ(d.servactv, d.opcode == 0x9e || d.opcode == 0xa3 || d.opcode == 0xa4 ||
                               d.opcode == 0x5e || d.opcode == 0x5f);
   }
   for (const Descriptor& d : all_commands(h, true)) EXPECT_TRUE(d.ctdp);
+}
+
+TEST(Rsoc, UnmapListedOnlyOnAThinLu) {
+  const auto has_unmap = [](const std::vector<Descriptor>& list) {
+    return std::any_of(list.begin(), list.end(),
+                       [](const Descriptor& d) { return d.opcode == 0x42; });
+  };
+  Harness thick;
+  EXPECT_FALSE(has_unmap(all_commands(thick, false)));
+  EXPECT_EQ(test::data_in(*thick.run(rsoc(1, 0x42), 65535))[1] & 0x07, 0x01);  // not supported
+  Harness thin(512, scsi::LuSettings{.thin = true});
+  EXPECT_TRUE(has_unmap(all_commands(thin, false)));
+  EXPECT_EQ(test::data_in(*thin.run(rsoc(1, 0x42), 65535))[1] & 0x07, 0x03);
 }
 
 // libiscsi ReportSupportedOpcodes.OneCommand: option 1 only without service actions,
