@@ -270,6 +270,12 @@ base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
   std::vector<std::string> removed_targets;
   std::vector<LunChange> removed_luns;  // removed or replaced
   std::vector<LunChange> added_luns;    // added or replaced
+  struct Replaced {
+    std::string iqn;
+    uint32_t id;
+    bool capacity;  // size or block size changed: CAPACITY DATA HAS CHANGED
+  };
+  std::vector<Replaced> replaced_luns;  // same LUN, new LU: INQUIRY DATA HAS CHANGED
   std::set<std::string> touched_targets;
   for (const config::TargetConfig& old : config_.targets) {
     if (find_target(next, old.iqn) == nullptr) {
@@ -302,6 +308,8 @@ base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
       } else if (!(*now == ol)) {
         removed_luns.push_back({tc.iqn, ol.id});
         added_luns.push_back({tc.iqn, ol.id});
+        replaced_luns.push_back(
+            {tc.iqn, ol.id, now->size != ol.size || now->block_size != ol.block_size});
         report.changes.push_back("~ " + lun_name(tc.iqn, ol.id) + " (replaced)");
       }
     }
@@ -365,10 +373,8 @@ base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
     const auto old = old_targets.find(iqn);
     if (old == old_targets.end()) continue;
     const std::shared_ptr<const scsi::Target> fresh = next_targets.at(iqn);
-    const bool luns_changed =
-        old->second->lun_numbers(true) != fresh->lun_numbers(true) ||
-        std::any_of(added_luns.begin(), added_luns.end(),
-                    [&](const LunChange& c) { return c.iqn == iqn; });
+    // A replaced LU keeps its number: that is not an inventory change (it gets its own UAs).
+    const bool luns_changed = old->second->lun_numbers(true) != fresh->lun_numbers(true);
     for (const std::shared_ptr<scsi::ItNexus>& n : nexuses_of(*old->second)) {
       if (n->reactor() == nullptr) continue;
       // Each nexus moves onto its own view (its LUN map may have changed); one that lost
@@ -392,6 +398,14 @@ base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
     }
   }
   for (std::future<void>& f : moved) f.wait_for(kDrainTimeout);
+  // SPC-5 5.14: the LU behind a LUN was replaced (new identity, settings or size); every
+  // nexus that sees it is told (the new LU object is what their views now hold).
+  for (const Replaced& r : replaced_luns) {
+    const auto& lu = next_lus.at(r.iqn).at(r.id).lu;
+    scsi::NexusRegistry& registry = next_targets.at(r.iqn)->registry();
+    registry.queue_unit_attention(*lu, scsi::SenseReason::kInquiryDataChanged);
+    if (r.capacity) registry.queue_unit_attention(*lu, scsi::SenseReason::kCapacityDataChanged);
+  }
   // ALUA states changed in the configuration: an implicit transition of the live groups,
   // told to every nexus of the target (SPC-5 5.16.2.6).
   for (const config::TargetConfig& tc : next.targets) {

@@ -340,6 +340,29 @@ TEST_F(ManagementTest, ConfigApplyShowsTheDifferenceAndLeavesOtherSessionsAlone)
   EXPECT_EQ(adm({"config", "apply", file}).out, "no change\n");
 }
 
+TEST_F(ManagementTest, ReplacingALunTellsInquiryAndCapacityChanges) {
+  IscsiSession s;
+  ASSERT_TRUE(s.login(stgtd_.portal(), kTargetIqn, 1));
+  config::Config c = stgtd_.base_config({StgtdProcess::memory_lun(16 << 20)});
+  c.targets[0].acls = {{.initiator = "ALL"}};
+  c.targets[0].luns[0].vendor = "NEWVEND";
+  const std::string file = stgtd_.dir() + "/bigger.toml";
+  std::ofstream(file) << config::to_toml(c);
+  EXPECT_EQ(adm({"config", "apply", file}).rc, 6);  // in use
+  CliResult r = adm({"config", "apply", file, "--force"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("(replaced)"), std::string::npos) << r.out;
+  EXPECT_EQ(tur_sense(s, 1), 0x3f03);  // INQUIRY DATA HAS CHANGED
+  EXPECT_EQ(tur_sense(s, 1), 0x2a09);  // CAPACITY DATA HAS CHANGED
+  EXPECT_EQ(tur_sense(s, 1), 0);
+  scsi_task* cap = iscsi_readcapacity10_sync(s.get(), 1, 0, 0);
+  ASSERT_NE(cap, nullptr);
+  auto* rc10 = static_cast<scsi_readcapacity10*>(scsi_datain_unmarshall(cap));
+  ASSERT_NE(rc10, nullptr);
+  EXPECT_EQ(uint64_t(rc10->lba) + 1, (uint64_t{16} << 20) / 512);
+  scsi_free_scsi_task(cap);
+}
+
 TEST_F(ManagementTest, SighupReloadsTheFile) {
   config::Config c = stgtd_.base_config({StgtdProcess::memory_lun(8 << 20)});
   c.targets[0].acls = {{.initiator = "ALL"}};
