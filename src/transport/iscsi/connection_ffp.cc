@@ -402,7 +402,7 @@ void Connection::command_done(scsi::Command& cmd) {
     return;
   }
   send_task_result(t);
-  schedule_flush();
+  flush_tx();
   maybe_finish_logout();
 }
 
