@@ -115,6 +115,9 @@ void ControlSocket::run() {
       return;
     }
     if (fds[0].revents != 0) return;
+    // Only the clients polled above have an entry in `fds`; ones accepted below wait for the
+    // next round.
+    const size_t polled = clients.size();
     if ((fds[1].revents & POLLIN) != 0) {
       for (;;) {
         base::UniqueFd fd(::accept4(listener_.get(), nullptr, nullptr,
@@ -131,7 +134,7 @@ void ControlSocket::run() {
         clients.push_back(Client{std::move(fd), {}, {}, 0, false});
       }
     }
-    for (size_t i = 0; i < clients.size(); ++i) {
+    for (size_t i = 0; i < polled; ++i) {
       Client& c = clients[i];
       const short re = fds[2 + i].revents;
       if ((re & (POLLIN | POLLHUP | POLLERR)) != 0 && !c.closing) {
