@@ -164,6 +164,29 @@ std::string mask_secrets(Config c) {
   return config::to_toml(c);
 }
 
+// The CHAP keys of target.set and discovery.set; only those present change.
+base::Result<void, RpcError> chap_params(const Json& p, config::ChapConfig& chap) {
+  if (p.contains("incoming_users")) {
+    if (!p["incoming_users"].is_array()) {
+      return rpc_error(RpcErrorCode::kInvalidParams, "\"incoming_users\" must be an array of names");
+    }
+    chap.incoming_users.clear();
+    for (const Json& u : p["incoming_users"]) {
+      if (!u.is_string()) return rpc_error(RpcErrorCode::kInvalidParams, "user names are strings");
+      chap.incoming_users.push_back(u.get<std::string>());
+    }
+  }
+  if (p.contains("outgoing_user")) {
+    STGT_TRY(out, param_string(p, "outgoing_user", false));
+    chap.outgoing_user = out;
+  }
+  if (p.contains("mutual_chap")) {
+    STGT_TRY(m, param_bool(p, "mutual_chap", false));
+    chap.mutual = m;
+  }
+  return {};
+}
+
 void register_daemon(Dispatcher& d, Runtime& rt, const DaemonInfo& info) {
   d.add("daemon.status", "version, uptime, reactors, counts", [&rt, info](const Json&) -> RpcResult {
     const auto up = std::chrono::steady_clock::now() - info.started_at;
@@ -221,24 +244,7 @@ void register_targets(Dispatcher& d, Runtime& rt) {
       STGT_TRY(alias, param_string(p, "alias"));
       t->alias = alias;
     }
-    if (p.contains("incoming_users")) {
-      if (!p["incoming_users"].is_array()) {
-        return rpc_error(RpcErrorCode::kInvalidParams, "\"incoming_users\" must be an array of names");
-      }
-      t->chap.incoming_users.clear();
-      for (const Json& u : p["incoming_users"]) {
-        if (!u.is_string()) return rpc_error(RpcErrorCode::kInvalidParams, "user names are strings");
-        t->chap.incoming_users.push_back(u.get<std::string>());
-      }
-    }
-    if (p.contains("outgoing_user")) {
-      STGT_TRY(out, param_string(p, "outgoing_user", false));
-      t->chap.outgoing_user = out;
-    }
-    if (p.contains("mutual_chap")) {
-      STGT_TRY(m, param_bool(p, "mutual_chap", false));
-      t->chap.mutual = m;
-    }
+    if (auto chap = chap_params(p, t->chap); !chap) return base::unexpected(chap.error());
     return apply(rt, std::move(c), p);
   });
 }
@@ -544,25 +550,7 @@ void register_accounts(Dispatcher& d, Runtime& rt) {
   });
   d.add("discovery.set", "CHAP for discovery sessions", [&rt](const Json& p) -> RpcResult {
     Config c = rt.config();
-    config::ChapConfig& chap = c.discovery.chap;
-    if (p.contains("incoming_users")) {
-      if (!p["incoming_users"].is_array()) {
-        return rpc_error(RpcErrorCode::kInvalidParams, "\"incoming_users\" must be an array of names");
-      }
-      chap.incoming_users.clear();
-      for (const Json& u : p["incoming_users"]) {
-        if (!u.is_string()) return rpc_error(RpcErrorCode::kInvalidParams, "user names are strings");
-        chap.incoming_users.push_back(u.get<std::string>());
-      }
-    }
-    if (p.contains("outgoing_user")) {
-      STGT_TRY(out, param_string(p, "outgoing_user", false));
-      chap.outgoing_user = out;
-    }
-    if (p.contains("mutual_chap")) {
-      STGT_TRY(m, param_bool(p, "mutual_chap", false));
-      chap.mutual = m;
-    }
+    if (auto chap = chap_params(p, c.discovery.chap); !chap) return base::unexpected(chap.error());
     return apply(rt, std::move(c), p);
   });
 }

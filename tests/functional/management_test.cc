@@ -363,6 +363,21 @@ TEST_F(ManagementTest, ReplacingALunTellsInquiryAndCapacityChanges) {
   scsi_free_scsi_task(cap);
 }
 
+TEST_F(ManagementTest, ChapBoundLiveThroughTargetSet) {
+  ASSERT_EQ(adm({"account", "add", "host1"}, "host1-secret-0123\n").rc, 0);
+  EXPECT_EQ(adm({"target", "set", kTargetIqn, "--chap-user", "nobody"}).rc, 7);
+  ASSERT_EQ(adm({"target", "set", kTargetIqn, "--chap-user", "host1"}).rc, 0);
+  IscsiSession without;
+  EXPECT_FALSE(without.login(stgtd_.portal(), kTargetIqn, 1));
+  IscsiSession with;
+  ASSERT_EQ(iscsi_set_initiator_username_pwd(with.get(), "host1", "host1-secret-0123"), 0);
+  EXPECT_TRUE(with.login(stgtd_.portal(), kTargetIqn, 1));
+  EXPECT_EQ(adm({"account", "remove", "host1"}).rc, 6);  // the target uses it
+  ASSERT_EQ(adm({"target", "set", kTargetIqn, "--no-chap"}).rc, 0);
+  IscsiSession again;
+  EXPECT_TRUE(again.login(stgtd_.portal(), kTargetIqn, 1));
+}
+
 TEST_F(ManagementTest, SighupReloadsTheFile) {
   config::Config c = stgtd_.base_config({StgtdProcess::memory_lun(8 << 20)});
   c.targets[0].acls = {{.initiator = "ALL"}};
