@@ -151,6 +151,40 @@ TEST_P(ReactorTest, PostFromReactorRunsLaterNotInline) {
   EXPECT_TRUE(eventually([&] { return inner_ran; }));
 }
 
+class CountingDeferred final : public Deferred {
+ public:
+  void run_deferred() override { ++runs; }
+  int runs = 0;
+};
+
+TEST_P(ReactorTest, DeferredRunsOnceAtTheEndOfTheIteration) {
+  CountingDeferred d;
+  int seen_inside = -1;
+  on_reactor([&] {
+    reactor_->defer(d);
+    reactor_->defer(d);  // already queued: no second run
+    EXPECT_TRUE(d.deferred_queued());
+    seen_inside = d.runs;
+  });
+  EXPECT_EQ(seen_inside, 0);  // never inline
+  EXPECT_TRUE(eventually([&] { return d.runs == 1 && !d.deferred_queued(); }));
+  on_reactor([&] { reactor_->defer(d); });
+  EXPECT_TRUE(eventually([&] { return d.runs == 2; }));
+}
+
+TEST_P(ReactorTest, CancelledDeferredNeverRuns) {
+  CountingDeferred d;
+  CountingDeferred other;
+  on_reactor([&] {
+    reactor_->defer(d);
+    reactor_->defer(other);
+    reactor_->cancel_deferred(d);
+    EXPECT_FALSE(d.deferred_queued());
+  });
+  EXPECT_TRUE(eventually([&] { return other.runs == 1; }));
+  on_reactor([&] { EXPECT_EQ(d.runs, 0); });
+}
+
 TEST_P(ReactorTest, OneShotTimerFiresOnceAfterDelay) {
   int fired = 0;
   std::chrono::steady_clock::time_point when;
