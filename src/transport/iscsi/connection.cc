@@ -561,9 +561,20 @@ void Connection::flush_tx() {
 }
 
 SequenceNumbers Connection::next_sn(bool advance_stat_sn) {
-  SequenceNumbers sn{stat_sn_, exp_cmd_sn_, max_cmd_sn()};
+  // RFC 7143 4.2.2.1: the initiator keeps the highest MaxCmdSN it was told and ignores a
+  // lower one, so it may send up to that CmdSN whatever we say later. The window therefore
+  // never moves back, even when the task table is fuller than at the last update (completed
+  // tasks whose responses wait in the send queue, commands held behind a CmdSN gap):
+  // accept_cmd_sn() would otherwise drop, silently, a command the initiator was entitled to
+  // send, and every later one would wait behind that gap forever. The table still has room
+  // for the whole window: a command that arrives takes one slot and one CmdSN of the window
+  // together, and MaxCmdSN only ever grows by the slots free at that moment. (Immediate
+  // commands take a slot without a CmdSN: while they run, a command of the window may find
+  // the table full, and is rejected, RFC 7143 11.17.1, rather than dropped.)
+  const uint32_t now = max_cmd_sn();
+  if (sn_lt(last_max_cmd_sn_, now)) last_max_cmd_sn_ = now;
+  SequenceNumbers sn{stat_sn_, exp_cmd_sn_, last_max_cmd_sn_};
   if (advance_stat_sn) ++stat_sn_;
-  last_max_cmd_sn_ = sn.max_cmd_sn;
   return sn;
 }
 

@@ -204,7 +204,9 @@ class Connection final : public scsi::CommandOwner,
   // Sequence numbers (RFC 7143 4.2.2).
   uint32_t stat_sn_ = 0;
   uint32_t exp_cmd_sn_ = 0;
-  uint32_t last_max_cmd_sn_ = 0;  // MaxCmdSN as last told to the initiator
+  // The highest MaxCmdSN told to the initiator: the end of the window it may use, which
+  // never moves back (next_sn()). ExpCmdSN - 1 (a closed window) before the first one.
+  uint32_t last_max_cmd_sn_ = 0;
   bool logout_pending_ = false;
   uint32_t logout_itt_ = 0;
 
