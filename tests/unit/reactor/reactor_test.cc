@@ -313,6 +313,47 @@ TEST_P(ReactorTest, UnwatchInsideHandlerStopsFurtherCalls) {
   on_reactor([&] { EXPECT_EQ(calls, 1); });
 }
 
+// A socket unwatched and closed while the kernel is still handling a wake-up of its watch
+// is really released: its peer sees end of file. (io_uring: a POLL_REMOVE issued while the
+// poll's task work was pending failed with -EALREADY and left the multishot poll holding the
+// socket for good; under MultipathIO logouts left sockets in CLOSE-WAIT.) The peer writes
+// while the reactor thread spins without a syscall, so the wake-up is still pending when
+// unwatch_fd runs; the race is the kernel's, so several rounds are tried.
+TEST_P(ReactorTest, UnwatchDuringAPendingWakeupReleasesTheSocket) {
+  constexpr int kRounds = 40;
+  int released = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    SocketPair sp = make_socketpair();
+    const int a = sp.a.release();  // closed on the reactor, right after unwatch_fd
+    WatchId id;
+    on_reactor([&] { id = reactor_->watch_fd(a, kReadable, [](uint32_t) {}); });
+    on_reactor([] {});  // the loop has gone round: the watch is armed in the kernel
+    std::atomic<int> step{0};
+    std::thread peer([&] {
+      while (step.load() != 1) {
+      }
+      write_byte(sp.b.get());
+      step.store(2);
+    });
+    on_reactor([&] {
+      step.store(1);
+      while (step.load() != 2) {
+      }
+      reactor_->unwatch_fd(id);
+      ::close(a);
+    });
+    peer.join();
+    const auto deadline = std::chrono::steady_clock::now() + 1s;
+    char c;
+    ssize_t n = -1;
+    while ((n = ::read(sp.b.get(), &c, 1)) != 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(1ms);
+    }
+    if (n == 0) ++released;
+  }
+  EXPECT_EQ(released, kRounds);
+}
+
 TEST_P(ReactorTest, UnwatchOfAnotherFdInSameBatchSuppressesItsEvent) {
   SocketPair p1 = make_socketpair();
   SocketPair p2 = make_socketpair();
