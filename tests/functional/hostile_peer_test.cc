@@ -255,6 +255,34 @@ TEST_F(HostilePeerTest, UnknownOpcodeIsRejectedAndTheSessionContinues) {
   EXPECT_TRUE(fresh_session_works());
 }
 
+// RFC 7143 6.3: a Login Request after the login phase is a protocol error: Reject, and the
+// session goes on. (It used to reach the login machine freed at the end of the login: a
+// null dereference that killed the daemon; found by tests/faults/hostile_soak_test.cc.)
+TEST_F(HostilePeerTest, LoginRequestInFullFeaturePhaseIsRejected) {
+  ASSERT_TRUE(start_daemon());
+  Bystander bystander;
+  ASSERT_TRUE(bystander.open(stgtd_.portal()));
+  RawIscsi raw;
+  ASSERT_TRUE(raw_connect(raw));
+  ASSERT_TRUE(raw.login());
+  iscsi::Bhs b;
+  b.set_opcode(Opcode::kLoginRequest, true);
+  b.bytes[1] = 0x87;  // T=1, CSG operational, NSG full feature
+  const uint32_t itt = raw.next_itt();
+  b.set_itt(itt);
+  b.set32(24, raw.cmd_sn());
+  const std::string text = "MaxRecvDataSegmentLength=8192";
+  const std::vector<uint8_t> data(text.begin(), text.end() + 1);
+  b.set_data_segment_length(uint32_t(data.size()));
+  ASSERT_TRUE(raw.send(b, data));
+  RawPdu r;
+  ASSERT_TRUE(raw.expect(Opcode::kReject, r));
+  expect_reject(r, RejectReason::kProtocolError, uint8_t(Opcode::kLoginRequest), itt);
+  ASSERT_TRUE(raw.ping("after a late login request"));
+  EXPECT_TRUE(bystander.still_works());
+  EXPECT_TRUE(fresh_session_works());
+}
+
 TEST_F(HostilePeerTest, DataSegmentLongerThanDeclaredClosesOnlyThatConnection) {
   ASSERT_TRUE(start_daemon());
   Bystander bystander;

@@ -124,6 +124,17 @@ testing::AssertionResult RawIscsi::connect(uint16_t port) {
   return testing::AssertionSuccess();
 }
 
+void RawIscsi::reset() {
+  if (!fd_.valid()) return;
+  const linger abort_on_close{.l_onoff = 1, .l_linger = 0};
+  ::setsockopt(fd_.get(), SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof(abort_on_close));
+  fd_.reset();
+}
+
+void RawIscsi::shutdown_send() {
+  if (fd_.valid()) ::shutdown(fd_.get(), SHUT_WR);
+}
+
 testing::AssertionResult RawIscsi::send_bytes(std::span<const uint8_t> bytes) {
   size_t done = 0;
   while (done < bytes.size()) {

@@ -98,6 +98,10 @@ class RawIscsi {
 
   testing::AssertionResult connect(uint16_t port);
   void close() { fd_.reset(); }
+  // Abortive close: SO_LINGER 0, so the target sees a TCP reset instead of an orderly EOF.
+  void reset();
+  // Half-close (shutdown SHUT_WR): the target reads EOF while we can still receive.
+  void shutdown_send();
   bool connected() const { return fd_.valid(); }
 
   testing::AssertionResult send_bytes(std::span<const uint8_t> bytes);

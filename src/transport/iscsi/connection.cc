@@ -309,6 +309,12 @@ void Connection::rx_header_done() {
     return;
   }
   const Opcode op = rx_bhs_.opcode();
+  if (phase_ != Phase::kLogin && op == Opcode::kLoginRequest) {
+    // RFC 7143 6.3: a Login Request belongs to the login phase only; once the connection is
+    // in full feature phase the login machine is gone. Reject it and go on (11.17.1).
+    rx_discard_ = true;
+    rx_reject_ = RejectReason::kProtocolError;
+  }
   if (phase_ != Phase::kLogin && identity_.type == SessionType::kDiscovery &&
       op != Opcode::kTextRequest && op != Opcode::kLogoutRequest && op != Opcode::kNopOut) {
     // RFC 7143 4.3: a discovery session carries only Text, Logout and NOP.
