@@ -22,9 +22,6 @@
 // the number of kills (default 50).
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -42,8 +39,8 @@
 #include <thread>
 #include <vector>
 
-#include "base/unique_fd.h"
 #include "config/config.h"
+#include "control_client.h"
 #include "iscsi_session.h"
 #include "stgtd_fixture.h"
 #include "verified_block.h"
@@ -254,42 +251,6 @@ testing::AssertionResult check_blocks(const WriterState& w, const std::vector<ui
   }
   return testing::AssertionSuccess();
 }
-
-// ---- the control socket: one JSON-RPC request per line ----
-
-class ControlClient {
- public:
-  testing::AssertionResult connect(const std::string& path) {
-    fd_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    std::snprintf(a.sun_path, sizeof(a.sun_path), "%s", path.c_str());
-    if (::connect(fd_.get(), reinterpret_cast<const sockaddr*>(&a), sizeof(a)) != 0) {
-      return testing::AssertionFailure() << "connect " << path;
-    }
-    return testing::AssertionSuccess();
-  }
-  // The response line, or "" when the daemon went away.
-  std::string call(const std::string& request) {
-    const std::string line = request + "\n";
-    if (::send(fd_.get(), line.data(), line.size(), MSG_NOSIGNAL) != ssize_t(line.size())) {
-      return "";
-    }
-    std::string in;
-    for (;;) {
-      pollfd p{.fd = fd_.get(), .events = POLLIN, .revents = 0};
-      if (::poll(&p, 1, 10000) <= 0) return "";
-      char buf[4096];
-      const ssize_t n = ::recv(fd_.get(), buf, sizeof(buf), 0);
-      if (n <= 0) return "";
-      in.append(buf, size_t(n));
-      if (const size_t nl = in.find('\n'); nl != std::string::npos) return in.substr(0, nl);
-    }
-  }
-
- private:
-  base::UniqueFd fd_;
-};
 
 std::string alias_for(uint64_t n) { return "crash-" + std::to_string(n); }
 
