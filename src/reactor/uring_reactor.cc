@@ -116,7 +116,12 @@ void UringReactor::unwatch_fd(WatchId id) {
   if (remove_watch(id.value) == nullptr) return;
   io_uring_sqe* sqe = get_sqe();
   if (sqe == nullptr) return;  // a stale CQE is dropped by its generation anyway
-  io_uring_prep_poll_remove(sqe, make_user_data(Tag::kPoll, id.value));
+  // ASYNC_CANCEL, not POLL_REMOVE: a POLL_REMOVE that meets the multishot poll while its
+  // wake-up is pending (task work not yet run, which COOP_TASKRUN defers to our next
+  // io_uring_enter) finds nobody it may disarm and fails with ENOENT, and the poll then
+  // lives on, holding the file: a closed socket that never sends FIN or RST (found by
+  // tests/faults/hostile_soak_test.cc). A cancel marks the request and its owner ends it.
+  io_uring_prep_cancel64(sqe, make_user_data(Tag::kPoll, id.value), 0);
   io_uring_sqe_set_data64(sqe, make_user_data(Tag::kIgnore, 0));
   // The poll holds a reference to the file: submit now so that the caller's close() of
   // the fd takes effect (e.g. sends FIN) without waiting for the next iteration.

@@ -83,6 +83,9 @@ void Connection::close(std::string_view why) {
   if (timer_.valid()) reactor_.cancel_timer(timer_);
   watch_ = {};
   timer_ = {};
+  // The peer learns of the close now, whatever else may still hold the file (an io_uring
+  // poll being cancelled): shutdown acts on the socket, close only on our descriptor.
+  ::shutdown(fd_.get(), SHUT_RDWR);
   fd_.reset();
   if (tsih_ != 0) shared_->sessions.remove(tsih_);
   release_session_slot();
