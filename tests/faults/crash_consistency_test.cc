@@ -19,7 +19,7 @@
 // prove that data reached the medium (that is RWF_DSYNC / fdatasync in the file store).
 //
 // The seed is printed; STGT_FAULT_SEED=N replays the kill points, STGT_CRASH_ROUNDS=N changes
-// the number of kills (default 50).
+// the number of kills (default 100).
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
 #include <unistd.h>
@@ -54,7 +54,7 @@ using Millis = std::chrono::milliseconds;
 
 constexpr uint64_t kLunBytes = 8ull << 20;
 constexpr uint64_t kRangeBlocks = 1024;  // each writer owns 1024 blocks of its LU
-constexpr int kDefaultRounds = 50;
+constexpr int kDefaultRounds = 100;
 
 uint64_t env_or(const char* name, uint64_t fallback) {
   const char* v = std::getenv(name);
