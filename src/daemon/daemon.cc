@@ -22,6 +22,7 @@
 #include "base/log.h"
 #include "base/memory_budget.h"
 #include "config/config.h"
+#include "daemon/privileges.h"
 #include "devices/device_type.h"
 #include "reactor/reactor_group.h"
 #include "scsi/alua.h"
@@ -113,6 +114,11 @@ int run(const DaemonOptions& options) {
     return 2;
   }
   config::Config cfg = std::move(loaded).value();
+  auto run_as = resolve_run_as(cfg.daemon.user, cfg.daemon.group);
+  if (!run_as) {
+    fmt::print(stderr, "stgtd: {}\n", run_as.error());
+    return 2;
+  }
   base::set_log_level(parse_level(options.log_level.value_or(cfg.daemon.log_level)));
   raise_fd_limit();
   if (struct stat st{}; !cfg.accounts.empty() && !options.config_path.empty() &&
@@ -198,6 +204,26 @@ int run(const DaemonOptions& options) {
     STGT_LOG_ERROR("{}", listening.error());
     server.shutdown();
     return 1;
+  }
+  // Everything that needs the starting user's rights is done: portals bound, stores open,
+  // APTPL state restored, control socket created. From here on run as [daemon] user.
+  if (*run_as && (*run_as)->uid != ::geteuid()) {
+    const RunAs& who = **run_as;
+    if (auto dropped = drop_privileges(who, {pr_dir, control_path}); !dropped) {
+      STGT_LOG_ERROR("{}", dropped.error());
+      control.stop();
+      server.shutdown();
+      return 1;
+    }
+    STGT_LOG_INFO("running as uid {} gid {}{}", who.uid, who.gid,
+                  who.user_name.empty() ? "" : " (" + who.user_name + ")");
+    const std::string config_dir =
+        std::filesystem::path(options.config_path).parent_path().string();
+    if (!options.config_path.empty() &&
+        ::access(config_dir.empty() ? "." : config_dir.c_str(), W_OK) != 0) {
+      STGT_LOG_WARN("{} is not writable by uid {}: live changes will not be saved to {}",
+                    config_dir.empty() ? "." : config_dir, who.uid, options.config_path);
+    }
   }
   server.start();
 

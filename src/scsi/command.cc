@@ -99,6 +99,7 @@ void Command::reset() {
   ts_older = ts_newer = ts_ready_next = nullptr;
   task_state = TaskState::kOutside;
   data_ready = false;
+  unmapped_waiting = false;
   completed_ = false;
 }
 

@@ -123,6 +123,7 @@ class Command final : public backing::StoreCompletion {
   Command* ts_ready_next = nullptr;
   TaskState task_state = TaskState::kOutside;
   bool data_ready = false;  // all data-out is in (scsi::data_ready)
+  bool unmapped_waiting = false;  // arrived for a LUN without an LU, its data not yet in
 
   // Allocates data-in for a response that wants `length` bytes: records in_length and
   // gets min(length, expected_in_length) bytes from `pool`. False if out of
