@@ -26,4 +26,16 @@ void read_defect_data10(scsi::Command& cmd);  // 5.7
 void read_defect_data12(scsi::Command& cmd);  // 5.8
 void write_atomic16(scsi::Command& cmd);      // 5.48 WRITE ATOMIC (16)
 
+// Third-party copy (SPC-4 5.17, 6.3, 6.18; extended_copy.cc): the copy manager of the LU.
+void extended_copy(scsi::Command& cmd);         // 83h/00h EXTENDED COPY (LID1)
+void receive_copy_results(scsi::Command& cmd);  // 84h/00h, 01h, 03h, 04h
+
+// THIRD-PARTY COPY OUT (83h) service actions.
+inline constexpr uint8_t kExtendedCopyLid1 = 0x00;
+// THIRD-PARTY COPY IN (84h) service actions.
+inline constexpr uint8_t kRcrCopyStatus = 0x00;
+inline constexpr uint8_t kRcrReceiveData = 0x01;
+inline constexpr uint8_t kRcrOperatingParameters = 0x03;
+inline constexpr uint8_t kRcrFailedSegmentDetails = 0x04;
+
 }  // namespace stgt::devices::sbc

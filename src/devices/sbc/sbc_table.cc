@@ -77,6 +77,33 @@ constexpr std::array<scsi::ServiceAction, 8> kPersistentReserveOut{{
        kOut, prout(0x07)),
 }};
 
+// SPC-4 6.3, 6.18: THIRD-PARTY COPY OUT / IN, 16-byte CDBs. EXTENDED COPY has its PARAMETER
+// LIST LENGTH in bytes 10..13; RECEIVE COPY RESULTS its LIST IDENTIFIER in byte 2 (reserved
+// for OPERATING PARAMETERS) and ALLOCATION LENGTH in bytes 10..13.
+constexpr Usage copy_out(uint8_t action) {
+  return usage({0x83, action, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, kControl});
+}
+constexpr Usage copy_in(uint8_t action, uint8_t list_id) {
+  return usage({0x84, action, list_id, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, kControl});
+}
+
+constexpr std::array<scsi::ServiceAction, 1> kThirdPartyCopyOut{{
+    sa(sbc::kExtendedCopyLid1, sbc::extended_copy, "EXTENDED COPY (LID1)", 16, kOut,
+       copy_out(sbc::kExtendedCopyLid1)),
+}};
+
+constexpr std::array<scsi::ServiceAction, 4> kThirdPartyCopyIn{{
+    sa(sbc::kRcrCopyStatus, sbc::receive_copy_results, "RECEIVE COPY STATUS (LID1)", 16, kIn,
+       copy_in(sbc::kRcrCopyStatus, 0xff)),
+    sa(sbc::kRcrReceiveData, sbc::receive_copy_results, "RECEIVE COPY DATA (LID1)", 16, kIn,
+       copy_in(sbc::kRcrReceiveData, 0xff)),
+    sa(sbc::kRcrOperatingParameters, sbc::receive_copy_results,
+       "RECEIVE COPY OPERATING PARAMETERS", 16, kIn, copy_in(sbc::kRcrOperatingParameters, 0)),
+    sa(sbc::kRcrFailedSegmentDetails, sbc::receive_copy_results,
+       "RECEIVE COPY FAILURE DETAILS (LID1)", 16, kIn,
+       copy_in(sbc::kRcrFailedSegmentDetails, 0xff)),
+}};
+
 constexpr Usage rw10(uint8_t op, uint8_t flags) {
   return usage({op, flags, 0xff, 0xff, 0xff, 0xff, 0x3f, 0xff, 0xff, kControl});
 }
@@ -180,6 +207,10 @@ constexpr scsi::OpcodeTable kSbcOpcodes = [] {
   t[0x5a] = op(spc::mode_sense, "MODE SENSE (10)", kIn,
                usage({0x5a, 0x18, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, kControl}),
                kModeSense);
+  // SPC-5 table 67: THIRD-PARTY COPY OUT conflicts like a write, IN like a read; besides, the
+  // copy targets' reservations are checked per copy (devices/sbc/extended_copy.cc).
+  t[0x83] = sa_op("THIRD-PARTY COPY OUT", 16, kThirdPartyCopyOut, kDefault);
+  t[0x84] = sa_op("THIRD-PARTY COPY IN", 16, kThirdPartyCopyIn, kReads);
   t[0x88] = op(sbc::read, "READ (16)", kIn, rw16(0x88, kRwFlags), kReads);
   t[0x89] = op(sbc::compare_and_write, "COMPARE AND WRITE", kOut, compare_and_write());
   t[0x8a] = op(sbc::write, "WRITE (16)", kOut, rw16(0x8a, kRwFlags));
