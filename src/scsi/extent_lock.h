@@ -9,7 +9,13 @@
 //               SAM-5 8.6); they conflict with overlapping exclusive holds.
 //   kExclusive  read-modify-write (COMPARE AND WRITE, ORWRITE): conflicts with every
 //               overlapping hold of either mode.
+//   kBarrier    not a write: an exclusive hold that waits for every overlapping hold granted
+//               before it (POPULATE TOKEN quiesces its source ranges this way).
 // Reads take nothing: only writers are ordered against a read-modify-write.
+//
+// Every shared or exclusive acquire is a write about to be admitted: it first revokes the
+// ROD tokens over its range (rod_tokens(), scsi/rod_watch.h; one atomic load while the LU
+// has none).
 //
 // Ownership: the LogicalUnit owns its ExtentLock; a command's hold lives inside the Command
 // (Command::extent, an intrusive list node), so the lock itself never allocates per command.
@@ -56,6 +62,8 @@
 #include <mutex>
 #include <vector>
 
+#include "scsi/rod_watch.h"
+
 namespace stgt::reactor {
 class Reactor;
 }
@@ -79,7 +87,7 @@ struct ExtentHold {
 
 class ExtentLock {
  public:
-  enum class Mode : uint8_t { kShared, kExclusive };
+  enum class Mode : uint8_t { kShared, kExclusive, kBarrier };
   using Continuation = void (*)(Command& cmd);
 
   static constexpr unsigned kReactorSlots = 64;
@@ -95,6 +103,9 @@ class ExtentLock {
   // Releases cmd's hold, if any, and resumes the waiters it was blocking. Called by
   // Command::finish().
   void release(Command& cmd);
+
+  // The ROD tokens whose source is this LU (revoked by every write admitted here).
+  RodWatch& rod_tokens() { return rod_tokens_; }
 
   // True while exclusive requests make every write take the tracked path (for tests).
   bool tracking() const { return tracking_.load(std::memory_order_relaxed); }
@@ -117,6 +128,7 @@ class ExtentLock {
   void drain_ack();
   static void resume(Command* ready);
 
+  RodWatch rod_tokens_;
   std::atomic<bool> tracking_{false};
   std::array<Slot, kReactorSlots + 1> slots_{};  // the last one: callers without a reactor
 

@@ -1,8 +1,10 @@
-// Builders of EXTENDED COPY (LID1) parameter lists for tests (SPC-4 6.3): identification CSCD
-// descriptors naming an LU by its NAA designator, block-to-block segment descriptors, and
-// the header around them. Shared by the unit and functional tests.
+// Builders of third-party copy parameter lists for tests: EXTENDED COPY (LID1, SPC-4 6.3)
+// identification CSCD descriptors naming an LU by its NAA designator, block-to-block segment
+// descriptors and the header around them; POPULATE TOKEN / WRITE USING TOKEN lists (SBC-4
+// 5.11, 5.53). Shared by the unit and functional tests.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -64,6 +66,57 @@ inline Bytes list(const std::vector<Bytes>& targets, const std::vector<Bytes>& s
   for (const Bytes& s : segments) out.insert(out.end(), s.begin(), s.end());
   out.resize(out.size() + inline_length, 0);
   return out;
+}
+
+// SBC-4 5.11.3: block device range descriptor.
+inline Bytes range(uint64_t lba, uint32_t blocks) {
+  Bytes d(16, 0);
+  base::store_be64(&d[0], lba);
+  base::store_be32(&d[8], blocks);
+  return d;
+}
+
+// THIRD-PARTY COPY OUT CDB of a token command (POPULATE TOKEN 10h, WRITE USING TOKEN 11h).
+inline Bytes token_cdb(uint8_t action, uint32_t list_id, uint32_t length) {
+  Bytes c(16, 0);
+  c[0] = 0x83;
+  c[1] = action;
+  base::store_be32(&c[6], list_id);
+  base::store_be32(&c[10], length);
+  return c;
+}
+
+// SBC-4 5.11.2: POPULATE TOKEN parameter list.
+inline Bytes populate_list(const std::vector<Bytes>& ranges, uint32_t inactivity = 0) {
+  Bytes p(16, 0);
+  for (const Bytes& r : ranges) p.insert(p.end(), r.begin(), r.end());
+  base::store_be16(&p[0], uint16_t(p.size() - 2));
+  base::store_be32(&p[4], inactivity);
+  base::store_be16(&p[14], uint16_t(p.size() - 16));
+  return p;
+}
+
+// SBC-4 5.53.2: WRITE USING TOKEN parameter list.
+inline Bytes write_list(const Bytes& token, const std::vector<Bytes>& ranges,
+                        uint64_t offset = 0, bool del_tkn = false) {
+  Bytes p(536, 0);
+  p[2] = del_tkn ? 0x02 : 0x00;
+  base::store_be64(&p[8], offset);
+  std::copy(token.begin(), token.end(), p.begin() + 16);
+  for (const Bytes& r : ranges) p.insert(p.end(), r.begin(), r.end());
+  base::store_be16(&p[0], uint16_t(p.size() - 2));
+  base::store_be16(&p[534], uint16_t(p.size() - 536));
+  return p;
+}
+
+// RECEIVE ROD TOKEN INFORMATION CDB.
+inline Bytes rrti_cdb(uint32_t list_id, uint32_t allocation = 1024) {
+  Bytes c(16, 0);
+  c[0] = 0x84;
+  c[1] = 0x07;
+  base::store_be32(&c[2], list_id);
+  base::store_be32(&c[10], allocation);
+  return c;
 }
 
 }  // namespace stgt::test::copy

@@ -4,49 +4,40 @@
 
 namespace stgt::devices::sbc {
 
-CopyRecord* CopyResults::lookup(uint64_t nexus, uint64_t lu, uint8_t list_id) {
-  for (CopyRecord& r : records_) {
-    if (r.nexus == nexus && r.lu == lu && r.list_id == list_id) return &r;
-  }
-  return nullptr;
+std::deque<CopyRecord>::iterator CopyResults::lookup(uint64_t nexus, uint64_t lu,
+                                                     uint32_t list_id, bool lid4) {
+  return std::find_if(records_.begin(), records_.end(), [&](const CopyRecord& c) {
+    return c.nexus == nexus && c.lu == lu && c.list_id == list_id && c.lid4 == lid4;
+  });
 }
 
-CopyResults::Begin CopyResults::begin(uint64_t nexus, uint64_t lu, uint8_t list_id) {
+CopyResults::Begin CopyResults::begin(uint64_t nexus, uint64_t lu, uint32_t list_id,
+                                      bool lid4) {
   const std::lock_guard lock(mu_);
-  CopyRecord* r = lookup(nexus, lu, list_id);
+  const auto it = lookup(nexus, lu, list_id, lid4);
+  CopyRecord* r = it != records_.end() ? &*it : nullptr;
   // SPC-4 6.3.1: a list identifier is unique among the copies in progress of the nexus; a
   // finished copy's held result is replaced by the new one.
   if (r != nullptr && r->in_progress) return Begin::kListIdInUse;
   if (running_ >= kMaxInProgress) return Begin::kTooMany;
   if (r != nullptr) {
-    *r = CopyRecord{.nexus = nexus, .lu = lu, .list_id = list_id};
+    *r = CopyRecord{.nexus = nexus, .lu = lu, .list_id = list_id, .lid4 = lid4};
   } else {
     if (records_.size() >= kMaxEntries) {
       const auto old = std::find_if(records_.begin(), records_.end(),
                                     [](const CopyRecord& c) { return !c.in_progress; });
       if (old != records_.end()) records_.erase(old);
     }
-    records_.push_back(CopyRecord{.nexus = nexus, .lu = lu, .list_id = list_id});
+    records_.push_back(CopyRecord{.nexus = nexus, .lu = lu, .list_id = list_id, .lid4 = lid4});
   }
   ++running_;
   return Begin::kStarted;
 }
 
-void CopyResults::progress(uint64_t nexus, uint64_t lu, uint8_t list_id, uint16_t segments,
-                           uint64_t bytes) {
-  const std::lock_guard lock(mu_);
-  if (CopyRecord* r = lookup(nexus, lu, list_id)) {
-    r->segments_processed = segments;
-    r->bytes_done = bytes;
-  }
-}
-
 void CopyResults::end(const CopyRecord& result, bool hold) {
   const std::lock_guard lock(mu_);
   if (running_ > 0) --running_;
-  const auto it = std::find_if(records_.begin(), records_.end(), [&](const CopyRecord& c) {
-    return c.nexus == result.nexus && c.lu == result.lu && c.list_id == result.list_id;
-  });
+  const auto it = lookup(result.nexus, result.lu, result.list_id, result.lid4);
   if (it == records_.end()) return;
   if (!hold) {
     records_.erase(it);
@@ -56,12 +47,10 @@ void CopyResults::end(const CopyRecord& result, bool hold) {
   it->in_progress = false;
 }
 
-std::optional<CopyRecord> CopyResults::find(uint64_t nexus, uint64_t lu, uint8_t list_id,
-                                            bool discard) {
+std::optional<CopyRecord> CopyResults::find(uint64_t nexus, uint64_t lu, uint32_t list_id,
+                                            bool lid4, bool discard) {
   const std::lock_guard lock(mu_);
-  const auto it = std::find_if(records_.begin(), records_.end(), [&](const CopyRecord& c) {
-    return c.nexus == nexus && c.lu == lu && c.list_id == list_id;
-  });
+  const auto it = lookup(nexus, lu, list_id, lid4);
   if (it == records_.end()) return std::nullopt;
   const CopyRecord out = *it;
   if (discard && !out.in_progress) records_.erase(it);

@@ -261,7 +261,8 @@ void receive_copy_results(scsi::Command& cmd) {
   const uint8_t list_id = cmd.cdb[kListIdByte];
   const uint64_t nexus = cmd.nexus != nullptr ? cmd.nexus->id() : 0;
   const bool discard = action == kRcrFailedSegmentDetails;
-  const auto record = copy_results().find(nexus, cmd.lu->identity().naa, list_id, discard);
+  const auto record =
+      copy_results().find(nexus, cmd.lu->identity().naa, list_id, false, discard);
   // SPC-4 6.18.1: a list identifier with no copy in progress and no held results.
   if (!record) {
     cmd.fail_cdb_field(kListIdByte);

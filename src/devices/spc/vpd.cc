@@ -8,6 +8,7 @@
 
 #include "devices/sbc/copy_params.h"
 #include "devices/sbc/provisioning.h"
+#include "devices/sbc/rod_tokens.h"
 #include "devices/sbc/sbc.h"
 #include "devices/spc/cdb.h"
 #include "devices/spc/spc.h"
@@ -143,10 +144,12 @@ size_t tpc_descriptor(uint8_t* out, uint16_t type, std::span<const uint8_t> body
 
 // SPC-5 7.7.18.2: Supported Commands: each third-party copy opcode with its service actions.
 size_t tpc_supported_commands(uint8_t* out) {
-  const std::array<uint8_t, 3> copy_out{0x83, 1, sbc::kExtendedCopyLid1};
-  const std::array<uint8_t, 6> copy_in{0x84, 4, sbc::kRcrCopyStatus, sbc::kRcrReceiveData,
+  const std::array<uint8_t, 5> copy_out{0x83, 3, sbc::kExtendedCopyLid1, sbc::kPopulateToken,
+                                        sbc::kWriteUsingToken};
+  const std::array<uint8_t, 7> copy_in{0x84, 5, sbc::kRcrCopyStatus, sbc::kRcrReceiveData,
                                        sbc::kRcrOperatingParameters,
-                                       sbc::kRcrFailedSegmentDetails};
+                                       sbc::kRcrFailedSegmentDetails,
+                                       sbc::kRcrRodTokenInformation};
   std::array<uint8_t, 32> body{};
   size_t n = 1;
   std::memcpy(&body[n], copy_out.data(), 2 + copy_out[1]);
@@ -163,11 +166,23 @@ size_t tpc_supported_descriptors(uint8_t* out) {
   return tpc_descriptor(out, 0x0008, body);
 }
 
+// SBC-4 6.6.x: Block Device ROD Token Limits (what Windows ODX reads first).
+size_t tpc_rod_token_limits(uint8_t* out) {
+  std::array<uint8_t, 32> body{};
+  base::store_be16(&body[6], sbc::kMaxRangeDescriptors);        // MAXIMUM RANGE DESCRIPTORS
+  base::store_be32(&body[8], sbc::kMaxInactivitySeconds);       // MAXIMUM INACTIVITY TIMEOUT
+  base::store_be32(&body[12], sbc::kDefaultInactivitySeconds);  // DEFAULT INACTIVITY TIMEOUT
+  base::store_be64(&body[16], sbc::kMaxTokenTransferBlocks);    // MAXIMUM TOKEN TRANSFER SIZE
+  base::store_be64(&body[24], sbc::kOptimalTokenTransferBlocks);  // OPTIMAL TRANSFER COUNT
+  return tpc_descriptor(out, 0x0000, body);
+}
+
 }  // namespace
 
 // SPC-5 7.7.18: Third-party Copy. The disk's copy manager (devices/sbc/extended_copy.cc).
 size_t third_party_copy(const scsi::Command& cmd, uint8_t* out) {
   size_t len = header(cmd, 0x8f, out);
+  len += tpc_rod_token_limits(out + len);
   len += tpc_supported_commands(out + len);
   len += tpc_supported_descriptors(out + len);
   return finish_page(out, len);

@@ -126,6 +126,19 @@ class MemoryStore final : public backing::BackingStore {
   std::vector<Held> held;
 };
 
+// Sets `blocks` blocks of `block_size` bytes from `lba` of a store to `byte`.
+inline void fill_blocks(MemoryStore& s, uint64_t lba, uint64_t blocks, uint8_t byte,
+                        uint32_t block_size) {
+  std::fill_n(s.bytes.begin() + ptrdiff_t(lba * block_size), blocks * block_size, byte);
+}
+// Whether every byte of those blocks is `byte`.
+inline bool blocks_are(const MemoryStore& s, uint64_t lba, uint64_t blocks, uint8_t byte,
+                       uint32_t block_size) {
+  return std::all_of(s.bytes.begin() + ptrdiff_t(lba * block_size),
+                     s.bytes.begin() + ptrdiff_t((lba + blocks) * block_size),
+                     [byte](uint8_t b) { return b == byte; });
+}
+
 struct CountingOwner final : scsi::CommandOwner {
   void command_done(scsi::Command&) override { ++calls; }
   int calls = 0;

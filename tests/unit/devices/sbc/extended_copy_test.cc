@@ -59,13 +59,10 @@ Bytes rcr_cdb(uint8_t action, uint8_t list_id, uint32_t allocation = 1024) {
 }
 
 void fill(test::MemoryStore& s, uint64_t lba, uint64_t blocks, uint8_t byte) {
-  std::fill_n(s.bytes.begin() + ptrdiff_t(lba * kBs), blocks * kBs, byte);
+  test::fill_blocks(s, lba, blocks, byte, kBs);
 }
-
 bool all_of(const test::MemoryStore& s, uint64_t lba, uint64_t blocks, uint8_t byte) {
-  return std::all_of(s.bytes.begin() + ptrdiff_t(lba * kBs),
-                     s.bytes.begin() + ptrdiff_t((lba + blocks) * kBs),
-                     [byte](uint8_t b) { return b == byte; });
+  return test::blocks_are(s, lba, blocks, byte, kBs);
 }
 
 TEST(ExtendedCopy, CopiesBetweenTwoLus) {

@@ -29,19 +29,25 @@ TEST(Vpd, SupportedPagesAllReadable) {
   }
 }
 
-// SPC-5 7.7.18: Third-party Copy: Supported Commands (0001h) lists EXTENDED COPY and the
-// RECEIVE COPY RESULTS service actions; Supported Descriptors (0008h) the block-to-block
-// segment and the identification CSCD descriptor.
+// SPC-5 7.7.18 / SBC-4: Third-party Copy: Block Device ROD Token Limits (0000h), Supported
+// Commands (0001h: EXTENDED COPY, the token commands, the RECEIVE COPY RESULTS service
+// actions), Supported Descriptors (0008h: block-to-block segment, identification CSCD).
 TEST(Vpd, ThirdPartyCopyListsCommandsAndDescriptors) {
   Harness h;
   const Bytes d = vpd(h, 0x8f);
-  ASSERT_GE(d.size(), 4u + 16u + 8u);
-  EXPECT_EQ(base::load_be16(&d[4]), 0x0001);
-  const size_t commands_length = base::load_be16(&d[6]);
+  ASSERT_GE(d.size(), 4u + 36u + 20u + 8u);
+  EXPECT_EQ(base::load_be16(&d[4]), 0x0000);
+  EXPECT_EQ(base::load_be16(&d[6]), 0x0020);
+  EXPECT_EQ(base::load_be16(&d[4 + 10]), 64);                  // MAXIMUM RANGE DESCRIPTORS
+  EXPECT_EQ(base::load_be32(&d[4 + 16]), 60u);                 // DEFAULT INACTIVITY TIMEOUT
+  EXPECT_EQ(base::load_be64(&d[4 + 20]), uint64_t{1} << 22);  // MAXIMUM TOKEN TRANSFER SIZE
+  const size_t cmds = 4 + 36;
+  EXPECT_EQ(base::load_be16(&d[cmds]), 0x0001);
+  const size_t commands_length = base::load_be16(&d[cmds + 2]);
   EXPECT_EQ(commands_length % 4, 0u);
-  EXPECT_EQ(Bytes(d.begin() + 8, d.begin() + 8 + 10),
-            (Bytes{9, 0x83, 1, 0x00, 0x84, 4, 0x00, 0x01, 0x03, 0x04}));
-  const size_t next = 8 + commands_length;
+  EXPECT_EQ(Bytes(d.begin() + cmds + 4, d.begin() + cmds + 4 + 13),
+            (Bytes{12, 0x83, 3, 0x00, 0x10, 0x11, 0x84, 5, 0x00, 0x01, 0x03, 0x04, 0x07}));
+  const size_t next = cmds + 4 + commands_length;
   ASSERT_GE(d.size(), next + 8);
   EXPECT_EQ(base::load_be16(&d[next]), 0x0008);
   EXPECT_EQ(Bytes(d.begin() + ptrdiff_t(next) + 4, d.begin() + ptrdiff_t(next) + 7),

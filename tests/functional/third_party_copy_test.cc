@@ -1,8 +1,12 @@
-// EXTENDED COPY (LID1) through stgtd: an initiator asks LUN 1's copy manager to copy blocks
-// from LUN 1 to LUN 2, naming both by the NAA designators of their Device Identification
-// pages, the way VMware's VAAI XCOPY does; the data arrives, neighbouring blocks are left
-// alone, RECEIVE COPY RESULTS reports it, and bad descriptor lists are refused with their
-// sense without writing anything.
+// Third-party copy through stgtd.
+// EXTENDED COPY (LID1): an initiator asks LUN 1's copy manager to copy blocks from LUN 1 to
+// LUN 2, naming both by the NAA designators of their Device Identification pages, the way
+// VMware's VAAI XCOPY does; the data arrives, neighbouring blocks are left alone, RECEIVE
+// COPY RESULTS reports it, and bad descriptor lists are refused with their sense without
+// writing anything.
+// ODX: POPULATE TOKEN on LUN 1, RECEIVE ROD TOKEN INFORMATION for the token, WRITE USING
+// TOKEN on LUN 2 copies the data; a token whose source was written since is refused with
+// INVALID TOKEN OPERATION, TOKEN REVOKED, and nothing is written.
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
 
@@ -88,7 +92,7 @@ Bytes read_lun(IscsiSession& s, uint32_t lun, uint64_t lba, uint32_t blocks) {
   return out;
 }
 
-class ExtendedCopyTest : public StgtdTest {
+class ThirdPartyCopyTest : public StgtdTest {
  protected:
   void SetUp() override {
     StgtdTest::SetUp();
@@ -114,7 +118,7 @@ class ExtendedCopyTest : public StgtdTest {
   uint64_t naa2_ = 0;
 };
 
-TEST_F(ExtendedCopyTest, CopiesBetweenTwoLusAndReportsIt) {
+TEST_F(ThirdPartyCopyTest, CopiesBetweenTwoLusAndReportsIt) {
   // 12 MiB in two segments: many 1 MiB chunks of the copy engine.
   constexpr uint16_t kBlocks = 12288;
   const Bytes src = pattern(2 * kBlocks, 0x11);
@@ -143,7 +147,7 @@ TEST_F(ExtendedCopyTest, CopiesBetweenTwoLusAndReportsIt) {
             uint64_t(2) * kBlocks * kBlockSize);
 }
 
-TEST_F(ExtendedCopyTest, BadDescriptorsAreRefusedAndWriteNothing) {
+TEST_F(ThirdPartyCopyTest, BadDescriptorsAreRefusedAndWriteNothing) {
   const Bytes src = pattern(8, 0x42);
   ASSERT_TRUE(s_.write(0, src));
 
@@ -176,6 +180,61 @@ TEST_F(ExtendedCopyTest, BadDescriptorsAreRefusedAndWriteNothing) {
 
   EXPECT_EQ(read_lun(s_, 2, 0, 8), Bytes(8 * kBlockSize, 0));
   EXPECT_EQ(read_lun(s_, 2, kLunSize / kBlockSize - 4, 4), Bytes(4 * kBlockSize, 0));
+}
+
+using test::copy::range;
+using test::copy::token_cdb;
+
+// POPULATE TOKEN for `ranges` of `lun`, then the token from RECEIVE ROD TOKEN INFORMATION.
+Bytes populate(IscsiSession& s, uint32_t lun, uint32_t list_id, const std::vector<Bytes>& ranges) {
+  const Bytes p = test::copy::populate_list(ranges);
+  const Outcome o = command(s, lun, token_cdb(0x10, list_id, uint32_t(p.size())), p, 0);
+  if (o.status != SCSI_STATUS_GOOD) return {};
+  const Outcome info = command(s, lun, test::copy::rrti_cdb(list_id), {}, 1024);
+  if (info.status != SCSI_STATUS_GOOD || info.data.size() < 32 + 6 + 512) return {};
+  const size_t at = 32 + info.data[13] + 6;  // past the sense data and the descriptor header
+  return Bytes(info.data.begin() + ptrdiff_t(at), info.data.begin() + ptrdiff_t(at + 512));
+}
+
+Outcome write_using_token(IscsiSession& s, uint32_t lun, uint32_t list_id, const Bytes& token,
+                          const std::vector<Bytes>& ranges) {
+  const Bytes p = test::copy::write_list(token, ranges);
+  return command(s, lun, token_cdb(0x11, list_id, uint32_t(p.size())), p, 0);
+}
+
+TEST_F(ThirdPartyCopyTest, OdxCopiesThroughATokenAndAWrittenSourceRevokesIt) {
+  const Bytes a = pattern(300, 0x21);
+  const Bytes b = pattern(200, 0x77);
+  ASSERT_TRUE(s_.write(5000, a));
+  ASSERT_TRUE(s_.write(9000, b));
+  const Bytes token = populate(s_, 1, 1, {range(5000, 300), range(9000, 200)});
+  ASSERT_EQ(token.size(), 512u);
+
+  Outcome o = write_using_token(s_, 2, 2, token, {range(100, 500)});
+  ASSERT_EQ(o.status, SCSI_STATUS_GOOD) << std::hex << o.key << " " << o.asc << " " << o.ascq;
+  Bytes both = a;
+  both.insert(both.end(), b.begin(), b.end());
+  EXPECT_EQ(read_lun(s_, 2, 100, 500), both);
+  EXPECT_EQ(read_lun(s_, 2, 600, 1), Bytes(kBlockSize, 0));
+
+  // A new token over the same data; a WRITE to one of its source blocks revokes it.
+  const Bytes token2 = populate(s_, 1, 3, {range(5000, 300)});
+  ASSERT_EQ(token2.size(), 512u);
+  ASSERT_TRUE(s_.write(5150, pattern(1, 0x99)));
+  o = write_using_token(s_, 2, 4, token2, {range(2000, 300)});
+  EXPECT_EQ(o.status, SCSI_STATUS_CHECK_CONDITION);
+  EXPECT_EQ(o.key, SCSI_SENSE_ILLEGAL_REQUEST);
+  EXPECT_EQ(o.asc, 0x23);   // INVALID TOKEN OPERATION,
+  EXPECT_EQ(o.ascq, 0x06);  // TOKEN REVOKED
+  EXPECT_EQ(read_lun(s_, 2, 2000, 300), Bytes(300 * kBlockSize, 0));
+
+  // A token nobody made.
+  Bytes forged = token;
+  forged[130] ^= 0x40;
+  o = write_using_token(s_, 2, 5, forged, {range(2000, 8)});
+  EXPECT_EQ(o.status, SCSI_STATUS_CHECK_CONDITION);
+  EXPECT_EQ(o.asc, 0x23);
+  EXPECT_EQ(read_lun(s_, 2, 2000, 8), Bytes(8 * kBlockSize, 0));
 }
 
 }  // namespace
