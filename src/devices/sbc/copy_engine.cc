@@ -54,6 +54,7 @@ void CopyJob::next_chunk() {
   chunk_blocks_ = std::min<uint64_t>(e.blocks - extent_blocks_done_, kChunkBytes / bs);
   const uint64_t bytes = chunk_blocks_ * bs;
   if (buffer_.empty() && (pool_ == nullptr || !buffer_.allocate(*pool_, kChunkBytes))) {
+    outcome_.no_buffers = true;
     finish(scsi::SenseReason::kInternalTargetFailure);
     return;
   }

@@ -47,6 +47,9 @@ struct CopyOutcome {
   size_t extents_done = 0;   // extents copied completely
   uint64_t bytes_done = 0;   // bytes written to destinations
   uint64_t failed_lba = 0;   // when failed: the first LBA of the chunk that failed
+  // Failed before anything was read: no chunk buffer could be had (memory budget spent), so
+  // the issuer may answer TASK SET FULL and let the initiator retry.
+  bool no_buffers = false;
 };
 
 class CopyJob final : public scsi::CommandOwner {

@@ -128,6 +128,10 @@ void run_copy(scsi::Command& cmd, const CopyList& list, std::vector<CopyExtent> 
       cmd.complete_good();
       return;
     }
+    if (o.no_buffers) {
+      cmd.fail_no_buffers();
+      return;
+    }
     cmd.complete_sense(o.reason, detail);
   };
   CopyJob::start(cmd.reactor, cmd.pool, std::move(extents), std::move(done));

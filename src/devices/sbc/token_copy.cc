@@ -77,6 +77,24 @@ std::optional<std::vector<RodExtent>> ranges(scsi::Command& cmd, const std::vect
   return out;
 }
 
+// Records the command for RECEIVE ROD TOKEN INFORMATION; false after failing it: its list
+// identifier is still in progress on this nexus (OPERATION IN PROGRESS, SPC-5 5.17.4.3), or
+// too many copies run (BUSY).
+bool begin_record(scsi::Command& cmd, uint64_t nexus, uint64_t naa, uint32_t list_id) {
+  switch (copy_results().begin(nexus, naa, list_id, true)) {
+    case CopyResults::Begin::kStarted:
+      return true;
+    case CopyResults::Begin::kListIdInUse:
+      cmd.complete_sense(SenseReason::kOperationInProgress,
+                         {.field = scsi::FieldPointer{.cdb = true, .byte = kListIdByte}});
+      return false;
+    case CopyResults::Begin::kTooMany:
+      cmd.complete_status(scsi::Status::kBusy);
+      return false;
+  }
+  return false;
+}
+
 // POPULATE TOKEN, once every write admitted before the token existed has completed (the
 // barrier hold is released by Command::finish).
 void populated(scsi::Command& cmd) { cmd.complete_good(); }
@@ -105,10 +123,7 @@ void populate_token(scsi::Command& cmd) {
   if (!extents) return;
   const uint64_t nexus = cmd.nexus != nullptr ? cmd.nexus->id() : 0;
   const uint64_t naa = cmd.lu->identity().naa;
-  if (copy_results().begin(nexus, naa, list_id, true) != CopyResults::Begin::kStarted) {
-    cmd.complete_sense(SenseReason::kOperationInProgress, list_field(0));
-    return;
-  }
+  if (!begin_record(cmd, nexus, naa, list_id)) return;
   CopyRecord r{.nexus = nexus, .lu = naa, .list_id = list_id, .lid4 = true,
                .action = kPopulateToken};
   uint64_t lo = UINT64_MAX;
@@ -202,10 +217,7 @@ void write_using_token(scsi::Command& cmd) {
   }
   const uint64_t nexus = cmd.nexus != nullptr ? cmd.nexus->id() : 0;
   const uint64_t naa = cmd.lu->identity().naa;
-  if (copy_results().begin(nexus, naa, list_id, true) != CopyResults::Begin::kStarted) {
-    cmd.complete_sense(SenseReason::kOperationInProgress, list_field(0));
-    return;
-  }
+  if (!begin_record(cmd, nexus, naa, list_id)) return;
   uint64_t planned = 0;
   uint64_t wanted = 0;
   for (const RodExtent& d : *dest) wanted += d.blocks;
@@ -230,6 +242,10 @@ void write_using_token(scsi::Command& cmd) {
     }
     if (del_tkn) rod_tokens().erase(token_copy);
     copy_results().end(r, true);
+    if (o.no_buffers) {
+      cmd.fail_no_buffers();
+      return;
+    }
     if (o.reason != SenseReason::kNone) {
       cmd.complete_sense(o.reason, list_field(kTokenOffset));
       return;

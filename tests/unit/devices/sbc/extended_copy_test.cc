@@ -207,6 +207,18 @@ TEST(ExtendedCopy, ACopyInProgressIsReportedAndKeepsItsListIdBusy) {
   EXPECT_EQ(d.h.run(rcr_cdb(0x00, 3), 1024)->status, scsi::Status::kCheckCondition);
 }
 
+TEST(ExtendedCopy, NoBufferForTheCopyIsTaskSetFull) {
+  TwoDisks d;
+  base::MemoryBudget budget(64 << 10);  // room for the parameter list, not for a 1 MiB chunk
+  ASSERT_TRUE(d.h.pool.set_budget(&budget, 64 << 10));
+  const Bytes list = copy_list({cscd(d.naa0()), cscd(d.naa1())}, {b2b(0, 1, 8, 0, 0)}, 9);
+  auto c = d.h.run(xcopy_cdb(uint32_t(list.size())), 0, list);
+  EXPECT_EQ(c->status, scsi::Status::kTaskSetFull);
+  EXPECT_EQ(d.store1->writes, 0);
+  c.reset();
+  d.h.pool.set_budget(nullptr, 64 << 20);
+}
+
 TEST(ReceiveCopyResults, OperatingParameters) {
   Harness h;
   auto c = h.run(rcr_cdb(0x03, 0), 1024);
