@@ -8,18 +8,20 @@
 namespace stgt::devices::sbc {
 
 void CopyJob::start(reactor::Reactor* r, base::BufferPool* pool, std::vector<CopyExtent> extents,
-                    Done done, SourceCheck check) {
-  auto* job = new CopyJob(r, pool, std::move(extents), std::move(done), std::move(check));
+                    Done done, SourceCheck check, Progress progress) {
+  auto* job = new CopyJob(r, pool, std::move(extents), std::move(done), std::move(check),
+                          std::move(progress));
   job->next_chunk();
 }
 
 CopyJob::CopyJob(reactor::Reactor* r, base::BufferPool* pool, std::vector<CopyExtent> extents,
-                 Done done, SourceCheck check)
+                 Done done, SourceCheck check, Progress progress)
     : reactor_(r),
       pool_(pool),
       extents_(std::move(extents)),
       done_(std::move(done)),
-      check_(std::move(check)) {}
+      check_(std::move(check)),
+      progress_(std::move(progress)) {}
 
 void CopyJob::prepare_io(scsi::LogicalUnit* lu) {
   io_.reset();
@@ -114,6 +116,11 @@ void CopyJob::command_done(scsi::Command& io) {
   const uint64_t bytes = chunk_blocks_ * io.lu->block_size();
   outcome_.bytes_done += bytes;
   extent_blocks_done_ += chunk_blocks_;
+  if (progress_) {
+    CopyOutcome now = outcome_;
+    if (extent_blocks_done_ == extents_[outcome_.extents_done].blocks) ++now.extents_done;
+    progress_(now);
+  }
   if (reactor_ == nullptr) {
     next_chunk();
     return;

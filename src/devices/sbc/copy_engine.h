@@ -58,19 +58,21 @@ class CopyJob final : public scsi::CommandOwner {
   // Called after each source chunk is read; anything but kNone aborts the copy with that
   // reason before the chunk is written (WRITE USING TOKEN: the token was revoked).
   using SourceCheck = std::function<scsi::SenseReason()>;
+  // Called after each chunk is written (for RECEIVE COPY RESULTS while the copy runs).
+  using Progress = std::function<void(const CopyOutcome&)>;
 
   static constexpr uint64_t kChunkBytes = base::BufferPool::kMaxBuffer;
 
   // Starts copying on `r` with buffers from `pool`. `done` runs exactly once (possibly
   // inline when every store completes inline and r is null).
   static void start(reactor::Reactor* r, base::BufferPool* pool, std::vector<CopyExtent> extents,
-                    Done done, SourceCheck check = {});
+                    Done done, SourceCheck check = {}, Progress progress = {});
 
   void command_done(scsi::Command& io) override;
 
  private:
   CopyJob(reactor::Reactor* r, base::BufferPool* pool, std::vector<CopyExtent> extents, Done done,
-          SourceCheck check);
+          SourceCheck check, Progress progress);
   void next_chunk();
   void finish(scsi::SenseReason reason);
   static void read_done(scsi::Command& io, int64_t result);
@@ -83,6 +85,7 @@ class CopyJob final : public scsi::CommandOwner {
   std::vector<CopyExtent> extents_;
   Done done_;
   SourceCheck check_;
+  Progress progress_;
   CopyOutcome outcome_;
   uint64_t extent_blocks_done_ = 0;  // of extents_[outcome_.extents_done]
   uint64_t chunk_blocks_ = 0;

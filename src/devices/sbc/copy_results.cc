@@ -34,6 +34,14 @@ CopyResults::Begin CopyResults::begin(uint64_t nexus, uint64_t lu, uint32_t list
   return Begin::kStarted;
 }
 
+void CopyResults::progress(const CopyRecord& key, uint16_t segments, uint64_t bytes) {
+  const std::lock_guard lock(mu_);
+  const auto it = lookup(key.nexus, key.lu, key.list_id, key.lid4);
+  if (it == records_.end() || !it->in_progress) return;
+  it->segments_processed = segments;
+  it->bytes_done = bytes;
+}
+
 void CopyResults::end(const CopyRecord& result, bool hold) {
   const std::lock_guard lock(mu_);
   if (running_ > 0) --running_;

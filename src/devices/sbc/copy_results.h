@@ -47,6 +47,8 @@ class CopyResults {
   // progress on this LU (OPERATION IN PROGRESS) or too many copies run.
   enum class Begin : uint8_t { kStarted, kListIdInUse, kTooMany };
   Begin begin(uint64_t nexus, uint64_t lu, uint32_t list_id, bool lid4 = false);
+  // How far a copy in progress has got.
+  void progress(const CopyRecord& key, uint16_t segments, uint64_t bytes);
   // A copy ended. `hold`: keep the result for RECEIVE COPY RESULTS (LIST ID USAGE 00b),
   // otherwise forget it.
   void end(const CopyRecord& result, bool hold);

@@ -134,7 +134,14 @@ void run_copy(scsi::Command& cmd, const CopyList& list, std::vector<CopyExtent> 
     }
     cmd.complete_sense(o.reason, detail);
   };
-  CopyJob::start(cmd.reactor, cmd.pool, std::move(extents), std::move(done));
+  CopyJob::Progress progress;
+  if (hold) {
+    progress = [record](const CopyOutcome& o) {
+      copy_results().progress(record, uint16_t(o.extents_done), o.bytes_done);
+    };
+  }
+  CopyJob::start(cmd.reactor, cmd.pool, std::move(extents), std::move(done), {},
+                 std::move(progress));
 }
 
 }  // namespace

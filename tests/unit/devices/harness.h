@@ -49,6 +49,11 @@ class MemoryStore final : public backing::BackingStore {
       }
       return;
     }
+    apply(iov, offset, fua, done);
+  }
+  // Writes and completes at once, whether or not writes are held.
+  void apply(std::span<const iovec> iov, uint64_t offset, bool fua,
+             backing::StoreCompletion* done) {
     ++writes;
     last_fua = fua;
     uint64_t at = offset;
@@ -87,14 +92,15 @@ class MemoryStore final : public backing::BackingStore {
     return {state, std::min(length, (s - first) * kSector)};
   }
 
-  // Applies and completes the held writes, in order, with writes no longer held.
-  void release_writes() {
-    hold_writes = false;
+  // Applies and completes the held writes, in order; writes issued meanwhile (by their
+  // completions) are held again when `hold_new`, else applied at once.
+  void release_writes(bool hold_new = false) {
+    hold_writes = hold_new;
     std::vector<Held> pending;
     pending.swap(held);
     for (Held& h : pending) {
       const iovec v{h.data.data(), h.data.size()};
-      write(nullptr, std::span<const iovec>(&v, 1), h.offset, h.fua, h.done);
+      apply(std::span<const iovec>(&v, 1), h.offset, h.fua, h.done);
     }
   }
 

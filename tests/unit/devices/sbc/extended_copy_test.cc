@@ -195,6 +195,16 @@ TEST(ExtendedCopy, ACopyInProgressIsReportedAndKeepsItsListIdBusy) {
   auto st = d.h.run(rcr_cdb(0x00, 3), 1024);
   ASSERT_EQ(st->status, scsi::Status::kGood);
   EXPECT_EQ(test::data_in(*st)[4], 0x00);  // in progress
+  EXPECT_EQ(base::load_be16(&test::data_in(*st)[5]), 0);
+  // The first segment's write completes; the second one's stays in flight.
+  d.store1->release_writes(true);
+  st = d.h.run(rcr_cdb(0x00, 3), 1024);
+  ASSERT_EQ(st->status, scsi::Status::kGood);
+  const Bytes mid = test::data_in(*st);
+  EXPECT_EQ(mid[4], 0x00);  // still in progress
+  EXPECT_EQ(base::load_be16(&mid[5]), 1);
+  EXPECT_EQ(base::load_be32(&mid[8]), 8 * kBs);
+  EXPECT_FALSE(c->completed());
   d.store1->release_writes();
   EXPECT_EQ(c->status, scsi::Status::kGood);
   auto fs = d.h.run(rcr_cdb(0x04, 3), 1024);
