@@ -52,7 +52,9 @@ struct LuSettings {
   uint32_t queue_depth = kDefaultLuQueueDepth;
 };
 
-class LogicalUnit {
+// Always owned by a shared_ptr (devices::make_disk); a copy in flight keeps the LUs it
+// touches alive through shared_from_this().
+class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
  public:
   // `store` may be null for device types without a medium (the controller at LUN 0).
   LogicalUnit(const DeviceType& type, std::unique_ptr<backing::BackingStore> store,
