@@ -119,6 +119,17 @@ TEST(TokenCopy, AWriteOutsideTheSourceKeepsTheToken) {
   EXPECT_EQ(write_using(d, 2, write_list(token, {range(0, 50)}))->status, scsi::Status::kGood);
 }
 
+// A READ takes a shared extent hold like a write's, but it is not a write: the token stays.
+TEST(TokenCopy, AReadOfTheSourceKeepsTheToken) {
+  TwoDisks d;
+  fill(*d.h.store, 100, 50, 'R');
+  const Bytes token = populate(d, 1, {range(100, 50)});
+  auto r = d.h.run(test::cdb10(0x28, 100, 50), 50 * kBs);
+  ASSERT_EQ(r->status, scsi::Status::kGood);
+  ASSERT_EQ(write_using(d, 2, write_list(token, {range(0, 50)}))->status, scsi::Status::kGood);
+  EXPECT_TRUE(all_of(*d.store1, 0, 50, 'R'));
+}
+
 TEST(TokenCopy, ForgedAndUnknownTokensAreRefused) {
   TwoDisks d;
   Bytes token = populate(d, 1, {range(0, 8)});
