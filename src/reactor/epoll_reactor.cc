@@ -23,6 +23,7 @@ uint32_t epoll_mask_for(uint32_t events) {
 uint32_t events_from_epoll(uint32_t mask) {
   uint32_t events = 0;
   if (mask & (EPOLLIN | EPOLLRDHUP | EPOLLPRI)) events |= kReadable;
+  if (mask & EPOLLRDHUP) events |= kPeerClosed;
   if (mask & EPOLLOUT) events |= kWritable;
   if (mask & (EPOLLERR | EPOLLHUP)) events |= kHangup;
   return events;

@@ -36,6 +36,9 @@ std::string_view to_string(IoBackend b);
 inline constexpr uint32_t kReadable = 1;
 inline constexpr uint32_t kWritable = 2;
 inline constexpr uint32_t kHangup = 4;  // error or peer hang-up; the handler should close
+// With kReadable: the peer has shut down its sending side (POLLRDHUP). The bytes before its
+// FIN may still be queued, and no later readiness event need come: read until recv gives 0.
+inline constexpr uint32_t kPeerClosed = 8;
 
 using FdHandler = std::function<void(uint32_t events)>;
 

@@ -35,6 +35,7 @@ unsigned poll_mask_for(uint32_t events) {
 uint32_t events_from_poll(uint32_t mask) {
   uint32_t events = 0;
   if (mask & (POLLIN | POLLRDHUP | POLLPRI)) events |= kReadable;
+  if (mask & POLLRDHUP) events |= kPeerClosed;
   if (mask & POLLOUT) events |= kWritable;
   if (mask & (POLLERR | POLLHUP)) events |= kHangup;
   return events;

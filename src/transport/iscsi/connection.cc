@@ -136,6 +136,7 @@ void Connection::on_events(uint32_t events) {
   if (closed_) return;
   if ((events & reactor::kReadable) != 0 || (events & reactor::kHangup) != 0) {
     rx_drained_ = false;
+    if ((events & reactor::kPeerClosed) != 0) rx_peer_closed_ = true;
     receive();
   }
   if (!closed_ && (events & reactor::kWritable) != 0 && tx_blocked_) flush_tx();
@@ -195,7 +196,7 @@ bool Connection::rx_fill(std::span<iovec> dest, size_t& done, size_t need, bool 
       if (rx_stage_head_ == rx_stage_tail_) rx_stage_head_ = rx_stage_tail_ = 0;
       continue;
     }
-    if (rx_drained_) return false;  // nothing more until the next readiness event
+    if (rx_drained_ && !rx_peer_closed_) return false;  // nothing more until the next event
     if (rx_stage_buf_.empty()) {
       rx_stage_buf_ = reactor_.buffers().get(kStageBufferSize);
       if (rx_stage_buf_.empty()) {

@@ -246,6 +246,10 @@ class Connection final : public scsi::CommandOwner,
   // read waits for the next readiness event instead of costing a recv that gets EAGAIN
   // (epoll(7): a short read on a stream socket means its input is exhausted).
   bool rx_drained_ = false;
+  // The peer sent FIN (kPeerClosed): a short read no longer means more will be signalled, so
+  // reads go on until recv returns 0. A truncated PDU followed by FIN in one readiness event
+  // otherwise left the connection open for ever (tests/faults/hostile_soak_test.cc).
+  bool rx_peer_closed_ = false;
 
   // Tasks.
   std::unique_ptr<TaskTable> tasks_;

@@ -276,6 +276,22 @@ TEST_P(ReactorTest, AlreadyReadableFdIsReportedWhenWatched) {
   on_reactor([&] { reactor_->unwatch_fd(id); });
 }
 
+// Bytes and the peer's FIN pending together arrive as one event: it must say the peer has
+// closed, since a reader that stops at a short read would otherwise wait for ever.
+TEST_P(ReactorTest, DataThenShutdownIsReportedAsPeerClosed) {
+  SocketPair sp = make_socketpair();
+  ASSERT_EQ(::write(sp.b.get(), "abc", 3), 3);
+  ASSERT_EQ(::shutdown(sp.b.get(), SHUT_WR), 0);
+  std::atomic<uint32_t> seen{0};
+  WatchId id;
+  on_reactor([&] {
+    id = reactor_->watch_fd(sp.a.get(), kReadable, [&](uint32_t ev) { seen |= ev; });
+  });
+  EXPECT_TRUE(eventually([&] { return (seen & kPeerClosed) != 0; }));
+  EXPECT_NE(seen & kReadable, 0u);
+  on_reactor([&] { reactor_->unwatch_fd(id); });
+}
+
 TEST_P(ReactorTest, WritableAndHangup) {
   SocketPair sp = make_socketpair();
   uint32_t seen = 0;
