@@ -10,12 +10,13 @@
 #include <string_view>
 
 #include "base/log.h"
+#include "fuzz/fuzz_target.h"
 #include "config/config.h"
 
 using namespace stgt;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const bool quiet = (base::set_log_level(base::LogLevel::kError), true);
+  static const bool quiet = (fuzz::quiet_logs(), true);
   (void)quiet;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   auto parsed = config::parse_config(text, "fuzz.toml");

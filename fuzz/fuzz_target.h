@@ -163,7 +163,12 @@ class CommandRunner {
   std::vector<uint8_t> scratch_;
 };
 
-// Quiet logs: a fuzzer reaches every error path many times a second.
-inline void quiet_logs() { base::set_log_level(base::LogLevel::kError); }
+// Quiet logs: a fuzzer reaches every error path many times a second. STGT_FUZZ_DEBUG=1 in
+// the environment logs everything instead (replaying one input).
+inline void quiet_logs() {
+  const char* debug = std::getenv("STGT_FUZZ_DEBUG");
+  base::set_log_level(debug != nullptr && *debug == '1' ? base::LogLevel::kDebug
+                                                        : base::LogLevel::kError);
+}
 
 }  // namespace stgt::fuzz

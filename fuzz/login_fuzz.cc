@@ -78,7 +78,7 @@ void text_phase(std::span<const uint8_t> segment) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const bool quiet = (base::set_log_level(base::LogLevel::kError), true);
+  static const bool quiet = (fuzz::quiet_logs(), true);
   (void)quiet;
   fuzz::Cursor in(data, size);
   const uint8_t policy_bits = in.u8();

@@ -36,7 +36,7 @@ namespace {
 
 reactor::ReactorGroup& reactors() {
   static std::unique_ptr<reactor::ReactorGroup> group = [] {
-    base::set_log_level(base::LogLevel::kError);
+    fuzz::quiet_logs();
     auto g = reactor::ReactorGroup::start(1, reactor::IoBackend::kEpoll);
     if (!g) {
       std::fprintf(stderr, "reactor: %s\n", g.error().c_str());
