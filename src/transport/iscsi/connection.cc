@@ -309,6 +309,12 @@ void Connection::rx_header_done() {
     return;
   }
   const Opcode op = rx_bhs_.opcode();
+  if (phase_ != Phase::kLogin && op == Opcode::kLoginRequest) {
+    // RFC 7143 6.3: Login Requests belong to the login phase; the login machine is gone
+    // once the full feature phase starts. Rejected, the session goes on.
+    rx_discard_ = true;
+    rx_reject_ = RejectReason::kProtocolError;
+  }
   if (phase_ != Phase::kLogin && identity_.type == SessionType::kDiscovery &&
       op != Opcode::kTextRequest && op != Opcode::kLogoutRequest && op != Opcode::kNopOut) {
     // RFC 7143 4.3: a discovery session carries only Text, Logout and NOP.
