@@ -63,10 +63,22 @@ bool Connection::abort_task(Task& t, bool report, bool release_successors) {
   if (t.aborted) return true;  // aborted before: wait for it again
   t.aborted = true;
   t.abort_report = report;
-  if (t.in_scsi && scsi::abort_unstarted(t.cmd, release_successors)) {
-    t.in_scsi = false;
-    --tasks_busy_;
-  }
+  (void)take_back_unstarted(t, release_successors);
+  return true;
+}
+
+bool Connection::take_back_unstarted(Task& t, bool release_successors) {
+  if (!t.in_scsi) return false;
+  // A command to a LUN without a logical unit joins no task set (scsi::arrive) and is
+  // submitted only once its data is in (maybe_submit): until then the SCSI layer holds
+  // nothing of it, and scsi::abort_unstarted, which knows only task sets, would call it
+  // started. Waiting for its completion would wait for ever (a WRITE to an unmapped LUN
+  // whose Data-Out never comes: ABORT TASK never answered, the connection never dropped).
+  const bool unstarted = (t.cmd.task_set == nullptr && !t.data_done) ||
+                         scsi::abort_unstarted(t.cmd, release_successors);
+  if (!unstarted) return false;
+  t.in_scsi = false;
+  --tasks_busy_;
   return true;
 }
 

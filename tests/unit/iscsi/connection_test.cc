@@ -202,5 +202,53 @@ TEST_F(ConnectionTest, LoginRequestInFullFeaturePhaseIsRejected) {
   expect_alive(8);
 }
 
+// pdu_fuzz: a WRITE to a LUN without a logical unit joins no task set and waits for its
+// Data-Out; when the initiator went away instead, the connection counted it as held by the
+// SCSI layer for ever and was never dropped (a leak per connection). TearDown checks the
+// drop.
+TEST_F(ConnectionTest, WriteToUnmappedLunWaitingForDataDoesNotKeepTheConnection) {
+  login();
+  send_pdu(write_command(3, scsi::encode_lun(7), 2));
+  const auto r2t = receive();
+  ASSERT_TRUE(r2t.has_value());
+  EXPECT_EQ(r2t->bhs.opcode(), Opcode::kR2t);
+}
+
+// The same task aborted: ABORT TASK waits for the Data-Out the R2T asked for, then answers
+// FUNCTION COMPLETE; it used to wait for a completion that could never come.
+TEST_F(ConnectionTest, AbortTaskOfWriteToUnmappedLunIsAnswered) {
+  login();
+  const uint64_t lun = scsi::encode_lun(7);
+  send_pdu(write_command(3, lun, 2));
+  const auto r2t = receive();
+  ASSERT_TRUE(r2t.has_value());
+  ASSERT_EQ(r2t->bhs.opcode(), Opcode::kR2t);
+  Bhs tmf;
+  tmf.set_opcode(Opcode::kTaskManagementRequest, true);
+  tmf.bytes[1] = 0x80 | 0x01;  // ABORT TASK
+  tmf.set_lun(lun);
+  tmf.set_itt(4);
+  tmf.set32(20, 3);  // referenced task tag
+  tmf.set32(24, next_cmd_sn_);
+  tmf.set32(32, next_cmd_sn_ - 1);  // RefCmdSN
+  send_pdu(tmf);
+  Bhs data_out;
+  data_out.set_opcode(Opcode::kDataOut);
+  data_out.bytes[1] = 0x80;
+  data_out.set_lun(lun);
+  data_out.set_itt(3);
+  data_out.set32(20, r2t->bhs.ttt());
+  data_out.set32(40, 0);
+  send_pdu(data_out, std::vector<uint8_t>(1024, 0x5a));
+  std::optional<Pdu> resp;
+  do {
+    resp = receive();
+    ASSERT_TRUE(resp.has_value()) << "no task management response";
+  } while (resp->bhs.opcode() != Opcode::kTaskManagementResponse);
+  EXPECT_EQ(resp->bhs.itt(), 4u);
+  EXPECT_EQ(resp->bhs.bytes[2], 0) << "FUNCTION COMPLETE";
+  expect_alive(9);
+}
+
 }  // namespace
 }  // namespace stgt::iscsi
