@@ -227,8 +227,13 @@ int run(const DaemonOptions& options) {
   }
   server.start();
 
+  // Hold the snapshot: the control socket is already serving, and a change it publishes
+  // frees the catalog this loop would otherwise read through a destroyed temporary
+  // (range-for does not extend the life of server.catalog()'s shared_ptr; ThreadSanitizer
+  // caught the race with a `lun add` right after start).
+  const std::shared_ptr<const iscsi::Catalog> catalog = server.catalog();
   for (const auto& p : server.portals()) {
-    for (const auto& t : server.catalog()->targets) {
+    for (const auto& t : catalog->targets) {
       STGT_LOG_INFO("serving iscsi://{}/{} ({} LUNs)", p.address, t->name(),
                     t->lun_numbers(false).size());
     }

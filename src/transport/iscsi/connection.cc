@@ -110,12 +110,7 @@ void Connection::close(std::string_view why) {
   if (tasks_ != nullptr) {
     // Commands that wait in a task set (for their data or an older command) never start;
     // those that started finish and are dropped then.
-    tasks_->for_each_used([this](Task& t) {
-      if (t.in_scsi && scsi::abort_unstarted(t.cmd)) {
-        t.in_scsi = false;
-        --tasks_busy_;
-      }
-    });
+    tasks_->for_each_used([this](Task& t) { (void)take_back_unstarted(t, true); });
     tasks_->release_idle(*this);
   }
   held_.clear();

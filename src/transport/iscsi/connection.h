@@ -149,6 +149,9 @@ class Connection final : public scsi::CommandOwner,
   struct AbortWait;
   scsi::LogicalUnit* task_lu(const Task& t) const;
   bool abort_task(Task& t, bool report, bool release_successors);
+  // Takes a task the SCSI layer has not started back from it; false if it started (or was
+  // never handed over).
+  bool take_back_unstarted(Task& t, bool release_successors);
   bool abort_settled(const Task& t, bool wait_data) const;
   void maybe_end_aborted(Task& t);
   void wait_for_aborts(std::vector<Task*> tasks, bool wait_data, std::function<void()> done);

@@ -63,10 +63,18 @@ bool Connection::abort_task(Task& t, bool report, bool release_successors) {
   if (t.aborted) return true;  // aborted before: wait for it again
   t.aborted = true;
   t.abort_report = report;
-  if (t.in_scsi && scsi::abort_unstarted(t.cmd, release_successors)) {
-    t.in_scsi = false;
-    --tasks_busy_;
-  }
+  (void)take_back_unstarted(t, release_successors);
+  return true;
+}
+
+bool Connection::take_back_unstarted(Task& t, bool release_successors) {
+  if (!t.in_scsi) return false;
+  // Also a command to a LUN without a logical unit whose data is not yet in (it joins no
+  // task set; scsi::abort_unstarted knows it by Command::unmapped_waiting). Before, such a
+  // WRITE whose Data-Out never came kept ABORT TASK unanswered and its connection alive.
+  if (!scsi::abort_unstarted(t.cmd, release_successors)) return false;
+  t.in_scsi = false;
+  --tasks_busy_;
   return true;
 }
 
