@@ -26,6 +26,8 @@ struct DaemonConfig {
   // Bytes of data buffers all reactors together may hold (in use and cached); 0 = a quarter
   // of physical memory (at least kMinMemoryBudget). Commands past it: TASK SET FULL.
   uint64_t memory_budget = 0;
+  // "address:port" of the Prometheus endpoint (GET /metrics); empty = no endpoint.
+  std::string metrics_listen;
   bool operator==(const DaemonConfig&) const = default;
 };
 

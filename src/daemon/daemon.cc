@@ -28,6 +28,8 @@
 #include "scsi/target.h"
 #include "mgmt/control_socket.h"
 #include "mgmt/json_rpc.h"
+#include "mgmt/metrics_server.h"
+#include "mgmt/prometheus.h"
 #include "mgmt/runtime.h"
 #include "mgmt/service.h"
 #include "transport/iscsi/server.h"
@@ -199,6 +201,23 @@ int run(const DaemonOptions& options) {
     server.shutdown();
     return 1;
   }
+  // The Prometheus endpoint renders stats.get through the dispatcher, so a scrape is
+  // serialised with the control socket's methods like any other caller.
+  mgmt::MetricsServer metrics([&dispatcher] {
+    const std::string line = dispatcher.handle(
+        R"({"jsonrpc":"2.0","id":0,"method":"stats.get","params":{}})");
+    const mgmt::Json response = mgmt::Json::parse(line, nullptr, false);
+    if (response.is_discarded() || !response.contains("result")) return std::string();
+    return mgmt::prometheus_text(response["result"]);
+  });
+  if (!cfg.daemon.metrics_listen.empty()) {
+    if (auto listening = metrics.start(cfg.daemon.metrics_listen); !listening) {
+      STGT_LOG_ERROR("{}", listening.error());
+      control.stop();
+      server.shutdown();
+      return 1;
+    }
+  }
   server.start();
 
   for (const auto& p : server.portals()) {
@@ -222,6 +241,7 @@ int run(const DaemonOptions& options) {
     break;
   }
   notify_systemd("STOPPING=1");
+  metrics.stop();
   control.stop();
   // Ask every initiator to log out (Async Message) and give them a moment to do so cleanly;
   // whoever is still there after that is dropped, with in-flight commands drained.

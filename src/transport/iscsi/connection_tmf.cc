@@ -63,6 +63,7 @@ bool Connection::abort_task(Task& t, bool report, bool release_successors) {
   if (t.aborted) return true;  // aborted before: wait for it again
   t.aborted = true;
   t.abort_report = report;
+  scsi::count_abort(t.cmd, task_lu(t));
   if (t.in_scsi && scsi::abort_unstarted(t.cmd, release_successors)) {
     t.in_scsi = false;
     --tasks_busy_;
