@@ -75,11 +75,13 @@ base::Result<void, std::string> IscsiServer::add_portal(const std::string& addre
   l->address = l->socket.address().to_string();
   STGT_LOG_INFO("portal {} (group {}) bound", l->address, group_tag);
   Listener* raw = l.get();
+  bool accept_now = false;
   {
     std::lock_guard lock(listeners_mu_);
     listeners_.push_back(std::move(l));
+    accept_now = started_;  // else start() will
   }
-  if (started_) start_listener(raw);
+  if (accept_now) start_listener(raw);
   return {};
 }
 

@@ -152,7 +152,7 @@ class IscsiServer {
   mutable std::mutex listeners_mu_;  // listeners_ (control thread and main thread; not reactors)
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::atomic<unsigned> next_reactor_{0};
-  bool started_ = false;
+  bool started_ = false;  // under listeners_mu_
   bool shut_down_ = false;
 };
 

@@ -15,7 +15,8 @@ Config full_config() {
               .reactors = 3,
               .io_backend = "epoll",
               .log_level = "warn",
-              .memory_budget = uint64_t{512} << 20};
+              .memory_budget = uint64_t{512} << 20,
+              .metrics_listen = "[::1]:9540"};
   c.iscsi.max_sessions = 100;
   c.portals.push_back({.address = "127.0.0.1:3260"});
   c.portals.push_back({.address = "[::1]:3261", .group_tag = 2});
