@@ -224,7 +224,7 @@ Json stats_row(const Json& e) {
 }
 
 void print_stats(const Json& r) {
-  const std::vector<std::string> counters{"reads", "writes", "other",   "read",  "written",
+  const std::vector<std::string> counters{"reads",      "writes", "other",  "read",  "written",
                                           "check_cond", "aborts", "avg_us", "p99_us"};
   struct Section {
     const char* key;
@@ -235,14 +235,16 @@ void print_stats(const Json& r) {
                               {"sessions", "sessions", {"tsih", "initiator", "target"}},
                               {"connections", "connections", {"tsih", "cid", "peer", "portal"}}};
   size_t present = 0;
-  for (const Section& s : sections) present += r.contains(s.key) ? 1 : 0;
+  for (const Section& s : sections)
+    present += r.contains(s.key) ? 1 : 0;
   bool first = true;
   for (const Section& s : sections) {
     if (!r.contains(s.key)) continue;
     if (present > 1) std::cout << (first ? "" : "\n") << s.title << ":\n";
     first = false;
     Json rows = Json::array();
-    for (const Json& e : r[s.key]) rows.push_back(stats_row(e));
+    for (const Json& e : r[s.key])
+      rows.push_back(stats_row(e));
     std::vector<std::string> columns = s.head;
     columns.insert(columns.end(), counters.begin(), counters.end());
     print_table(rows, columns);
@@ -470,12 +472,14 @@ int main(int argc, char** argv) {
   verb(portal, "list", "listening portals", "portal.list", Print::kTable, {"address", "group_tag"});
   std::string portal_address;
   uint32_t group_tag = 1;
-  CLI::App* portal_add = verb(portal, "add", "listen on a new portal", "portal.add", Print::kReport);
+  CLI::App* portal_add =
+      verb(portal, "add", "listen on a new portal", "portal.add", Print::kReport);
   portal_add->add_option("address", portal_address, "ADDR:PORT, e.g. 192.0.2.1:3260 or [::1]:3260")
       ->required();
-  portal_add->add_option("--group-tag", group_tag, "target portal group tag")->capture_default_str();
-  CLI::App* portal_rm = verb(portal, "remove", "stop listening on a portal", "portal.remove",
-                             Print::kReport);
+  portal_add->add_option("--group-tag", group_tag, "target portal group tag")
+      ->capture_default_str();
+  CLI::App* portal_rm =
+      verb(portal, "remove", "stop listening on a portal", "portal.remove", Print::kReport);
   portal_rm->add_option("address", portal_address, "ADDR:PORT")->required();
   portal_rm->add_flag("--force", force, "even while sessions use it (they are closed)");
 

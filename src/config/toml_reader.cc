@@ -21,8 +21,8 @@ constexpr std::string_view kIscsiKeys[] = {
     "max_recv_data_segment_length", "max_burst_length", "first_burst_length",
     "max_outstanding_r2t", "immediate_data",     "initial_r2t",    "digests",
     "session_write_buffer", "max_sessions"};
-constexpr std::string_view kDaemonKeys[] = {"control_socket", "reactors", "io_backend",
-                                            "log_level", "memory_budget", "metrics_listen"};
+constexpr std::string_view kDaemonKeys[] = {"control_socket", "reactors",      "io_backend",
+                                            "log_level",      "memory_budget", "metrics_listen"};
 constexpr std::string_view kPortalKeys[] = {"address", "group_tag"};
 constexpr std::string_view kTargetKeys[] = {"iqn", "alias", "alua_explicit", "port_group", "lun",
                                             "acl", "incoming_users", "outgoing_user",

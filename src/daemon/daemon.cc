@@ -23,15 +23,15 @@
 #include "base/memory_budget.h"
 #include "config/config.h"
 #include "devices/device_type.h"
-#include "reactor/reactor_group.h"
-#include "scsi/alua.h"
-#include "scsi/target.h"
 #include "mgmt/control_socket.h"
 #include "mgmt/json_rpc.h"
 #include "mgmt/metrics_server.h"
 #include "mgmt/prometheus.h"
 #include "mgmt/runtime.h"
 #include "mgmt/service.h"
+#include "reactor/reactor_group.h"
+#include "scsi/alua.h"
+#include "scsi/target.h"
 #include "transport/iscsi/server.h"
 
 namespace stgt::daemon {
@@ -204,8 +204,8 @@ int run(const DaemonOptions& options) {
   // The Prometheus endpoint renders stats.get through the dispatcher, so a scrape is
   // serialised with the control socket's methods like any other caller.
   mgmt::MetricsServer metrics([&dispatcher] {
-    const std::string line = dispatcher.handle(
-        R"({"jsonrpc":"2.0","id":0,"method":"stats.get","params":{}})");
+    const std::string line =
+        dispatcher.handle(R"({"jsonrpc":"2.0","id":0,"method":"stats.get","params":{}})");
     const mgmt::Json response = mgmt::Json::parse(line, nullptr, false);
     if (response.is_discarded() || !response.contains("result")) return std::string();
     return mgmt::prometheus_text(response["result"]);

@@ -39,7 +39,9 @@ std::string http_response(int code, std::string_view reason, std::string_view ty
 
 }  // namespace
 
-MetricsServer::~MetricsServer() { stop(); }
+MetricsServer::~MetricsServer() {
+  stop();
+}
 
 base::Result<void, std::string> MetricsServer::start(const std::string& address) {
   auto addr = net::SocketAddress::parse(address, 9540);
@@ -67,8 +69,8 @@ void MetricsServer::stop() {
 }
 
 std::string MetricsServer::respond(std::string_view head) const {
-  const size_t line_end = head.find("\r\n") != std::string_view::npos ? head.find("\r\n")
-                                                                     : head.find('\n');
+  const size_t line_end =
+      head.find("\r\n") != std::string_view::npos ? head.find("\r\n") : head.find('\n');
   const std::string_view line = head.substr(0, line_end);
   const size_t sp1 = line.find(' ');
   const size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
@@ -115,8 +117,8 @@ void MetricsServer::run() {
           continue;
         }
         c.in.append(buf, size_t(n));
-        const size_t end = c.in.find("\r\n\r\n") != std::string::npos ? c.in.find("\r\n\r\n")
-                                                                      : c.in.find("\n\n");
+        const size_t end =
+            c.in.find("\r\n\r\n") != std::string::npos ? c.in.find("\r\n\r\n") : c.in.find("\n\n");
         if (end != std::string::npos) {
           c.out = respond(std::string_view(c.in).substr(0, end + 2));
           c.answered = true;

@@ -11,8 +11,8 @@ namespace {
 struct Family {
   const char* suffix;  // after stgt_lu_ / stgt_session_
   const char* help;
-  const char* key;     // field of a stats.get entry
-  const char* extra;   // an extra label, e.g. class="read" (shares the family)
+  const char* key;    // field of a stats.get entry
+  const char* extra;  // an extra label, e.g. class="read" (shares the family)
 };
 
 // Counters; families with the same suffix are written together under one HELP/TYPE.
@@ -55,8 +55,9 @@ void write_histogram(std::string& out, const std::string& name, const std::vecto
       const Json& le = b["le_us"];
       // Bounds are whole microseconds: printed exactly in seconds.
       const std::string le_text =
-          le.is_null() ? "+Inf"
-                       : fmt::format("{}.{:06}", le.get<uint64_t>() / 1000000, le.get<uint64_t>() % 1000000);
+          le.is_null()
+              ? "+Inf"
+              : fmt::format("{}.{:06}", le.get<uint64_t>() / 1000000, le.get<uint64_t>() % 1000000);
       out += fmt::format("{}_bucket{{{},le=\"{}\"}} {}\n", name, labels, le_text, cumulative);
     }
     const uint64_t sum_us = lat.value("sum_us", uint64_t{0});
@@ -87,7 +88,8 @@ std::vector<Json> entries_of(const Json& stats, const char* key) {
   std::vector<Json> out;
   const auto it = stats.find(key);
   if (it == stats.end() || !it->is_array()) return out;
-  for (const Json& e : *it) out.push_back(e);
+  for (const Json& e : *it)
+    out.push_back(e);
   return out;
 }
 

@@ -14,7 +14,8 @@
 
 namespace stgt::mgmt {
 
-inline constexpr std::string_view kPrometheusContentType = "text/plain; version=0.0.4; charset=utf-8";
+inline constexpr std::string_view kPrometheusContentType =
+    "text/plain; version=0.0.4; charset=utf-8";
 
 // `stats`: the result of stats.get without "kind" ({"luns": [...], "sessions": [...]}).
 std::string prometheus_text(const Json& stats);

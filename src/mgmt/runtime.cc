@@ -266,7 +266,8 @@ std::shared_ptr<scsi::LogicalUnit> Runtime::live_lu(const std::string& iqn, uint
 std::vector<Runtime::LuRef> Runtime::logical_units() const {
   std::vector<LuRef> out;
   for (const auto& [iqn, map] : lus_) {
-    for (const auto& [id, entry] : map) out.push_back({iqn, id, entry.lu});
+    for (const auto& [id, entry] : map)
+      out.push_back({iqn, id, entry.lu});
   }
   return out;
 }
@@ -285,8 +286,9 @@ base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
   std::vector<config::PortalConfig> added_portals;
   std::vector<std::string> removed_portals;
   for (const config::PortalConfig& p : next.portals) {
-    const auto old = std::find_if(config_.portals.begin(), config_.portals.end(),
-                                  [&](const config::PortalConfig& o) { return o.address == p.address; });
+    const auto old =
+        std::find_if(config_.portals.begin(), config_.portals.end(),
+                     [&](const config::PortalConfig& o) { return o.address == p.address; });
     if (old == config_.portals.end()) {
       added_portals.push_back(p);
       report.changes.push_back("+ portal " + p.address);
@@ -404,8 +406,9 @@ base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
     }
     for (const std::string& address : removed_portals) {
       const auto sessions = server_.sessions();
-      const size_t n = size_t(std::count_if(sessions.begin(), sessions.end(),
-                                            [&](const iscsi::SessionInfo& s) { return s.local == address; }));
+      const size_t n =
+          size_t(std::count_if(sessions.begin(), sessions.end(),
+                               [&](const iscsi::SessionInfo& s) { return s.local == address; }));
       if (n > 0) {
         return rpc_error(RpcErrorCode::kInUse, "portal " + address + " has " + std::to_string(n) +
                                                    " session(s); use --force to remove it");
@@ -430,9 +433,8 @@ base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
       if (old_map != lus_.end()) {
         const auto kept = old_map->second.find(lc.id);
         if (kept != old_map->second.end() &&
-            std::any_of(resized_luns.begin(), resized_luns.end(), [&](const Resized& r) {
-              return r.iqn == tc.iqn && r.id == lc.id;
-            })) {
+            std::any_of(resized_luns.begin(), resized_luns.end(),
+                        [&](const Resized& r) { return r.iqn == tc.iqn && r.id == lc.id; })) {
           map[lc.id] = LuEntry{lc, kept->second.lu};
           continue;
         }
@@ -445,7 +447,8 @@ base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
   // New portals next; any failure unbinds what this change bound and changes nothing.
   std::vector<std::string> bound;
   auto unbind = [&] {
-    for (const std::string& a : bound) server_.remove_portal(a);
+    for (const std::string& a : bound)
+      server_.remove_portal(a);
   };
   for (const config::PortalConfig& p : added_portals) {
     if (auto ok = server_.add_portal(p.address, p.group_tag); !ok) {
@@ -459,13 +462,16 @@ base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
     const Resized& r = resized_luns[i];
     if (auto ok = next_lus.at(r.iqn).at(r.id).lu->resize(r.to); !ok) {
       for (size_t j = 0; j < i; ++j) {
-        (void)next_lus.at(resized_luns[j].iqn).at(resized_luns[j].id).lu->resize(resized_luns[j].from);
+        (void)next_lus.at(resized_luns[j].iqn)
+            .at(resized_luns[j].id)
+            .lu->resize(resized_luns[j].from);
       }
       unbind();
       return rpc_error(RpcErrorCode::kFailed, lun_name(r.iqn, r.id) + ": " + ok.error());
     }
   }
-  for (const std::string& address : removed_portals) server_.remove_portal(address);
+  for (const std::string& address : removed_portals)
+    server_.remove_portal(address);
 
   // ---- 4. publish, then move live sessions onto the new snapshots ----
   std::map<std::string, std::shared_ptr<const scsi::Target>> next_targets;
@@ -517,8 +523,8 @@ base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
   // SBC-4 4.6 / SPC-5 5.14: every I_T nexus of a resized LU is told its capacity changed.
   for (const Resized& r : resized_luns) {
     const auto& lu = next_lus.at(r.iqn).at(r.id).lu;
-    next_targets.at(r.iqn)->registry().queue_unit_attention(*lu,
-                                                            scsi::SenseReason::kCapacityDataChanged);
+    next_targets.at(r.iqn)->registry().queue_unit_attention(
+        *lu, scsi::SenseReason::kCapacityDataChanged);
   }
   // ALUA states changed in the configuration: an implicit transition of the live groups,
   // told to every nexus of the target (SPC-5 5.16.2.6).

@@ -37,7 +37,8 @@ base::Result<std::string, RpcError> target_param(const Json& params) {
 base::Result<std::string, RpcError> portal_param(const Json& params) {
   STGT_TRY(text, param_string(params, "address"));
   auto a = config::parse_portal_address(text);
-  if (!a) return rpc_error(RpcErrorCode::kInvalidParams, "bad portal address " + text + ": " + a.error());
+  if (!a)
+    return rpc_error(RpcErrorCode::kInvalidParams, "bad portal address " + text + ": " + a.error());
   return a->to_string();
 }
 
@@ -296,8 +297,10 @@ void register_luns(Dispatcher& d, Runtime& rt) {
           STGT_TRY(iqn, target_param(p));
           STGT_TRY(id, param_uint(p, "lun", UINT64_MAX, 16383));
           STGT_TRY(size, param_uint(p, "size", 0, UINT64_MAX));
-          if (id == UINT64_MAX) return rpc_error(RpcErrorCode::kInvalidParams, "missing parameter \"lun\"");
-          if (size == 0) return rpc_error(RpcErrorCode::kInvalidParams, "missing parameter \"size\" (bytes)");
+          if (id == UINT64_MAX)
+            return rpc_error(RpcErrorCode::kInvalidParams, "missing parameter \"lun\"");
+          if (size == 0)
+            return rpc_error(RpcErrorCode::kInvalidParams, "missing parameter \"size\" (bytes)");
           Config c = rt.config();
           TargetConfig* t = find_target(c, iqn);
           if (t == nullptr) return no_target(iqn);
@@ -315,9 +318,9 @@ void register_luns(Dispatcher& d, Runtime& rt) {
                                  ") cannot be resized live");
           }
           if (size < l->block_size) {
-            return rpc_error(RpcErrorCode::kInvalidParams,
-                             "the size must hold at least one " + std::to_string(l->block_size) +
-                                 "-byte block");
+            return rpc_error(
+                RpcErrorCode::kInvalidParams,
+                "the size must hold at least one " + std::to_string(l->block_size) + "-byte block");
           }
           l->size = size;
           return apply(rt, std::move(c), p);
@@ -633,11 +636,13 @@ void register_sessions(Dispatcher& d, Runtime& rt) {
         [&rt](const Json& p) -> RpcResult {
           STGT_TRY(address, portal_param(p));
           STGT_TRY(tag, param_uint(p, "group_tag", 1, 65535));
-          if (tag == 0) return rpc_error(RpcErrorCode::kInvalidParams, "group_tag must be 1..65535");
+          if (tag == 0)
+            return rpc_error(RpcErrorCode::kInvalidParams, "group_tag must be 1..65535");
           Config c = rt.config();
           for (const config::PortalConfig& x : c.portals) {
             if (x.address == address) {
-              return rpc_error(RpcErrorCode::kAlreadyExists, "portal " + address + " already exists");
+              return rpc_error(RpcErrorCode::kAlreadyExists,
+                               "portal " + address + " already exists");
             }
           }
           c.portals.push_back({address, uint16_t(tag)});
@@ -649,8 +654,10 @@ void register_sessions(Dispatcher& d, Runtime& rt) {
           STGT_TRY(address, portal_param(p));
           Config c = rt.config();
           const size_t before = c.portals.size();
-          std::erase_if(c.portals, [&](const config::PortalConfig& x) { return x.address == address; });
-          if (c.portals.size() == before) return rpc_error(RpcErrorCode::kNotFound, "no portal " + address);
+          std::erase_if(c.portals,
+                        [&](const config::PortalConfig& x) { return x.address == address; });
+          if (c.portals.size() == before)
+            return rpc_error(RpcErrorCode::kNotFound, "no portal " + address);
           if (c.portals.empty()) {
             return rpc_error(RpcErrorCode::kInvalidConfig,
                              "portal " + address + " is the last one; add another portal first");

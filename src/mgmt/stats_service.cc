@@ -19,14 +19,16 @@ Json io_stats_json(const scsi::IoStats& s) {
               {"written_bytes", s.written_bytes},
               {"check_conditions", s.check_conditions},
               {"aborts", s.aborts},
-              {"latency", {{"count", s.latency_count()}, {"sum_us", s.latency_sum_us}, {"buckets", buckets}}}};
+              {"latency",
+               {{"count", s.latency_count()}, {"sum_us", s.latency_sum_us}, {"buckets", buckets}}}};
 }
 
 namespace {
 
 Json with(Json head, const scsi::IoStats& s) {
   Json counters = io_stats_json(s);
-  for (auto& [k, v] : counters.items()) head[k] = v;
+  for (auto& [k, v] : counters.items())
+    head[k] = v;
   return head;
 }
 
@@ -45,7 +47,8 @@ RpcResult stats_get(Runtime& rt, const Json& p) {
     if (!n) return rpc_error(RpcErrorCode::kInvalidParams, "bad target name: " + n.error());
     iqn = *n;
     bool known = false;
-    for (const config::TargetConfig& t : rt.config().targets) known = known || t.iqn == iqn;
+    for (const config::TargetConfig& t : rt.config().targets)
+      known = known || t.iqn == iqn;
     if (!known) return rpc_error(RpcErrorCode::kNotFound, "no target " + iqn);
   }
   auto lun = param_uint(p, "lun", UINT64_MAX, 16383);

@@ -16,11 +16,12 @@ namespace {
 constexpr std::array<IoClass, 256> make_classes() {
   std::array<IoClass, 256> c{};
   // SBC-4 opcodes that move medium data.
-  for (const uint8_t op : {0x08, 0x28, 0xa8, 0x88}) c[op] = IoClass::kRead;  // READ 6/10/12/16
-  for (const uint8_t op : {0x0a, 0x2a, 0xaa, 0x8a,   // WRITE 6/10/12/16
-                           0x2e, 0xae, 0x8e,         // WRITE AND VERIFY 10/12/16
-                           0x41, 0x93,               // WRITE SAME 10/16
-                           0x89, 0x8b, 0x9c}) {      // COMPARE AND WRITE, ORWRITE, WRITE ATOMIC
+  for (const uint8_t op : {0x08, 0x28, 0xa8, 0x88})
+    c[op] = IoClass::kRead;                         // READ 6/10/12/16
+  for (const uint8_t op : {0x0a, 0x2a, 0xaa, 0x8a,  // WRITE 6/10/12/16
+                           0x2e, 0xae, 0x8e,        // WRITE AND VERIFY 10/12/16
+                           0x41, 0x93,              // WRITE SAME 10/16
+                           0x89, 0x8b, 0x9c}) {     // COMPARE AND WRITE, ORWRITE, WRITE ATOMIC
     c[op] = IoClass::kWrite;
   }
   return c;
@@ -33,7 +34,9 @@ void bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
   c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
 
-unsigned shard_of(const Command& cmd) { return cmd.reactor != nullptr ? cmd.reactor->id() : 0; }
+unsigned shard_of(const Command& cmd) {
+  return cmd.reactor != nullptr ? cmd.reactor->id() : 0;
+}
 
 }  // namespace
 
@@ -49,7 +52,8 @@ size_t latency_bucket(uint64_t micros) {
 
 uint64_t IoStats::latency_count() const {
   uint64_t n = 0;
-  for (const uint64_t b : latency) n += b;
+  for (const uint64_t b : latency)
+    n += b;
   return n;
 }
 
@@ -62,7 +66,8 @@ IoStats& IoStats::operator+=(const IoStats& o) {
   check_conditions += o.check_conditions;
   aborts += o.aborts;
   latency_sum_us += o.latency_sum_us;
-  for (size_t i = 0; i < kLatencyBuckets; ++i) latency[i] += o.latency[i];
+  for (size_t i = 0; i < kLatencyBuckets; ++i)
+    latency[i] += o.latency[i];
   return *this;
 }
 
@@ -112,7 +117,9 @@ void LuStats::record(unsigned id, const Completion& c) {
   }
 }
 
-void LuStats::count_abort(unsigned id) { bump(shard(id).aborts); }
+void LuStats::count_abort(unsigned id) {
+  bump(shard(id).aborts);
+}
 
 IoStats LuStats::total() const {
   IoStats t;
@@ -127,7 +134,8 @@ IoStats LuStats::total() const {
     t.check_conditions += s.check_conditions.load(r);
     t.aborts += s.aborts.load(r);
     t.latency_sum_us += s.latency_sum_us.load(r);
-    for (size_t b = 0; b < kLatencyBuckets; ++b) t.latency[b] += s.latency[b].load(r);
+    for (size_t b = 0; b < kLatencyBuckets; ++b)
+      t.latency[b] += s.latency[b].load(r);
   }
   return t;
 }

@@ -36,7 +36,9 @@ enum class IoClass : uint8_t { kOther, kRead, kWrite };
 IoClass io_class(uint8_t opcode);
 size_t latency_bucket(uint64_t micros);
 // Upper bound of bucket i in µs (2^i); the last bucket has none (+Inf).
-constexpr uint64_t latency_bucket_bound_us(size_t i) { return uint64_t{1} << i; }
+constexpr uint64_t latency_bucket_bound_us(size_t i) {
+  return uint64_t{1} << i;
+}
 
 struct IoStats {
   uint64_t read_commands = 0;

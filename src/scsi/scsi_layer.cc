@@ -4,8 +4,8 @@
 #include <optional>
 
 #include "base/byte_order.h"
-#include "scsi/alua.h"
 #include "base/log.h"
+#include "scsi/alua.h"
 #include "scsi/io_stats.h"
 #include "scsi/it_nexus.h"
 #include "scsi/logical_unit.h"

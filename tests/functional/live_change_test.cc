@@ -48,7 +48,8 @@ class LiveChangeTest : public StgtdTest {
  protected:
   void SetUp() override {
     StgtdTest::SetUp();
-    config::Config c = stgtd_.base_config({stgtd_.file_lun(4 << 20), StgtdProcess::memory_lun(1 << 20, 2)});
+    config::Config c =
+        stgtd_.base_config({stgtd_.file_lun(4 << 20), StgtdProcess::memory_lun(1 << 20, 2)});
     c.targets[0].acls = {{.initiator = "ALL"}};
     stgtd_.write_config(c);
     ASSERT_TRUE(stgtd_.start());
@@ -197,7 +198,8 @@ TEST_F(LiveChangeTest, PortalErrorsAreOneSentence) {
   EXPECT_EQ(r.err, "stgtadm: no portal 127.0.0.1:1\n");
   r = adm(stgtd_, {"portal", "remove", stgtd_.portal()});
   EXPECT_EQ(r.rc, 7);
-  EXPECT_EQ(r.err, "stgtadm: portal " + stgtd_.portal() + " is the last one; add another portal first\n");
+  EXPECT_EQ(r.err,
+            "stgtadm: portal " + stgtd_.portal() + " is the last one; add another portal first\n");
 }
 
 }  // namespace

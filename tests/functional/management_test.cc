@@ -45,9 +45,10 @@ class ManagementTest : public StgtdTest {
   CliResult adm(std::vector<std::string> args, const std::string& input = "") {
     return functional::adm(stgtd_, std::move(args), input);
   }
-  Json adm_json(std::vector<std::string> args) { return functional::adm_json(stgtd_, std::move(args)); }
+  Json adm_json(std::vector<std::string> args) {
+    return functional::adm_json(stgtd_, std::move(args));
+  }
 };
-
 
 TEST_F(ManagementTest, ControlSocketIsForItsOwnerOnly) {
   struct stat st {};

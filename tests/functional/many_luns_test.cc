@@ -45,7 +45,8 @@ TEST_F(ManyLunsTest, AThousandLunsInOneConfigApply) {
   IscsiSession s;
   ASSERT_TRUE(s.login(stgtd_.portal(), kTargetIqn, 1));
   config::Config next = config_;
-  for (uint32_t id = 2; id <= kLuns + 1; ++id) next.targets[0].luns.push_back(null_lun(id));
+  for (uint32_t id = 2; id <= kLuns + 1; ++id)
+    next.targets[0].luns.push_back(null_lun(id));
   const std::string file = stgtd_.dir() + "/many.toml";
   std::ofstream(file) << config::to_toml(next);
 

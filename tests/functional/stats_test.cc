@@ -72,7 +72,9 @@ std::map<std::string, double> samples(const std::string& text) {
   return out;
 }
 
-uint64_t u(const Json& j, const char* key) { return j.value(key, uint64_t{0}); }
+uint64_t u(const Json& j, const char* key) {
+  return j.value(key, uint64_t{0});
+}
 
 class StatsTest : public StgtdTest {
  protected:
@@ -88,9 +90,11 @@ class StatsTest : public StgtdTest {
 
   // What the test does on LUN 1: 4 writes of 8 KiB, 3 reads of 4 KiB, one read past the end.
   void do_io(IscsiSession& s) {
-    for (uint64_t i = 0; i < 4; ++i) ASSERT_TRUE(s.write(i * 16, make_pattern(i, 8192)));
+    for (uint64_t i = 0; i < 4; ++i)
+      ASSERT_TRUE(s.write(i * 16, make_pattern(i, 8192)));
     std::vector<uint8_t> back;
-    for (uint64_t i = 0; i < 3; ++i) ASSERT_TRUE(s.read(i * 16, 4096, back));
+    for (uint64_t i = 0; i < 3; ++i)
+      ASSERT_TRUE(s.read(i * 16, 4096, back));
     EXPECT_FALSE(s.read(kLuBytes / kBlockSize, kBlockSize, back));  // LBA OUT OF RANGE
   }
 
@@ -105,7 +109,8 @@ class StatsTest : public StgtdTest {
     EXPECT_EQ(u(after, "check_conditions") - u(before, "check_conditions"), 1u);
     EXPECT_EQ(u(after["latency"], "count") - u(before["latency"], "count"), 8u);
     uint64_t in_buckets = 0;
-    for (const Json& b : after["latency"]["buckets"]) in_buckets += u(b, "count");
+    for (const Json& b : after["latency"]["buckets"])
+      in_buckets += u(b, "count");
     EXPECT_EQ(in_buckets, u(after["latency"], "count"));
   }
 
@@ -133,7 +138,9 @@ TEST_F(StatsTest, CountersMoveByWhatTheInitiatorDid) {
   ASSERT_EQ(one.size(), 1u);
   EXPECT_EQ(one["luns"][0]["written_bytes"], after["luns"][0]["written_bytes"]);
   const uint16_t tsih = after["sessions"][0]["tsih"];
-  EXPECT_EQ(adm_json(stgtd_, {"stats", "session", "--tsih", std::to_string(tsih)})["sessions"].size(), 1u);
+  EXPECT_EQ(
+      adm_json(stgtd_, {"stats", "session", "--tsih", std::to_string(tsih)})["sessions"].size(),
+      1u);
   const CliResult table = adm(stgtd_, {"stats", "lun"});
   ASSERT_EQ(table.rc, 0) << table.err;
   EXPECT_EQ(table.out.rfind("TARGET", 0), 0u) << table.out;

@@ -125,13 +125,17 @@ void IscsiServer::start() {
   std::vector<Listener*> ls;
   {
     std::lock_guard lock(listeners_mu_);
-    for (auto& l : listeners_) ls.push_back(l.get());
+    for (auto& l : listeners_)
+      ls.push_back(l.get());
     started_ = true;
   }
-  for (Listener* l : ls) start_listener(l);
+  for (Listener* l : ls)
+    start_listener(l);
 }
 
-unsigned IscsiServer::reactor_count() const { return reactors_.size(); }
+unsigned IscsiServer::reactor_count() const {
+  return reactors_.size();
+}
 
 std::vector<PortalInfo> IscsiServer::portals() const {
   std::lock_guard lock(listeners_mu_);

@@ -56,7 +56,8 @@ class MetricsServerTest : public testing::Test {
 };
 
 TEST_F(MetricsServerTest, GetMetricsAnswersTheExposition) {
-  const std::string r = http_exchange(server_.address(), "GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n");
+  const std::string r =
+      http_exchange(server_.address(), "GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n");
   EXPECT_EQ(r.rfind("HTTP/1.0 200 OK\r\n", 0), 0u) << r;
   EXPECT_NE(r.find("Content-Type: text/plain; version=0.0.4"), std::string::npos) << r;
   EXPECT_NE(r.find("Content-Length: 10\r\n"), std::string::npos) << r;
@@ -65,11 +66,15 @@ TEST_F(MetricsServerTest, GetMetricsAnswersTheExposition) {
 }
 
 TEST_F(MetricsServerTest, OtherPathsAndMethodsAndGarbageAreRefused) {
-  EXPECT_EQ(http_exchange(server_.address(), "GET / HTTP/1.1\r\n\r\n").rfind("HTTP/1.0 404 ", 0), 0u);
-  EXPECT_EQ(http_exchange(server_.address(), "POST /metrics HTTP/1.0\r\n\r\n").rfind("HTTP/1.0 405 ", 0), 0u);
+  EXPECT_EQ(http_exchange(server_.address(), "GET / HTTP/1.1\r\n\r\n").rfind("HTTP/1.0 404 ", 0),
+            0u);
+  EXPECT_EQ(
+      http_exchange(server_.address(), "POST /metrics HTTP/1.0\r\n\r\n").rfind("HTTP/1.0 405 ", 0),
+      0u);
   EXPECT_EQ(http_exchange(server_.address(), "hello\r\n\r\n").rfind("HTTP/1.0 400 ", 0), 0u);
   // A head that never ends is cut off at kMaxRequest bytes.
-  const std::string huge = "GET /metrics HTTP/1.0\r\nX: " + std::string(MetricsServer::kMaxRequest, 'a');
+  const std::string huge =
+      "GET /metrics HTTP/1.0\r\nX: " + std::string(MetricsServer::kMaxRequest, 'a');
   EXPECT_EQ(http_exchange(server_.address(), huge).rfind("HTTP/1.0 400 ", 0), 0u);
   EXPECT_EQ(renders_.load(), 0);
 }

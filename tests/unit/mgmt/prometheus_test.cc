@@ -14,10 +14,10 @@ namespace {
 
 Json sample_stats() {
   scsi::IoStats lu;
-  scsi::add_completion(lu, {scsi::IoClass::kRead, 4096, false, true, 3});     // bucket [2,4)
+  scsi::add_completion(lu, {scsi::IoClass::kRead, 4096, false, true, 3});  // bucket [2,4)
   scsi::add_completion(lu, {scsi::IoClass::kRead, 4096, false, true, 3});
   scsi::add_completion(lu, {scsi::IoClass::kWrite, 8192, false, true, 1500});  // [1024,2048)
-  scsi::add_completion(lu, {scsi::IoClass::kOther, 0, true, true, 0});        // [0,1)
+  scsi::add_completion(lu, {scsi::IoClass::kOther, 0, true, true, 0});         // [0,1)
   lu.aborts = 2;
   Json l = io_stats_json(lu);
   l["target"] = "iqn.2026-11.org.stgt:a\"b";
@@ -53,12 +53,14 @@ TEST(Prometheus, CountersCarryTheirValuesAndLabels) {
             "stgt_lu_commands_total{" + lu + ",class=\"write\"} 1");
   EXPECT_EQ(line_with(text, "stgt_lu_commands_total{" + lu + ",class=\"other\"}"),
             "stgt_lu_commands_total{" + lu + ",class=\"other\"} 1");
-  EXPECT_EQ(line_with(text, "stgt_lu_read_bytes_total{"), "stgt_lu_read_bytes_total{" + lu + "} 8192");
+  EXPECT_EQ(line_with(text, "stgt_lu_read_bytes_total{"),
+            "stgt_lu_read_bytes_total{" + lu + "} 8192");
   EXPECT_EQ(line_with(text, "stgt_lu_written_bytes_total{"),
             "stgt_lu_written_bytes_total{" + lu + "} 8192");
   EXPECT_EQ(line_with(text, "stgt_lu_check_conditions_total{"),
             "stgt_lu_check_conditions_total{" + lu + "} 1");
-  EXPECT_EQ(line_with(text, "stgt_lu_task_aborts_total{"), "stgt_lu_task_aborts_total{" + lu + "} 2");
+  EXPECT_EQ(line_with(text, "stgt_lu_task_aborts_total{"),
+            "stgt_lu_task_aborts_total{" + lu + "} 2");
   const std::string session =
       R"(target="iqn.2026-11.org.stgt:a\"b",initiator="iqn.1994-05.com.example:host\\1",isid="0x023d00000001")";
   EXPECT_EQ(line_with(text, "stgt_session_written_bytes_total{"),
@@ -85,8 +87,10 @@ TEST(Prometheus, HistogramBucketsAreCumulativeInSeconds) {
   // 20 s lands past the last finite bound.
   EXPECT_NE(line_with(text, "stgt_session_latency_seconds_bucket{").find("le=\"0.000001\"} 0"),
             std::string::npos);
-  EXPECT_NE(text.find("le=\"16.777216\"} 0\nstgt_session_latency_seconds_bucket{"), std::string::npos);
-  EXPECT_NE(line_with(text, "stgt_session_latency_seconds_sum{").find("} 20.000000"), std::string::npos);
+  EXPECT_NE(text.find("le=\"16.777216\"} 0\nstgt_session_latency_seconds_bucket{"),
+            std::string::npos);
+  EXPECT_NE(line_with(text, "stgt_session_latency_seconds_sum{").find("} 20.000000"),
+            std::string::npos);
 }
 
 // Text format 0.0.4: every sample line is `name{labels} value`; every family has one HELP
@@ -95,7 +99,8 @@ TEST(Prometheus, OutputIsWellFormedExposition) {
   const std::string text = prometheus_text(sample_stats());
   ASSERT_FALSE(text.empty());
   ASSERT_EQ(text.back(), '\n');
-  const std::regex sample(R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\} [0-9.+Inf]+$)");
+  const std::regex sample(
+      R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\} [0-9.+Inf]+$)");
   std::map<std::string, std::string> type_of;
   std::set<std::string> finished;
   std::string current;
@@ -137,7 +142,8 @@ TEST(Prometheus, OutputIsWellFormedExposition) {
 }
 
 TEST(Prometheus, NoObjectsNoSamples) {
-  const std::string text = prometheus_text(Json{{"luns", Json::array()}, {"sessions", Json::array()}});
+  const std::string text =
+      prometheus_text(Json{{"luns", Json::array()}, {"sessions", Json::array()}});
   EXPECT_EQ(text.find("{"), std::string::npos);
   EXPECT_NE(text.find("# TYPE stgt_lu_commands_total counter"), std::string::npos);
 }

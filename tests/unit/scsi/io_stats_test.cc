@@ -14,7 +14,8 @@ TEST(IoStats, OpcodesAreClassified) {
                         {0x2a, IoClass::kWrite}, {0x8a, IoClass::kWrite}, {0x89, IoClass::kWrite},
                         {0x93, IoClass::kWrite}, {0x00, IoClass::kOther}, {0x12, IoClass::kOther},
                         {0x25, IoClass::kOther}, {0x35, IoClass::kOther}, {0x7f, IoClass::kOther}};
-  for (const Case& c : cases) EXPECT_EQ(io_class(c.opcode), c.expected) << int(c.opcode);
+  for (const Case& c : cases)
+    EXPECT_EQ(io_class(c.opcode), c.expected) << int(c.opcode);
 }
 
 TEST(IoStats, LatencyBucketsAreLog2Microseconds) {
