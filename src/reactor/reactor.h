@@ -49,6 +49,24 @@ class FileIoCompletion {
   ~FileIoCompletion() = default;
 };
 
+// Work that runs once at the end of the current loop iteration, after every event of the
+// batch (socket readiness, file completions, timers, posted functions) has been handled.
+// A connection uses it to send all the responses one iteration produced with one sendmsg.
+// Intrusive (no allocation); deferring an already queued object is a no-op. The object
+// must stay alive until it has run or cancel_deferred() was called.
+class Deferred {
+ public:
+  virtual void run_deferred() = 0;
+  bool deferred_queued() const { return queued_; }
+
+ protected:
+  virtual ~Deferred() = default;
+
+ private:
+  friend class ReactorCore;
+  bool queued_ = false;
+};
+
 struct WatchId {
   uint64_t value = 0;
   bool valid() const { return value != 0; }
@@ -92,6 +110,10 @@ class Reactor {
   virtual void submit_writev(int fd, const iovec* iov, int iovcnt, uint64_t offset, bool fua,
                              FileIoCompletion* done) = 0;
   virtual void submit_fdatasync(int fd, FileIoCompletion* done) = 0;
+
+  // Runs d.run_deferred() at the end of this iteration (reactor thread only).
+  virtual void defer(Deferred& d) = 0;
+  virtual void cancel_deferred(Deferred& d) = 0;
 
   // Timers fire on this thread; a periodic timer re-arms until cancelled.
   virtual TimerId add_timer(std::chrono::milliseconds after, bool periodic,

@@ -30,6 +30,7 @@ void ReactorCore::run() {
     poll_once(next_timeout());
     run_timers();
     run_posted();
+    run_deferred();
     release_retired();
   }
   set_current(nullptr);
@@ -65,6 +66,30 @@ void ReactorCore::run_posted() {
   for (auto& fn : running_)
     fn();
   running_.clear();  // keeps its capacity: steady state allocates nothing
+}
+
+void ReactorCore::defer(Deferred& d) {
+  if (d.queued_) return;
+  d.queued_ = true;
+  deferred_.push_back(&d);  // keeps its capacity: steady state allocates nothing
+}
+
+void ReactorCore::cancel_deferred(Deferred& d) {
+  if (!d.queued_) return;
+  d.queued_ = false;
+  std::replace(deferred_.begin(), deferred_.end(), &d, static_cast<Deferred*>(nullptr));
+}
+
+void ReactorCore::run_deferred() {
+  // By index: a deferred function may defer more work, which runs in this same pass.
+  for (size_t i = 0; i < deferred_.size(); ++i) {
+    Deferred* d = deferred_[i];
+    if (d == nullptr) continue;
+    deferred_[i] = nullptr;
+    d->queued_ = false;
+    d->run_deferred();
+  }
+  deferred_.clear();
 }
 
 TimerId ReactorCore::add_timer(std::chrono::milliseconds after, bool periodic,
@@ -113,7 +138,8 @@ void ReactorCore::run_timers() {
 }
 
 std::chrono::nanoseconds ReactorCore::next_timeout() {
-  if (stopping_.load(std::memory_order_relaxed) || post_pending_.load(std::memory_order_acquire)) {
+  if (stopping_.load(std::memory_order_relaxed) || post_pending_.load(std::memory_order_acquire) ||
+      !deferred_.empty()) {
     return std::chrono::nanoseconds(0);
   }
   if (timer_queue_.empty()) return std::chrono::nanoseconds(-1);

@@ -34,6 +34,8 @@ class ReactorCore : public Reactor {
   void post(std::function<void()> fn) final;
   TimerId add_timer(std::chrono::milliseconds after, bool periodic, std::function<void()> fn) final;
   void cancel_timer(TimerId id) final;
+  void defer(Deferred& d) final;
+  void cancel_deferred(Deferred& d) final;
 
  protected:
   using Clock = std::chrono::steady_clock;
@@ -73,6 +75,7 @@ class ReactorCore : public Reactor {
  private:
   void run_posted();
   void run_timers();
+  void run_deferred();
   std::chrono::nanoseconds next_timeout();
 
   base::UniqueFd wakeup_fd_;
@@ -98,6 +101,8 @@ class ReactorCore : public Reactor {
   std::vector<TimerQueue::node_type> due_timers_;
 
   void release_retired();
+
+  std::vector<Deferred*> deferred_;  // null entries: cancelled
 
   std::deque<Watch> watches_;
   std::vector<uint32_t> free_slots_;

@@ -116,7 +116,13 @@ void UringReactor::unwatch_fd(WatchId id) {
   if (remove_watch(id.value) == nullptr) return;
   io_uring_sqe* sqe = get_sqe();
   if (sqe == nullptr) return;  // a stale CQE is dropped by its generation anyway
-  io_uring_prep_poll_remove(sqe, make_user_data(Tag::kPoll, id.value));
+  // An async cancel, not IORING_OP_POLL_REMOVE: a poll remove fails (-EALREADY) while a
+  // wake-up of the poll is being handled in the kernel (its task work pending; with
+  // COOP_TASKRUN, until this thread next leaves a syscall), and the multishot poll then
+  // stays armed for good, holding its reference to the file: a closed socket was never
+  // released and sat in CLOSE-WAIT after the peer's FIN (seen after logouts under
+  // MultipathIO). A cancel marks such a poll cancelled and its task work ends it.
+  io_uring_prep_cancel64(sqe, make_user_data(Tag::kPoll, id.value), 0);
   io_uring_sqe_set_data64(sqe, make_user_data(Tag::kIgnore, 0));
   // The poll holds a reference to the file: submit now so that the caller's close() of
   // the fd takes effect (e.g. sends FIN) without waiting for the next iteration.

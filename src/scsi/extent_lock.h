@@ -4,12 +4,15 @@
 // one uninterrupted operation).
 //
 // Modes:
-//   kShared     plain writes: WRITE (6/10/12/16), WRITE AND VERIFY, WRITE SAME, UNMAP. Shared
+//   kShared     plain writes: WRITE (6/10/12/16), WRITE AND VERIFY, WRITE SAME, UNMAP; and
+//               READ (6/10/12/16), which must not see a block half written by a read-modify-
+//               write (on a file LU a buffered read is not atomic against a buffered write
+//               of the same page). Shared
 //               holds never conflict with each other (overlapping SIMPLE writes stay unordered,
 //               SAM-5 8.6); they conflict with overlapping exclusive holds.
 //   kExclusive  read-modify-write (COMPARE AND WRITE, ORWRITE): conflicts with every
 //               overlapping hold of either mode.
-// Reads take nothing: only writers are ordered against a read-modify-write.
+// Other reads (VERIFY, the medium read inside CAW/ORWRITE itself) take nothing.
 //
 // Ownership: the LogicalUnit owns its ExtentLock; a command's hold lives inside the Command
 // (Command::extent, an intrusive list node), so the lock itself never allocates per command.

@@ -6,6 +6,9 @@
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
 
+#include <poll.h>
+
+#include <chrono>
 #include <cstring>
 #include <iostream>
 #include <optional>
@@ -174,6 +177,121 @@ TEST_F(CompareAndWriteTest, MiscompareReportsTheFirstDifferingByte) {
   EXPECT_EQ(good.status, SCSI_STATUS_GOOD);
   ASSERT_TRUE(s.read(3, 2 * kBlockSize, back));
   EXPECT_EQ(back, Bytes(2 * kBlockSize, 0xee));
+}
+
+// One session's share of the queued test below: its CAWs compare with `from` and write
+// `to`; its READs must see one of the two whole blocks.
+struct QueuedLoad {
+  Bytes caw_data;  // from, then to (libiscsi sends from this buffer: it must outlive the run)
+  const Bytes* a = nullptr;
+  const Bytes* b = nullptr;
+  int dispatched = 0;
+  int completed = 0;
+  int wins = 0;
+  int reads = 0;
+  std::string error;  // the first unexpected outcome
+};
+
+std::string describe_status(int status) {
+  // libiscsi's own outcome when the target never answered within the session's timeout.
+  if (status == SCSI_STATUS_TIMEOUT) return "timed out (never answered)";
+  return "status " + std::to_string(status);
+}
+
+void on_queued_caw(iscsi_context*, int status, void* command_data, void* private_data) {
+  auto& load = *static_cast<QueuedLoad*>(private_data);
+  auto* task = static_cast<scsi_task*>(command_data);
+  ++load.completed;
+  if (status == SCSI_STATUS_GOOD) {
+    ++load.wins;
+  } else if (status != SCSI_STATUS_CHECK_CONDITION || task->sense.key != SCSI_SENSE_MISCOMPARE) {
+    if (load.error.empty()) load.error = "CAW " + describe_status(status);
+  }
+  scsi_free_scsi_task(task);
+}
+
+void on_queued_read(iscsi_context*, int status, void* command_data, void* private_data) {
+  auto& load = *static_cast<QueuedLoad*>(private_data);
+  auto* task = static_cast<scsi_task*>(command_data);
+  ++load.completed;
+  ++load.reads;
+  const Bytes got(task->datain.data, task->datain.data + task->datain.size);
+  if (status != SCSI_STATUS_GOOD) {
+    if (load.error.empty()) load.error = "READ " + describe_status(status);
+  } else if (got != *load.a && got != *load.b && load.error.empty()) {
+    load.error = "torn or foreign block read";
+  }
+  scsi_free_scsi_task(task);
+}
+
+// What libiscsi's MultipathIO.CompareAndWriteAsync does, plus READs of the same block: two
+// sessions (one per reactor) each queue far more commands than the CmdSN window at once,
+// COMPARE AND WRITEs that flip one block between two values and READs of it. Every command
+// must complete, each CAW GOOD or MISCOMPARE, each READ a whole block. (With responses
+// batched per reactor iteration, before the CmdSN window stopped moving back, commands timed
+// out here in about one run of five; the deterministic test of that bug is
+// HostilePeerTest.CmdSnWindowOnceAdvertisedIsHonouredWhileTheTaskTableFills.)
+TEST_F(CompareAndWriteTest, TwoSessionsQueueCawsAndReadsOfOneBlockAndAllComplete) {
+  constexpr uint64_t kLba = 11;
+  constexpr int kCawsPerSession = 1000;
+  constexpr int kReadsPerSession = 200;
+  const Bytes a = make_pattern(101, kBlockSize);
+  const Bytes b = make_pattern(202, kBlockSize);
+  IscsiSession sessions[kSessions] = {IscsiSession("iqn.2026-11.org.stgt.test:queued-0"),
+                                      IscsiSession("iqn.2026-11.org.stgt.test:queued-1")};
+  for (IscsiSession& s : sessions)
+    ASSERT_TRUE(s.login(stgtd_.portal(), kTargetIqn));
+  ASSERT_TRUE(sessions[0].write(kLba, a));
+  QueuedLoad loads[kSessions];
+  for (int i = 0; i < kSessions; ++i) {
+    QueuedLoad& load = loads[i];
+    load.a = &a;
+    load.b = &b;
+    load.caw_data = i == 0 ? a : b;
+    const Bytes& to = i == 0 ? b : a;
+    load.caw_data.insert(load.caw_data.end(), to.begin(), to.end());
+    for (int n = 0; n < kCawsPerSession; ++n) {
+      ASSERT_NE(iscsi_compareandwrite_task(sessions[i].get(), 1, kLba, load.caw_data.data(),
+                                           uint32_t(load.caw_data.size()), int(kBlockSize), 0, 0, 0,
+                                           0, 0, on_queued_caw, &load),
+                nullptr);
+      ++load.dispatched;
+    }
+    // Then READs of the block, queued behind them: they meet the last CAWs of both sessions.
+    for (int n = 0; n < kReadsPerSession; ++n) {
+      ASSERT_NE(iscsi_read16_task(sessions[i].get(), 1, kLba, kBlockSize, int(kBlockSize), 0, 0, 0,
+                                  0, 0, on_queued_read, &load),
+                nullptr);
+      ++load.dispatched;
+    }
+  }
+  // A liveness bound, not a timing: the whole run takes well under a second when it works.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  auto pending = [&] {
+    return loads[0].completed < loads[0].dispatched || loads[1].completed < loads[1].dispatched;
+  };
+  while (pending() && std::chrono::steady_clock::now() < deadline) {
+    pollfd fds[kSessions];
+    for (int i = 0; i < kSessions; ++i)
+      fds[i] =
+          pollfd{iscsi_get_fd(sessions[i].get()), short(iscsi_which_events(sessions[i].get())), 0};
+    ASSERT_GE(::poll(fds, kSessions, 1000), 0);
+    for (int i = 0; i < kSessions; ++i) {
+      if (fds[i].revents == 0) continue;
+      ASSERT_EQ(iscsi_service(sessions[i].get(), fds[i].revents), 0);
+    }
+  }
+  for (int i = 0; i < kSessions; ++i) {
+    SCOPED_TRACE(testing::Message() << "session " << i);
+    EXPECT_EQ(loads[i].completed, loads[i].dispatched) << "commands never answered";
+    EXPECT_EQ(loads[i].error, "");
+    EXPECT_EQ(loads[i].reads, kReadsPerSession);
+  }
+  EXPECT_GT(loads[0].wins + loads[1].wins, 0);
+  Bytes block;
+  ASSERT_TRUE(sessions[0].read(kLba, kBlockSize, block));
+  EXPECT_TRUE(block == a || block == b);
+  std::cout << "wins " << loads[0].wins << " + " << loads[1].wins << "\n";
 }
 
 }  // namespace

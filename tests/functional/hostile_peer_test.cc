@@ -487,6 +487,57 @@ TEST_F(HostilePeerTest, ClosedCmdSnWindowIsReopenedByNopIn) {
   EXPECT_TRUE(fresh_session_works());
 }
 
+// RFC 7143 4.2.2.1: an initiator ignores a MaxCmdSN lower than the one it holds, so the
+// target must go on accepting every CmdSN up to the highest MaxCmdSN it ever sent, even
+// while its task table is fuller than when it sent it. Here a command held behind a CmdSN
+// gap and an immediate command fill the table (queue_depth 4) when the immediate command's
+// response is built; the initiator then uses the top of the window it was given. (Found as
+// libiscsi MultipathIO.CompareAndWriteAsync hanging: responses batched per reactor
+// iteration kept completed tasks in the table while a response was built; the command at
+// the old MaxCmdSN was dropped and everything after it waited behind the gap.)
+TEST_F(HostilePeerTest, CmdSnWindowOnceAdvertisedIsHonouredWhileTheTaskTableFills) {
+  ASSERT_TRUE(start_daemon([](config::Config& c) { c.iscsi.queue_depth = 4; }));
+  RawIscsi raw;
+  ASSERT_TRUE(raw_connect(raw));
+  ASSERT_TRUE(raw.login());
+  ASSERT_TRUE(raw.clear_unit_attention());
+  const uint32_t first = raw.cmd_sn();
+  const uint32_t granted = raw.max_cmd_sn();
+  ASSERT_EQ(raw.exp_cmd_sn(), first);
+  ASSERT_TRUE(iscsi::sn_le(first + 2, granted)) << "window [" << first << ", " << granted << "]";
+  const std::array<uint8_t, 6> tur{0, 0, 0, 0, 0, 0};
+  std::vector<uint32_t> itts;
+  auto send_tur = [&](uint32_t cmd_sn) {
+    itts.push_back(raw.next_itt());
+    return raw.send(raw.scsi_command(tur, itts.back(), cmd_sn, 0, false, false));
+  };
+  // CmdSN first + 1 waits for `first`, holding a task.
+  ASSERT_TRUE(send_tur(first + 1));
+  // An immediate command runs at once; its response is built with two tasks in use.
+  iscsi::Bhs immediate = raw.scsi_command(tur, raw.next_itt(), first, 0, false, false);
+  immediate.bytes[0] |= 0x40;  // RFC 7143 11.3: I bit
+  ASSERT_TRUE(raw.send(immediate));
+  RawPdu r;
+  ASSERT_TRUE(raw.expect(Opcode::kScsiResponse, r, Millis(3000)));
+  EXPECT_EQ(r.bhs.itt(), immediate.itt());
+  EXPECT_TRUE(iscsi::sn_le(granted, r.max_cmd_sn()))
+      << "MaxCmdSN went back from " << granted << " to " << r.max_cmd_sn();
+  // The top of the window granted before, then the missing CmdSN: all three are answered.
+  ASSERT_TRUE(send_tur(granted));
+  ASSERT_TRUE(send_tur(first));
+  std::vector<uint32_t> answered;
+  while (answered.size() < itts.size()) {
+    ASSERT_TRUE(raw.expect(Opcode::kScsiResponse, r, Millis(3000)))
+        << "answered " << answered.size() << " of " << itts.size() << " (the command at CmdSN "
+        << granted << " was dropped?)";
+    answered.push_back(r.bhs.itt());
+  }
+  std::sort(answered.begin(), answered.end());
+  std::sort(itts.begin(), itts.end());
+  EXPECT_EQ(answered, itts);
+  EXPECT_TRUE(fresh_session_works());
+}
+
 // Throttling: a session may hold at most [iscsi] session_write_buffer bytes of write data.
 // A write that would go past it is answered TASK SET FULL without its buffer being taken;
 // once the first write completes, the next one is accepted again.

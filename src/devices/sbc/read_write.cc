@@ -52,7 +52,11 @@ void read(scsi::Command& cmd) {
     cmd.fail_no_buffers();
     return;
   }
-  read_blocks(cmd, cmd.data, r.lba, read_done);
+  // A shared hold, like a write's: a READ never overlaps a COMPARE AND WRITE or ORWRITE of
+  // the same blocks (SBC-4 5.3: the compare and the write are one uninterrupted action), so
+  // it cannot see a block half written by one. While none runs this is one atomic load.
+  cmd.lu->extents().acquire(cmd, scsi::ExtentLock::Mode::kShared, cmd.lba, cmd.blocks,
+                            [](scsi::Command& c) { read_blocks(c, c.data, c.lba, read_done); });
 }
 
 // Writes the first `bytes` of data-out at cmd.lba (shared by WRITE and WRITE AND VERIFY).

@@ -19,9 +19,12 @@ namespace stgt::iscsi {
 
 namespace {
 
-constexpr size_t kStageBufferSize = 16 * 1024;
-// Data segments at least this long are read straight into the command's buffers.
-constexpr size_t kDirectReadMin = 4 * 1024;
+// One recv takes up to this much: at QD 32, every command a 4 KiB write batch holds.
+constexpr size_t kStageBufferSize = 64 * 1024;
+// Data segments at least this long are read straight into the command's buffers (what
+// follows them lands in the staging buffer, same readv). Shorter ones are cheaper to copy
+// out of the staging buffer than to read with a syscall of their own.
+constexpr size_t kDirectReadMin = 16 * 1024;
 constexpr size_t kMaxWriteIov = 128;
 // During login no MaxRecvDataSegmentLength is negotiated yet (RFC 7143 13.12: 8192).
 constexpr uint32_t kLoginMaxDataSegment = 8192;
@@ -50,10 +53,14 @@ Connection::Connection(reactor::Reactor& reactor, base::UniqueFd fd,
       id_(id),
       local_address_(std::move(local_address)),
       peer_address_(std::move(peer_address)),
-      portal_group_tag_(portal_group_tag),
-      rx_stage_buf_(kStageBufferSize) {}
+      portal_group_tag_(portal_group_tag) {
+  flush_hook_.connection = this;
+}
 
-Connection::~Connection() { release_session_slot(); }
+Connection::~Connection() {
+  reactor_.cancel_deferred(flush_hook_);
+  release_session_slot();
+}
 
 void Connection::start() {
   started_at_ = std::chrono::steady_clock::now();
@@ -81,6 +88,9 @@ void Connection::close(std::string_view why) {
   }
   if (watch_.valid()) reactor_.unwatch_fd(watch_);
   if (timer_.valid()) reactor_.cancel_timer(timer_);
+  reactor_.cancel_deferred(flush_hook_);
+  rx_stage_buf_.reset();
+  rx_stage_head_ = rx_stage_tail_ = 0;
   watch_ = {};
   timer_ = {};
   fd_.reset();
@@ -121,9 +131,21 @@ void Connection::schedule_drop() {
 
 void Connection::on_events(uint32_t events) {
   if (closed_) return;
-  if ((events & reactor::kReadable) != 0 || (events & reactor::kHangup) != 0) receive();
+  if ((events & reactor::kReadable) != 0 || (events & reactor::kHangup) != 0) {
+    rx_drained_ = false;
+    receive();
+  }
   if (!closed_ && (events & reactor::kWritable) != 0 && tx_blocked_) flush_tx();
-  if (!closed_ && tx_head_ != nullptr && !tx_blocked_) flush_tx();
+  schedule_flush();
+}
+
+void Connection::schedule_flush() {
+  if (!closed_ && tx_head_ != nullptr && !tx_blocked_) reactor_.defer(flush_hook_);
+}
+
+void Connection::FlushHook::run_deferred() {
+  Connection& c = *connection;
+  if (!c.closed_ && c.tx_head_ != nullptr && !c.tx_blocked_) c.flush_tx();
 }
 
 void Connection::on_timer() {
@@ -170,21 +192,30 @@ bool Connection::rx_fill(std::span<iovec> dest, size_t& done, size_t need, bool 
       if (rx_stage_head_ == rx_stage_tail_) rx_stage_head_ = rx_stage_tail_ = 0;
       continue;
     }
+    if (rx_drained_) return false;  // nothing more until the next readiness event
+    if (rx_stage_buf_.empty()) {
+      rx_stage_buf_ = reactor_.buffers().get(kStageBufferSize);
+      if (rx_stage_buf_.empty()) {
+        close("out of receive buffers");
+        return false;
+      }
+    }
     ssize_t n;
     if (allow_direct && need - done >= kDirectReadMin) {
-      std::array<iovec, 40> v;
-      size_t cnt = 0;
-      v[cnt++] = iovec{static_cast<uint8_t*>(dest[idx].iov_base) + skip, dest[idx].iov_len - skip};
-      for (size_t i = idx + 1; i < dest.size() && cnt < v.size(); ++i) v[cnt++] = dest[i];
-      n = ::readv(fd_.get(), v.data(), int(cnt));
+      n = rx_read_direct(dest, idx, skip, need - done);
       if (n > 0) {
-        done += size_t(n);
+        const size_t into_dest = std::min(size_t(n), need - done);
+        done += into_dest;
+        rx_stage_head_ = 0;
+        rx_stage_tail_ = size_t(n) - into_dest;
         last_rx_ = std::chrono::steady_clock::now();
         continue;
       }
     } else {
-      n = ::recv(fd_.get(), rx_stage_buf_.data(), rx_stage_buf_.size(), 0);
+      const size_t asked = kStageBufferSize;
+      n = ::recv(fd_.get(), rx_stage_buf_.data(), asked, 0);
       if (n > 0) {
+        rx_drained_ = size_t(n) < asked;
         rx_stage_head_ = 0;
         rx_stage_tail_ = size_t(n);
         last_rx_ = std::chrono::steady_clock::now();
@@ -203,9 +234,32 @@ bool Connection::rx_fill(std::span<iovec> dest, size_t& done, size_t need, bool 
   return true;
 }
 
+// One readv: the next `want` bytes straight into `dest` (from iovec idx, byte skip), and
+// whatever follows them on the socket (the next PDU headers) into the empty staging buffer.
+ssize_t Connection::rx_read_direct(std::span<iovec> dest, size_t idx, size_t skip, size_t want) {
+  std::array<iovec, 41> v;
+  size_t cnt = 0;
+  size_t asked = 0;
+  for (size_t i = idx; i < dest.size() && cnt + 1 < v.size() && asked < want; ++i) {
+    uint8_t* base = static_cast<uint8_t*>(dest[i].iov_base) + (i == idx ? skip : 0);
+    const size_t len = std::min(dest[i].iov_len - (i == idx ? skip : 0), want - asked);
+    v[cnt++] = iovec{base, len};
+    asked += len;
+  }
+  if (asked == want) {
+    v[cnt++] = iovec{rx_stage_buf_.data(), kStageBufferSize};
+    asked += kStageBufferSize;
+  }
+  const ssize_t n = ::readv(fd_.get(), v.data(), int(cnt));
+  if (n > 0) rx_drained_ = size_t(n) < asked;
+  return n;
+}
+
 void Connection::receive() {
   while (!closed_ && rx_step()) {
   }
+  // An idle connection keeps no staging buffer (docs/performance.md, "Many objects").
+  if (rx_stage_head_ == rx_stage_tail_) rx_stage_buf_.reset();
 }
 
 // Advances the receive state machine by one stage; false when it must wait for bytes.
@@ -507,9 +561,20 @@ void Connection::flush_tx() {
 }
 
 SequenceNumbers Connection::next_sn(bool advance_stat_sn) {
-  SequenceNumbers sn{stat_sn_, exp_cmd_sn_, max_cmd_sn()};
+  // RFC 7143 4.2.2.1: the initiator keeps the highest MaxCmdSN it was told and ignores a
+  // lower one, so it may send up to that CmdSN whatever we say later. The window therefore
+  // never moves back, even when the task table is fuller than at the last update (completed
+  // tasks whose responses wait in the send queue, commands held behind a CmdSN gap):
+  // accept_cmd_sn() would otherwise drop, silently, a command the initiator was entitled to
+  // send, and every later one would wait behind that gap forever. The table still has room
+  // for the whole window: a command that arrives takes one slot and one CmdSN of the window
+  // together, and MaxCmdSN only ever grows by the slots free at that moment. (Immediate
+  // commands take a slot without a CmdSN: while they run, a command of the window may find
+  // the table full, and is rejected, RFC 7143 11.17.1, rather than dropped.)
+  const uint32_t now = max_cmd_sn();
+  if (sn_lt(last_max_cmd_sn_, now)) last_max_cmd_sn_ = now;
+  SequenceNumbers sn{stat_sn_, exp_cmd_sn_, last_max_cmd_sn_};
   if (advance_stat_sn) ++stat_sn_;
-  last_max_cmd_sn_ = sn.max_cmd_sn;
   return sn;
 }
 

@@ -89,11 +89,19 @@ class Connection final : public scsi::CommandOwner,
   void on_events(uint32_t events);
   void receive();
   void flush_tx();
+  // Sends the queue at the end of this reactor iteration: every response the iteration
+  // produced (a batch of received commands, a batch of store completions) in one sendmsg.
+  void schedule_flush();
+  struct FlushHook final : reactor::Deferred {
+    Connection* connection = nullptr;
+    void run_deferred() override;
+  };
   void on_timer();
 
   // ---- receive state machine ----
   enum class RxStage : uint8_t { kHeader, kAhs, kHeaderDigest, kData, kDataDigest };
   bool rx_fill(std::span<iovec> dest, size_t& count_done, size_t need, bool allow_direct);
+  ssize_t rx_read_direct(std::span<iovec> dest, size_t idx, size_t skip, size_t want);
   void rx_header_done();
   void rx_pdu_done();
   void rx_set_data_destination();
@@ -196,7 +204,9 @@ class Connection final : public scsi::CommandOwner,
   // Sequence numbers (RFC 7143 4.2.2).
   uint32_t stat_sn_ = 0;
   uint32_t exp_cmd_sn_ = 0;
-  uint32_t last_max_cmd_sn_ = 0;  // MaxCmdSN as last told to the initiator
+  // The highest MaxCmdSN told to the initiator: the end of the window it may use, which
+  // never moves back (next_sn()). ExpCmdSN - 1 (a closed window) before the first one.
+  uint32_t last_max_cmd_sn_ = 0;
   bool logout_pending_ = false;
   uint32_t logout_itt_ = 0;
 
@@ -224,9 +234,15 @@ class Connection final : public scsi::CommandOwner,
   bool rx_sink_ = false;          // data segment is thrown away, the PDU still handled
   std::optional<RejectReason> rx_reject_;  // reject the PDU once its data is consumed
   std::vector<uint8_t> rx_discard_buf_;
-  std::vector<uint8_t> rx_stage_buf_;  // bytes read from the socket ahead of the parser
+  // Bytes read from the socket ahead of the parser. Taken from the reactor's pool when a
+  // read needs it and given back once it is empty, so an idle connection holds none.
+  base::PoolBuffer rx_stage_buf_;
   size_t rx_stage_head_ = 0;
   size_t rx_stage_tail_ = 0;
+  // The last read returned less than it asked for: the socket is drained, so the next
+  // read waits for the next readiness event instead of costing a recv that gets EAGAIN
+  // (epoll(7): a short read on a stream socket means its input is exhausted).
+  bool rx_drained_ = false;
 
   // Tasks.
   std::unique_ptr<TaskTable> tasks_;
@@ -247,6 +263,7 @@ class Connection final : public scsi::CommandOwner,
   std::vector<TxPdu*> tx_free_;
   size_t tx_head_sent_ = 0;  // bytes of *tx_head_ already written
   bool tx_blocked_ = false;  // last write hit EAGAIN; wait for writable
+  FlushHook flush_hook_;
 };
 
 }  // namespace stgt::iscsi

@@ -402,7 +402,7 @@ void Connection::command_done(scsi::Command& cmd) {
     return;
   }
   send_task_result(t);
-  flush_tx();
+  schedule_flush();
   maybe_finish_logout();
 }
 

@@ -88,6 +88,7 @@ void Connection::handle_login() {
     // RFC 7143 4.2.2.1: the first login request carries the session's initial CmdSN.
     first_login_pdu_ = false;
     exp_cmd_sn_ = h.cmd_sn();
+    last_max_cmd_sn_ = exp_cmd_sn_ - 1;  // nothing advertised yet
     stat_sn_ = 1;
   }
   LoginRequest req;

@@ -151,6 +151,40 @@ TEST_P(ReactorTest, PostFromReactorRunsLaterNotInline) {
   EXPECT_TRUE(eventually([&] { return inner_ran; }));
 }
 
+class CountingDeferred final : public Deferred {
+ public:
+  void run_deferred() override { ++runs; }
+  int runs = 0;
+};
+
+TEST_P(ReactorTest, DeferredRunsOnceAtTheEndOfTheIteration) {
+  CountingDeferred d;
+  int seen_inside = -1;
+  on_reactor([&] {
+    reactor_->defer(d);
+    reactor_->defer(d);  // already queued: no second run
+    EXPECT_TRUE(d.deferred_queued());
+    seen_inside = d.runs;
+  });
+  EXPECT_EQ(seen_inside, 0);  // never inline
+  EXPECT_TRUE(eventually([&] { return d.runs == 1 && !d.deferred_queued(); }));
+  on_reactor([&] { reactor_->defer(d); });
+  EXPECT_TRUE(eventually([&] { return d.runs == 2; }));
+}
+
+TEST_P(ReactorTest, CancelledDeferredNeverRuns) {
+  CountingDeferred d;
+  CountingDeferred other;
+  on_reactor([&] {
+    reactor_->defer(d);
+    reactor_->defer(other);
+    reactor_->cancel_deferred(d);
+    EXPECT_FALSE(d.deferred_queued());
+  });
+  EXPECT_TRUE(eventually([&] { return other.runs == 1; }));
+  on_reactor([&] { EXPECT_EQ(d.runs, 0); });
+}
+
 TEST_P(ReactorTest, OneShotTimerFiresOnceAfterDelay) {
   int fired = 0;
   std::chrono::steady_clock::time_point when;
@@ -277,6 +311,47 @@ TEST_P(ReactorTest, UnwatchInsideHandlerStopsFurtherCalls) {
   write_byte(sp.b.get());
   std::this_thread::sleep_for(50ms);
   on_reactor([&] { EXPECT_EQ(calls, 1); });
+}
+
+// A socket unwatched and closed while the kernel is still handling a wake-up of its watch
+// is really released: its peer sees end of file. (io_uring: a POLL_REMOVE issued while the
+// poll's task work was pending failed with -EALREADY and left the multishot poll holding the
+// socket for good; under MultipathIO logouts left sockets in CLOSE-WAIT.) The peer writes
+// while the reactor thread spins without a syscall, so the wake-up is still pending when
+// unwatch_fd runs; the race is the kernel's, so several rounds are tried.
+TEST_P(ReactorTest, UnwatchDuringAPendingWakeupReleasesTheSocket) {
+  constexpr int kRounds = 40;
+  int released = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    SocketPair sp = make_socketpair();
+    const int a = sp.a.release();  // closed on the reactor, right after unwatch_fd
+    WatchId id;
+    on_reactor([&] { id = reactor_->watch_fd(a, kReadable, [](uint32_t) {}); });
+    on_reactor([] {});  // the loop has gone round: the watch is armed in the kernel
+    std::atomic<int> step{0};
+    std::thread peer([&] {
+      while (step.load() != 1) {
+      }
+      write_byte(sp.b.get());
+      step.store(2);
+    });
+    on_reactor([&] {
+      step.store(1);
+      while (step.load() != 2) {
+      }
+      reactor_->unwatch_fd(id);
+      ::close(a);
+    });
+    peer.join();
+    const auto deadline = std::chrono::steady_clock::now() + 1s;
+    char c;
+    ssize_t n = -1;
+    while ((n = ::read(sp.b.get(), &c, 1)) != 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(1ms);
+    }
+    if (n == 0) ++released;
+  }
+  EXPECT_EQ(released, kRounds);
 }
 
 TEST_P(ReactorTest, UnwatchOfAnotherFdInSameBatchSuppressesItsEvent) {
