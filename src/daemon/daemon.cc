@@ -22,6 +22,7 @@
 #include "base/log.h"
 #include "base/memory_budget.h"
 #include "config/config.h"
+#include "daemon/privileges.h"
 #include "devices/device_type.h"
 #include "mgmt/control_socket.h"
 #include "mgmt/json_rpc.h"
@@ -115,6 +116,11 @@ int run(const DaemonOptions& options) {
     return 2;
   }
   config::Config cfg = std::move(loaded).value();
+  auto run_as = resolve_run_as(cfg.daemon.user, cfg.daemon.group);
+  if (!run_as) {
+    fmt::print(stderr, "stgtd: {}\n", run_as.error());
+    return 2;
+  }
   base::set_log_level(parse_level(options.log_level.value_or(cfg.daemon.log_level)));
   raise_fd_limit();
   if (struct stat st{}; !cfg.accounts.empty() && !options.config_path.empty() &&
@@ -202,7 +208,8 @@ int run(const DaemonOptions& options) {
     return 1;
   }
   // The Prometheus endpoint renders stats.get through the dispatcher, so a scrape is
-  // serialised with the control socket's methods like any other caller.
+  // serialised with the control socket's methods like any other caller. Bound before the
+  // privileges are dropped (a port below 1024 needs them).
   mgmt::MetricsServer metrics([&dispatcher] {
     const std::string line =
         dispatcher.handle(R"({"jsonrpc":"2.0","id":0,"method":"stats.get","params":{}})");
@@ -216,6 +223,27 @@ int run(const DaemonOptions& options) {
       control.stop();
       server.shutdown();
       return 1;
+    }
+  }
+  // Everything that needs the starting user's rights is done: portals bound, stores open,
+  // APTPL state restored, control socket created. From here on run as [daemon] user.
+  if (*run_as && (*run_as)->uid != ::geteuid()) {
+    const RunAs& who = **run_as;
+    if (auto dropped = drop_privileges(who, {pr_dir, control_path}); !dropped) {
+      STGT_LOG_ERROR("{}", dropped.error());
+      metrics.stop();
+      control.stop();
+      server.shutdown();
+      return 1;
+    }
+    STGT_LOG_INFO("running as uid {} gid {}{}", who.uid, who.gid,
+                  who.user_name.empty() ? "" : " (" + who.user_name + ")");
+    const std::string config_dir =
+        std::filesystem::path(options.config_path).parent_path().string();
+    if (!options.config_path.empty() &&
+        ::access(config_dir.empty() ? "." : config_dir.c_str(), W_OK) != 0) {
+      STGT_LOG_WARN("{} is not writable by uid {}: live changes will not be saved to {}",
+                    config_dir.empty() ? "." : config_dir, who.uid, options.config_path);
     }
   }
   server.start();

@@ -121,7 +121,8 @@ void UringReactor::unwatch_fd(WatchId id) {
   // COOP_TASKRUN, until this thread next leaves a syscall), and the multishot poll then
   // stays armed for good, holding its reference to the file: a closed socket was never
   // released and sat in CLOSE-WAIT after the peer's FIN (seen after logouts under
-  // MultipathIO). A cancel marks such a poll cancelled and its task work ends it.
+  // MultipathIO, and as sockets that never sent FIN or RST by tests/faults/hostile_soak_test.cc).
+  // A cancel marks such a poll cancelled and its task work ends it.
   io_uring_prep_cancel64(sqe, make_user_data(Tag::kPoll, id.value), 0);
   io_uring_sqe_set_data64(sqe, make_user_data(Tag::kIgnore, 0));
   // The poll holds a reference to the file: submit now so that the caller's close() of

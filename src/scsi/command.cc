@@ -101,6 +101,7 @@ void Command::reset() {
   task_state = TaskState::kOutside;
   data_ready = false;
   arrived_ns = 0;
+  unmapped_waiting = false;
   completed_ = false;
 }
 

@@ -164,7 +164,12 @@ void arrive(Command& cmd) {
   const std::optional<uint32_t> lun = decode_lun(cmd.lun);
   LogicalUnit* lu = nullptr;
   if (lun && cmd.nexus != nullptr) lu = cmd.nexus->target().lookup(*lun, &cmd.read_only_view);
-  if (lu == nullptr) return;  // served by serve_unmapped, in no task set
+  if (lu == nullptr) {
+    // Served by serve_unmapped, in no task set. Until its data is in, task management or a
+    // closing connection may still take it back (abort_unstarted).
+    cmd.unmapped_waiting = true;
+    return;
+  }
   cmd.lu = lu;
   cmd.nexus->task_set(*lu).add(cmd);
 }
@@ -175,11 +180,20 @@ void data_ready(Command& cmd) {
     return;
   }
   cmd.data_ready = true;
+  cmd.unmapped_waiting = false;
   submit(cmd);
 }
 
 bool abort_unstarted(Command& cmd, bool release) {
-  return cmd.task_set != nullptr && cmd.task_set->abort_unstarted(cmd, release);
+  if (cmd.task_set == nullptr) {
+    // A command for a LUN without an LU that still waits for its data has not started. It
+    // used to be reported as started, so a connection closed before its Data-Out arrived
+    // waited for it forever and was never freed (found by tests/faults/hostile_soak_test).
+    const bool waiting = cmd.unmapped_waiting;
+    cmd.unmapped_waiting = false;
+    return waiting;
+  }
+  return cmd.task_set->abort_unstarted(cmd, release);
 }
 
 void nexus_established(const std::shared_ptr<ItNexus>& nexus) {

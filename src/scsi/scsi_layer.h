@@ -24,8 +24,9 @@ void arrive(Command& cmd);
 void data_ready(Command& cmd);
 // Task management (SAM-5 5.6): takes an arrived command that has not started out of its task
 // set. True if it was (it will never complete: the caller owns it again); false if it has
-// started (wait for its completion) or never arrived. `release` false keeps the commands it
-// held back dormant (the caller is aborting them too: ABORT TASK SET, resets).
+// started (wait for its completion) or never arrived. A command for a LUN without a logical
+// unit is in no task set; it counts as unstarted until its data is in. `release` false keeps
+// the commands it held back dormant (the caller is aborting them too: ABORT TASK SET, resets).
 bool abort_unstarted(Command& cmd, bool release = true);
 
 // The transport tells the mid-layer when an I_T nexus starts (after a successful login,

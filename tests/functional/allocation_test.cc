@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "alloc_counter_client.h"
 #include "iscsi_session.h"
 #include "stgtd_fixture.h"
 
@@ -35,36 +36,6 @@ constexpr uint64_t kLuSize = 64ull << 20;
 constexpr uint64_t kWarmupIos = 40'000;
 constexpr uint64_t kMeasuredIos = 20'000;
 constexpr double kMaxAllocsPerIo = 0.01;
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kUnderAddressSanitizer = true;
-#else
-constexpr bool kUnderAddressSanitizer = false;
-#endif
-
-struct Counters {
-  uint64_t seq = 0;
-  uint64_t allocs = 0;
-  uint64_t frees = 0;
-};
-
-bool read_counters(const std::string& path, Counters& out) {
-  std::ifstream in(path);
-  std::string seq, allocs, frees;
-  return static_cast<bool>(in >> seq >> out.seq >> allocs >> out.allocs >> frees >> out.frees);
-}
-
-// Asks the daemon's interposer for its counters and waits for a report newer than `previous`.
-testing::AssertionResult snapshot(pid_t pid, const std::string& path, uint64_t previous,
-                                  Counters& out) {
-  kill(pid, SIGUSR2);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (read_counters(path, out) && out.seq > previous) return testing::AssertionSuccess();
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return testing::AssertionFailure() << "no allocation report in " << path;
-}
-
 // Keeps `qd` commands outstanding on each session until `count` have completed.
 class AsyncDriver {
  public:
@@ -189,10 +160,10 @@ TEST_P(AllocationTest, SteadyStateCommandsDoNotAllocate) {
 
   // Warm-up: task slots, buffer pools and send queues reach their peak sizes.
   ASSERT_TRUE(driver.run(kWarmupIos));
-  Counters before, after;
-  ASSERT_TRUE(snapshot(stgtd_.pid(), report, 0, before));
+  AllocCounters before, after;
+  ASSERT_TRUE(alloc_snapshot(stgtd_.pid(), report, 0, before));
   ASSERT_TRUE(driver.run(kMeasuredIos));
-  ASSERT_TRUE(snapshot(stgtd_.pid(), report, before.seq, after));
+  ASSERT_TRUE(alloc_snapshot(stgtd_.pid(), report, before.seq, after));
 
   // The interposer works: start-up and logins allocate plenty.
   ASSERT_GT(before.allocs, 100u) << "the counter saw no start-up allocations; not preloaded?";

@@ -255,6 +255,57 @@ TEST_F(HostilePeerTest, UnknownOpcodeIsRejectedAndTheSessionContinues) {
   EXPECT_TRUE(fresh_session_works());
 }
 
+// RFC 7143 6.3: a Login Request after the login phase is a protocol error: Reject, and the
+// session goes on. (It used to reach the login machine freed at the end of the login: a
+// null dereference that killed the daemon; found by tests/faults/hostile_soak_test.cc.)
+TEST_F(HostilePeerTest, LoginRequestInFullFeaturePhaseIsRejected) {
+  ASSERT_TRUE(start_daemon());
+  Bystander bystander;
+  ASSERT_TRUE(bystander.open(stgtd_.portal()));
+  RawIscsi raw;
+  ASSERT_TRUE(raw_connect(raw));
+  ASSERT_TRUE(raw.login());
+  iscsi::Bhs b;
+  b.set_opcode(Opcode::kLoginRequest, true);
+  b.bytes[1] = 0x87;  // T=1, CSG operational, NSG full feature
+  const uint32_t itt = raw.next_itt();
+  b.set_itt(itt);
+  b.set32(24, raw.cmd_sn());
+  const std::string text = "MaxRecvDataSegmentLength=8192";
+  const std::vector<uint8_t> data(text.begin(), text.end() + 1);
+  b.set_data_segment_length(uint32_t(data.size()));
+  ASSERT_TRUE(raw.send(b, data));
+  RawPdu r;
+  ASSERT_TRUE(raw.expect(Opcode::kReject, r));
+  expect_reject(r, RejectReason::kProtocolError, uint8_t(Opcode::kLoginRequest), itt);
+  ASSERT_TRUE(raw.ping("after a late login request"));
+  EXPECT_TRUE(bystander.still_works());
+  EXPECT_TRUE(fresh_session_works());
+}
+
+// A write to a LUN without a logical unit joins no task set; if the connection closes while
+// it waits for its Data-Out, it must still be let go. It used to count as started forever:
+// the connection object was never freed and shutdown waited 5 s for it (found by
+// tests/faults/hostile_soak_test.cc). The fixture's stop() fails if SIGTERM takes over 5 s.
+TEST_F(HostilePeerTest, ClosingWhileAWriteToAMissingLunWaitsForDataFreesTheConnection) {
+  ASSERT_TRUE(start_daemon());
+  for (int i = 0; i < 3; ++i) {
+    RawIscsi raw;
+    ASSERT_TRUE(raw_connect(raw));
+    ASSERT_TRUE(raw.login());
+    const std::array<uint8_t, 10> write10{0x2a, 0, 0, 0, 0, 0, 0, 0, 8, 0};
+    auto cmd = raw.scsi_command(write10, raw.next_itt(), raw.take_cmd_sn(), 4096, false, true, 0,
+                                7);
+    cmd.bytes[1] &= 0x7f;  // F=0: unsolicited Data-Out would follow; it never does
+    ASSERT_TRUE(raw.send(cmd));
+    ASSERT_TRUE(raw.ping("command queued"));
+  }
+  EXPECT_TRUE(fresh_session_works());
+  const auto asked = Clock::now();
+  EXPECT_TRUE(stgtd_.stop());
+  EXPECT_LT(seconds_since(asked), 4.0) << "shutdown waited for the abandoned commands";
+}
+
 TEST_F(HostilePeerTest, DataSegmentLongerThanDeclaredClosesOnlyThatConnection) {
   ASSERT_TRUE(start_daemon());
   Bystander bystander;

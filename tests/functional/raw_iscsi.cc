@@ -44,9 +44,9 @@ std::vector<uint8_t> operational_text(const RawLoginParams& p) {
   if (!p.discovery) {
     iscsi::append_key(text, "InitialR2T", "No");
     iscsi::append_key(text, "ImmediateData", "Yes");
-    iscsi::append_key(text, "MaxBurstLength", "262144");
-    iscsi::append_key(text, "FirstBurstLength", "65536");
-    iscsi::append_key(text, "MaxOutstandingR2T", "1");
+    iscsi::append_key(text, "MaxBurstLength", std::to_string(p.max_burst_length));
+    iscsi::append_key(text, "FirstBurstLength", std::to_string(p.first_burst_length));
+    iscsi::append_key(text, "MaxOutstandingR2T", std::to_string(p.max_outstanding_r2t));
     iscsi::append_key(text, "MaxConnections", "1");
     iscsi::append_key(text, "DataPDUInOrder", "Yes");
     iscsi::append_key(text, "DataSequenceInOrder", "Yes");
@@ -122,6 +122,17 @@ testing::AssertionResult RawIscsi::connect(uint16_t port) {
            << "connect to port " << port << ": " << std::strerror(errno);
   }
   return testing::AssertionSuccess();
+}
+
+void RawIscsi::reset() {
+  if (!fd_.valid()) return;
+  const linger abort_on_close{.l_onoff = 1, .l_linger = 0};
+  ::setsockopt(fd_.get(), SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof(abort_on_close));
+  fd_.reset();
+}
+
+void RawIscsi::shutdown_send() {
+  if (fd_.valid()) ::shutdown(fd_.get(), SHUT_WR);
 }
 
 testing::AssertionResult RawIscsi::send_bytes(std::span<const uint8_t> bytes) {
@@ -248,7 +259,7 @@ testing::AssertionResult RawIscsi::login_step(const RawLoginParams& p, uint8_t f
   b.bytes[3] = p.version_min;
   b.set_data_segment_length(uint32_t(text.size()));
   base::store_be48(&b.bytes[8], p.isid);
-  base::store_be16(&b.bytes[14], tsih_);
+  base::store_be16(&b.bytes[14], tsih_ != 0 ? tsih_ : p.tsih);
   b.set_itt(itt);
   base::store_be16(&b.bytes[20], 0);  // CID
   b.set32(24, cmd_sn_);

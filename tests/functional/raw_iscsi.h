@@ -65,6 +65,11 @@ struct RawLoginParams {
   uint64_t isid = 0x800000c0ffee;  // RFC 7143 11.12.5: T=10b "random" format
   uint8_t version_min = 0;
   uint32_t max_recv_data_segment_length = 8192;  // what we declare (RFC 7143 13.12)
+  // Offered in the operational stage (RFC 7143 13.13, 13.14, 13.17).
+  uint32_t max_burst_length = 262144;
+  uint32_t first_burst_length = 65536;
+  uint32_t max_outstanding_r2t = 1;
+  uint16_t tsih = 0;  // non-zero: add a connection to that session (RFC 7143 6.3.3)
 };
 
 // What a SCSI command came back with: its status, Data-In bytes and sense (if any).
@@ -98,6 +103,10 @@ class RawIscsi {
 
   testing::AssertionResult connect(uint16_t port);
   void close() { fd_.reset(); }
+  // Abortive close: SO_LINGER 0, so the target sees a TCP reset instead of an orderly EOF.
+  void reset();
+  // Half-close (shutdown SHUT_WR): the target reads EOF while we can still receive.
+  void shutdown_send();
   bool connected() const { return fd_.valid(); }
 
   testing::AssertionResult send_bytes(std::span<const uint8_t> bytes);
@@ -128,6 +137,7 @@ class RawIscsi {
   uint32_t exp_stat_sn() const { return exp_stat_sn_; }
   uint32_t max_cmd_sn() const { return max_cmd_sn_; }
   uint32_t target_max_recv_data_segment_length() const { return target_mrdsl_; }
+  uint16_t tsih() const { return tsih_; }
 
   // ---- builders (RFC 7143 11.3, 11.7, 11.18, 11.10, 11.14) ----
   // A SCSI Command with F=1, SIMPLE attribute; `cdb` is at most 16 bytes.

@@ -226,6 +226,18 @@ testing::AssertionResult StgtdProcess::stop() {
   return testing::AssertionFailure() << "stgtd ignored SIGTERM for 5 s; killed";
 }
 
+testing::AssertionResult StgtdProcess::kill_hard() {
+  if (!running()) return testing::AssertionFailure() << "stgtd is not running";
+  kill(pid_, SIGKILL);
+  const auto status = wait_exit(std::chrono::seconds(10));
+  if (!status) return testing::AssertionFailure() << "stgtd survived SIGKILL for 10 s";
+  if (!WIFSIGNALED(*status) || WTERMSIG(*status) != SIGKILL) {
+    return testing::AssertionFailure() << "stgtd had exited before SIGKILL (status " << *status
+                                       << ")";
+  }
+  return testing::AssertionSuccess();
+}
+
 std::optional<int> StgtdProcess::run_to_exit(const std::vector<std::string>& extra_args,
                                              std::chrono::seconds timeout) {
   if (binary_.empty() || running()) return std::nullopt;
@@ -241,6 +253,23 @@ std::string StgtdProcess::log() const {
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+testing::AssertionResult StgtdProcess::wait_for_log(const std::string& needle, size_t count,
+                                                   std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  size_t seen = 0;
+  for (;;) {
+    const std::string text = log();
+    seen = 0;
+    for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+      ++seen;
+    if (seen >= count) return testing::AssertionSuccess();
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return testing::AssertionFailure() << "\"" << needle << "\" logged " << seen << " times, wanted "
+                                     << count << " within " << timeout.count() << " ms";
 }
 
 void StgtdTest::SetUp() {

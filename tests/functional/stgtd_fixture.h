@@ -57,9 +57,17 @@ class StgtdProcess {
   // SIGTERM, then SIGKILL after 5 s. Fails if the daemon needed SIGKILL or did not exit cleanly
   // (exit code 0, or death by the SIGTERM we sent).
   testing::AssertionResult stop();
+  // SIGKILL, as a crash would: no shutdown path runs. Waits until the process is reaped.
+  testing::AssertionResult kill_hard();
   // Starts stgtd and waits for it to exit by itself (e.g. on a config error); nullopt on timeout.
   std::optional<int> run_to_exit(const std::vector<std::string>& extra_args,
                                  std::chrono::seconds timeout);
+
+  // Waits until the log holds `needle` at least `count` times (e.g. "stgtd ready" once per
+  // start: start() returns when the portal listens, before the targets are published).
+  testing::AssertionResult wait_for_log(const std::string& needle, size_t count = 1,
+                                        std::chrono::milliseconds timeout =
+                                            std::chrono::milliseconds(10000)) const;
 
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }

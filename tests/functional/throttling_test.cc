@@ -5,11 +5,11 @@
 // their data drained, and the daemon's resident memory stays under the budget.
 #include <array>
 #include <chrono>
-#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "proc_stats.h"
 #include "raw_iscsi.h"
 #include "stgtd_fixture.h"
 
@@ -24,20 +24,7 @@ constexpr uint32_t kWriteBytes = 64 * 1024;  // = RawIscsi's FirstBurstLength: a
 constexpr uint32_t kWritesPerSession = 1000;
 constexpr int kSessions = 2;  // 2 x 1000 x 64 KiB = 125 MiB offered against 64 MiB
 
-// VmRSS of a process in bytes (0 if unreadable).
-uint64_t resident_bytes(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  while (status >> key) {
-    if (key == "VmRSS:") {
-      uint64_t kib = 0;
-      status >> kib;
-      return kib * 1024;
-    }
-    status.ignore(1 << 16, '\n');
-  }
-  return 0;
-}
+uint64_t resident_bytes(pid_t pid) { return resident_kib(pid) * 1024; }
 
 class ThrottlingTest : public StgtdTest {
  protected:

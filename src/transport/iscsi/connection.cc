@@ -93,6 +93,9 @@ void Connection::close(std::string_view why) {
   rx_stage_head_ = rx_stage_tail_ = 0;
   watch_ = {};
   timer_ = {};
+  // The peer learns of the close now, whatever else may still hold the file (an io_uring
+  // poll being cancelled): shutdown acts on the socket, close only on our descriptor.
+  ::shutdown(fd_.get(), SHUT_RDWR);
   fd_.reset();
   if (tsih_ != 0) shared_->sessions.remove(tsih_);
   release_session_slot();
@@ -363,6 +366,12 @@ void Connection::rx_header_done() {
     return;
   }
   const Opcode op = rx_bhs_.opcode();
+  if (phase_ != Phase::kLogin && op == Opcode::kLoginRequest) {
+    // RFC 7143 6.3: a Login Request belongs to the login phase only; once the connection is
+    // in full feature phase the login machine is gone. Reject it and go on (11.17.1).
+    rx_discard_ = true;
+    rx_reject_ = RejectReason::kProtocolError;
+  }
   if (phase_ != Phase::kLogin && identity_.type == SessionType::kDiscovery &&
       op != Opcode::kTextRequest && op != Opcode::kLogoutRequest && op != Opcode::kNopOut) {
     // RFC 7143 4.3: a discovery session carries only Text, Logout and NOP.

@@ -57,6 +57,9 @@ class Connection final : public scsi::CommandOwner,
   bool closed() const { return closed_; }
   // True once closed and no task is held by the SCSI layer any more.
   bool finished() const { return closed_ && tasks_busy_ == 0; }
+  // Tasks the SCSI layer still holds (for the shutdown report).
+  uint32_t busy_tasks() const { return tasks_busy_; }
+  const std::string& peer_address() const { return peer_address_; }
   uint64_t id() const { return id_; }
   reactor::Reactor& reactor() { return reactor_; }
 

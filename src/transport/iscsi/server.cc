@@ -196,6 +196,19 @@ void IscsiServer::shutdown() {
     if (empty) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  // Whatever is left holds commands that never ended: name them.
+  for (unsigned i = 0; i < reactors_.size(); ++i) {
+    std::promise<void> done;
+    reactors_.at(i).post([shared = shared_, i, &done] {
+      for (const auto& [id, c] : shared->connections[i]) {
+        STGT_LOG_WARN("shutdown: connection {} from {} ({}) still has {} commands in the SCSI "
+                      "layer", id, c->peer_address(), c->closed() ? "closed" : "open",
+                      c->busy_tasks());
+      }
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
   lock.lock();
   listeners_.clear();
 }

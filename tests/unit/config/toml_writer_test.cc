@@ -16,7 +16,9 @@ Config full_config() {
               .io_backend = "epoll",
               .log_level = "warn",
               .memory_budget = uint64_t{512} << 20,
-              .metrics_listen = "[::1]:9540"};
+              .metrics_listen = "[::1]:9540",
+              .user = "stgt",
+              .group = "disk"};
   c.iscsi.max_sessions = 100;
   c.portals.push_back({.address = "127.0.0.1:3260"});
   c.portals.push_back({.address = "[::1]:3261", .group_tag = 2});
