@@ -19,6 +19,13 @@ ExtentLock::Slot* ExtentLock::slot_for(const reactor::Reactor* r) {
 
 void ExtentLock::acquire(Command& cmd, Mode mode, uint64_t lba, uint64_t blocks,
                          Continuation then) {
+  if (mode == Mode::kBarrier) {
+    mode = Mode::kExclusive;
+  } else if (mode == Mode::kRead) {
+    mode = Mode::kShared;  // a READ: ordered like a write, but it leaves ROD tokens valid
+  } else {
+    rod_tokens_.written(lba, blocks);  // a write is admitted: tokens over it are stale
+  }
   Slot* slot = slot_for(cmd.reactor);
   // The untracked fast path (see the header): one atomic load and a reactor-local ++.
   if (mode == Mode::kShared && slot != nullptr && slot->registered &&

@@ -4,15 +4,22 @@
 // one uninterrupted operation).
 //
 // Modes:
-//   kShared     plain writes: WRITE (6/10/12/16), WRITE AND VERIFY, WRITE SAME, UNMAP; and
-//               READ (6/10/12/16), which must not see a block half written by a read-modify-
-//               write (on a file LU a buffered read is not atomic against a buffered write
-//               of the same page). Shared
-//               holds never conflict with each other (overlapping SIMPLE writes stay unordered,
+//   kShared     plain writes: WRITE (6/10/12/16), WRITE AND VERIFY, WRITE SAME, UNMAP. Shared
+//               holds (and kRead ones) never conflict with each other (overlapping SIMPLE writes stay unordered,
 //               SAM-5 8.6); they conflict with overlapping exclusive holds.
 //   kExclusive  read-modify-write (COMPARE AND WRITE, ORWRITE): conflicts with every
 //               overlapping hold of either mode.
+//   kRead       READ (6/10/12/16): a shared hold, since a READ must not see a block half
+//               written by a read-modify-write (on a file LU a buffered read is not atomic
+//               against a buffered write of the same page); not a write, so it leaves ROD
+//               tokens valid.
+//   kBarrier    not a write: an exclusive hold that waits for every overlapping hold granted
+//               before it (POPULATE TOKEN quiesces its source ranges this way).
 // Other reads (VERIFY, the medium read inside CAW/ORWRITE itself) take nothing.
+//
+// Every kShared or kExclusive acquire is a write about to be admitted: it first revokes the
+// ROD tokens over its range (rod_tokens(), scsi/rod_watch.h; one atomic load while the LU
+// has none).
 //
 // Ownership: the LogicalUnit owns its ExtentLock; a command's hold lives inside the Command
 // (Command::extent, an intrusive list node), so the lock itself never allocates per command.
@@ -59,6 +66,8 @@
 #include <mutex>
 #include <vector>
 
+#include "scsi/rod_watch.h"
+
 namespace stgt::reactor {
 class Reactor;
 }
@@ -82,7 +91,7 @@ struct ExtentHold {
 
 class ExtentLock {
  public:
-  enum class Mode : uint8_t { kShared, kExclusive };
+  enum class Mode : uint8_t { kShared, kExclusive, kRead, kBarrier };
   using Continuation = void (*)(Command& cmd);
 
   static constexpr unsigned kReactorSlots = 64;
@@ -98,6 +107,9 @@ class ExtentLock {
   // Releases cmd's hold, if any, and resumes the waiters it was blocking. Called by
   // Command::finish().
   void release(Command& cmd);
+
+  // The ROD tokens whose source is this LU (revoked by every write admitted here).
+  RodWatch& rod_tokens() { return rod_tokens_; }
 
   // True while exclusive requests make every write take the tracked path (for tests).
   bool tracking() const { return tracking_.load(std::memory_order_relaxed); }
@@ -120,6 +132,7 @@ class ExtentLock {
   void drain_ack();
   static void resume(Command* ready);
 
+  RodWatch rod_tokens_;
   std::atomic<bool> tracking_{false};
   std::array<Slot, kReactorSlots + 1> slots_{};  // the last one: callers without a reactor
 

@@ -55,7 +55,9 @@ struct LuSettings {
   unsigned stats_shards = 1;
 };
 
-class LogicalUnit {
+// Always owned by a shared_ptr (devices::make_disk); a copy in flight keeps the LUs it
+// touches alive through shared_from_this().
+class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
  public:
   // `store` may be null for device types without a medium (the controller at LUN 0).
   LogicalUnit(const DeviceType& type, std::unique_ptr<backing::BackingStore> store,

@@ -30,9 +30,21 @@ constexpr std::array<SenseCode, kReasons> kTable = [] {
   set(SenseReason::kMediumRemovalPrevented, code(K::kIllegalRequest, 0x53, 0x02));
   set(SenseReason::kInvalidMessageError, code(K::kIllegalRequest, 0x49, 0x00));
   set(SenseReason::kInsufficientRegistrationResources, code(K::kIllegalRequest, 0x55, 0x04));
+  set(SenseReason::kTooManyTargetDescriptors, code(K::kIllegalRequest, 0x26, 0x06));
+  set(SenseReason::kUnsupportedTargetDescriptorType, code(K::kIllegalRequest, 0x26, 0x07));
+  set(SenseReason::kTooManySegmentDescriptors, code(K::kIllegalRequest, 0x26, 0x08));
+  set(SenseReason::kUnsupportedSegmentDescriptorType, code(K::kIllegalRequest, 0x26, 0x09));
+  set(SenseReason::kOperationInProgress, code(K::kIllegalRequest, 0x00, 0x16));
+  set(SenseReason::kInvalidTokenOperation, code(K::kIllegalRequest, 0x23, 0x00));
+  set(SenseReason::kTokenUnknown, code(K::kIllegalRequest, 0x23, 0x04));
+  set(SenseReason::kTokenCorrupt, code(K::kIllegalRequest, 0x23, 0x05));
+  set(SenseReason::kTokenRevoked, code(K::kIllegalRequest, 0x23, 0x06));
+  set(SenseReason::kTokenExpired, code(K::kIllegalRequest, 0x23, 0x07));
+  set(SenseReason::kInvalidTokenLength, code(K::kIllegalRequest, 0x23, 0x0a));
   set(SenseReason::kLunNotReadyManualIntervention, code(K::kNotReady, 0x04, 0x03));
   set(SenseReason::kMediumNotPresent, code(K::kNotReady, 0x3a, 0x00));
   set(SenseReason::kLunNotReadyFormatInProgress, code(K::kNotReady, 0x04, 0x04));
+  set(SenseReason::kLunNotReadySanitizeInProgress, code(K::kNotReady, 0x04, 0x1b));
   set(SenseReason::kLunNotAccessibleTransition, code(K::kNotReady, 0x04, 0x0a));
   set(SenseReason::kLunNotAccessibleStandby, code(K::kNotReady, 0x04, 0x0b));
   set(SenseReason::kLunNotAccessibleUnavailable, code(K::kNotReady, 0x04, 0x0c));
@@ -56,6 +68,11 @@ constexpr std::array<SenseCode, kReasons> kTable = [] {
   set(SenseReason::kDataPhaseError, code(K::kAbortedCommand, 0x4b, 0x00));
   set(SenseReason::kOverlappedCommandsAttempted, code(K::kAbortedCommand, 0x4e, 0x00));
   set(SenseReason::kMiscompareDuringVerify, code(K::kMiscompare, 0x1d, 0x00));
+  set(SenseReason::kCopyAborted, code(K::kCopyAborted, 0x00, 0x00));
+  set(SenseReason::kCopyTargetNotReachable, code(K::kCopyAborted, 0x0d, 0x02));
+  set(SenseReason::kCopyReadError, code(K::kCopyAborted, 0x11, 0x00));
+  set(SenseReason::kCopyWriteError, code(K::kCopyAborted, 0x0c, 0x00));
+  set(SenseReason::kSanitizeFailed, code(K::kMediumError, 0x31, 0x03));
   return t;
 }();
 

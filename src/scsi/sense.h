@@ -41,10 +41,22 @@ enum class SenseReason : uint8_t {
   kMediumRemovalPrevented,     // 53/02
   kInvalidMessageError,        // 49/00 (ACA task attribute without an ACA condition)
   kInsufficientRegistrationResources,  // 55/04
+  kTooManyTargetDescriptors,   // 26/06 (EXTENDED COPY: too many CSCD descriptors)
+  kUnsupportedTargetDescriptorType,   // 26/07
+  kTooManySegmentDescriptors,  // 26/08
+  kUnsupportedSegmentDescriptorType,  // 26/09
+  kOperationInProgress,        // 00/16 (a copy with the same list identifier is running)
+  kInvalidTokenOperation,      // 23/00 INVALID TOKEN OPERATION, CAUSE NOT REPORTABLE
+  kTokenUnknown,               // 23/04
+  kTokenCorrupt,               // 23/05
+  kTokenRevoked,               // 23/06
+  kTokenExpired,               // 23/07
+  kInvalidTokenLength,         // 23/0a
   // NOT READY
   kLunNotReadyManualIntervention,  // 04/03
   kMediumNotPresent,           // 3a/00
   kLunNotReadyFormatInProgress,  // 04/04
+  kLunNotReadySanitizeInProgress,  // 04/1b
   kLunNotAccessibleTransition,  // 04/0a ASYMMETRIC ACCESS STATE TRANSITION
   kLunNotAccessibleStandby,     // 04/0b TARGET PORT IN STANDBY STATE
   kLunNotAccessibleUnavailable,  // 04/0c TARGET PORT IN UNAVAILABLE STATE
@@ -71,6 +83,13 @@ enum class SenseReason : uint8_t {
   kDataPhaseError,             // ABORTED COMMAND 4b/00
   kOverlappedCommandsAttempted,  // ABORTED COMMAND 4e/00
   kMiscompareDuringVerify,     // MISCOMPARE 1d/00
+  // COPY ABORTED (third-party copy, SPC-5 5.17)
+  kCopyAborted,                // 00/00: a segment could not be processed
+  kCopyTargetNotReachable,     // 0d/02 COPY TARGET DEVICE NOT REACHABLE
+  kCopyReadError,              // COPY ABORTED, 11/00 (a copy source could not be read)
+  kCopyWriteError,             // COPY ABORTED, 0c/00
+  // MEDIUM ERROR
+  kSanitizeFailed,             // 31/03 SANITIZE COMMAND FAILED
   kCount,
 };
 

@@ -26,6 +26,15 @@ LogicalUnit* Target::lookup(uint32_t lun, bool* read_only) const {
   return nullptr;
 }
 
+std::shared_ptr<LogicalUnit> Target::find_by_naa(uint64_t naa, bool* read_only) const {
+  for (const auto& [lun, mapped] : luns_) {
+    if (mapped.lu->identity().naa != naa) continue;
+    if (read_only != nullptr) *read_only = mapped.read_only;
+    return mapped.lu;
+  }
+  return nullptr;
+}
+
 std::vector<uint32_t> Target::lun_numbers(bool with_controller) const {
   std::vector<uint32_t> out;
   out.reserve(luns_.size() + 1);

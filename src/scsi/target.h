@@ -45,6 +45,10 @@ class Target : public std::enable_shared_from_this<Target> {
   // configured (so REPORT LUNS always has somewhere to go); null otherwise. `read_only` (if
   // given) tells whether this target's map shows the LU write-protected.
   LogicalUnit* lookup(uint32_t lun, bool* read_only = nullptr) const;
+  // The LU of this target (or view) whose NAA designator (VPD 0x83) is `naa`, kept alive by
+  // the returned pointer, or null. `read_only` as for lookup(). For copy managers that name
+  // their copy targets by designator (SPC-5 6.4.5.6): only LUs this view shows are found.
+  std::shared_ptr<LogicalUnit> find_by_naa(uint64_t naa, bool* read_only = nullptr) const;
   // Configured LUN numbers, ascending (the controller LU at LUN 0 is included only if no
   // LU 0 is configured and `with_controller` is set).
   std::vector<uint32_t> lun_numbers(bool with_controller = false) const;

@@ -52,10 +52,11 @@ void read(scsi::Command& cmd) {
     cmd.fail_no_buffers();
     return;
   }
-  // A shared hold, like a write's: a READ never overlaps a COMPARE AND WRITE or ORWRITE of
-  // the same blocks (SBC-4 5.3: the compare and the write are one uninterrupted action), so
-  // it cannot see a block half written by one. While none runs this is one atomic load.
-  cmd.lu->extents().acquire(cmd, scsi::ExtentLock::Mode::kShared, cmd.lba, cmd.blocks,
+  // A shared hold like a write's, but one that leaves ROD tokens valid: a READ never
+  // overlaps a COMPARE AND WRITE or ORWRITE of the same blocks (SBC-4 5.3: the compare and
+  // the write are one uninterrupted action), so it cannot see a block half written by one.
+  // While none runs this is one atomic load.
+  cmd.lu->extents().acquire(cmd, scsi::ExtentLock::Mode::kRead, cmd.lba, cmd.blocks,
                             [](scsi::Command& c) { read_blocks(c, c.data, c.lba, read_done); });
 }
 

@@ -26,4 +26,23 @@ void read_defect_data10(scsi::Command& cmd);  // 5.7
 void read_defect_data12(scsi::Command& cmd);  // 5.8
 void write_atomic16(scsi::Command& cmd);      // 5.48 WRITE ATOMIC (16)
 
+// Third-party copy (SPC-4 5.17, 6.3, 6.18; extended_copy.cc): the copy manager of the LU.
+void extended_copy(scsi::Command& cmd);         // 83h/00h EXTENDED COPY (LID1)
+void receive_copy_results(scsi::Command& cmd);  // 84h/00h, 01h, 03h, 04h
+// ODX (token_copy.cc): SBC-4 5.11, 5.53; SPC-5 6.18.7.
+void populate_token(scsi::Command& cmd);                 // 83h/10h
+void write_using_token(scsi::Command& cmd);              // 83h/11h
+void receive_rod_token_information(scsi::Command& cmd);  // 84h/07h
+
+// THIRD-PARTY COPY OUT (83h) service actions.
+inline constexpr uint8_t kExtendedCopyLid1 = 0x00;
+inline constexpr uint8_t kPopulateToken = 0x10;
+inline constexpr uint8_t kWriteUsingToken = 0x11;
+// THIRD-PARTY COPY IN (84h) service actions.
+inline constexpr uint8_t kRcrCopyStatus = 0x00;
+inline constexpr uint8_t kRcrReceiveData = 0x01;
+inline constexpr uint8_t kRcrOperatingParameters = 0x03;
+inline constexpr uint8_t kRcrFailedSegmentDetails = 0x04;
+inline constexpr uint8_t kRcrRodTokenInformation = 0x07;
+
 }  // namespace stgt::devices::sbc

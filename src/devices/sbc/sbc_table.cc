@@ -77,6 +77,48 @@ constexpr std::array<scsi::ServiceAction, 8> kPersistentReserveOut{{
        kOut, prout(0x07)),
 }};
 
+// SPC-4 6.3, 6.18: THIRD-PARTY COPY OUT / IN, 16-byte CDBs. EXTENDED COPY has its PARAMETER
+// LIST LENGTH in bytes 10..13; RECEIVE COPY RESULTS its LIST IDENTIFIER in byte 2 (reserved
+// for OPERATING PARAMETERS) and ALLOCATION LENGTH in bytes 10..13.
+constexpr Usage copy_out(uint8_t action) {
+  return usage({0x83, action, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, kControl});
+}
+constexpr Usage copy_in(uint8_t action, uint8_t list_id) {
+  return usage({0x84, action, list_id, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, kControl});
+}
+
+// SBC-4 5.11, 5.53: the token commands: LIST IDENTIFIER in bytes 6..9, PARAMETER LIST
+// LENGTH in 10..13, GROUP NUMBER in 14.
+constexpr Usage token_out(uint8_t action) {
+  return usage({0x83, action, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x1f,
+                kControl});
+}
+
+constexpr std::array<scsi::ServiceAction, 3> kThirdPartyCopyOut{{
+    sa(sbc::kExtendedCopyLid1, sbc::extended_copy, "EXTENDED COPY (LID1)", 16, kOut,
+       copy_out(sbc::kExtendedCopyLid1)),
+    sa(sbc::kPopulateToken, sbc::populate_token, "POPULATE TOKEN", 16, kOut,
+       token_out(sbc::kPopulateToken)),
+    sa(sbc::kWriteUsingToken, sbc::write_using_token, "WRITE USING TOKEN", 16, kOut,
+       token_out(sbc::kWriteUsingToken)),
+}};
+
+constexpr std::array<scsi::ServiceAction, 5> kThirdPartyCopyIn{{
+    sa(sbc::kRcrCopyStatus, sbc::receive_copy_results, "RECEIVE COPY STATUS (LID1)", 16, kIn,
+       copy_in(sbc::kRcrCopyStatus, 0xff)),
+    sa(sbc::kRcrReceiveData, sbc::receive_copy_results, "RECEIVE COPY DATA (LID1)", 16, kIn,
+       copy_in(sbc::kRcrReceiveData, 0xff)),
+    sa(sbc::kRcrOperatingParameters, sbc::receive_copy_results,
+       "RECEIVE COPY OPERATING PARAMETERS", 16, kIn, copy_in(sbc::kRcrOperatingParameters, 0)),
+    sa(sbc::kRcrFailedSegmentDetails, sbc::receive_copy_results,
+       "RECEIVE COPY FAILURE DETAILS (LID1)", 16, kIn,
+       copy_in(sbc::kRcrFailedSegmentDetails, 0xff)),
+    sa(sbc::kRcrRodTokenInformation, sbc::receive_rod_token_information,
+       "RECEIVE ROD TOKEN INFORMATION", 16, kIn,
+       usage({0x84, sbc::kRcrRodTokenInformation, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0xff, 0xff,
+              0xff, 0xff, 0, kControl})),
+}};
+
 constexpr Usage rw10(uint8_t op, uint8_t flags) {
   return usage({op, flags, 0xff, 0xff, 0xff, 0xff, 0x3f, 0xff, 0xff, kControl});
 }
@@ -126,6 +168,13 @@ scsi::ConflictPolicy start_stop_policy(const scsi::Command& cmd) {
 scsi::ConflictPolicy service_action_in16_policy(const scsi::Command& cmd) {
   return (cmd.cdb[1] & 0x1f) == 0x10 ? scsi::conflict::kPersistentAllowed
                                      : scsi::conflict::kReadsMedium;
+}
+
+// SPC-5 table 67: POPULATE TOKEN reads its LU's medium; EXTENDED COPY and WRITE USING TOKEN
+// write (the copy targets' reservations are checked per copy as well).
+scsi::ConflictPolicy third_party_copy_out_policy(const scsi::Command& cmd) {
+  return (cmd.cdb[1] & 0x1f) == sbc::kPopulateToken ? scsi::conflict::kReadsMedium
+                                                    : scsi::conflict::kWritesMedium;
 }
 
 // SPC-5 5.16.2.4.4: MODE SELECT and MODE SENSE also run in the standby state.
@@ -180,6 +229,10 @@ constexpr scsi::OpcodeTable kSbcOpcodes = [] {
   t[0x5a] = op(spc::mode_sense, "MODE SENSE (10)", kIn,
                usage({0x5a, 0x18, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, kControl}),
                kModeSense);
+  // THIRD-PARTY COPY IN reports results: refused like a read.
+  t[0x83] = with_cdb_policy(sa_op("THIRD-PARTY COPY OUT", 16, kThirdPartyCopyOut, kDefault),
+                            third_party_copy_out_policy);
+  t[0x84] = sa_op("THIRD-PARTY COPY IN", 16, kThirdPartyCopyIn, kReads);
   t[0x88] = op(sbc::read, "READ (16)", kIn, rw16(0x88, kRwFlags), kReads);
   t[0x89] = op(sbc::compare_and_write, "COMPARE AND WRITE", kOut, compare_and_write());
   t[0x8a] = op(sbc::write, "WRITE (16)", kOut, rw16(0x8a, kRwFlags));

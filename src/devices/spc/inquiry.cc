@@ -29,6 +29,8 @@ size_t standard_inquiry(const scsi::Command& cmd, uint8_t* out) {
   // TPGS (SPC-5 6.7.2): implicit ALUA always, explicit too when the target allows SET
   // TARGET PORT GROUPS (scsi/alua.h).
   if (cmd.nexus != nullptr) out[5] = uint8_t(cmd.nexus->target().alua().tpgs() << 4);
+  // 3PC: a disk is a copy manager (EXTENDED COPY, ROD tokens; devices/sbc/extended_copy.cc).
+  if (lu.type().peripheral_device_type == 0x00) out[5] |= 0x08;
   out[7] = 0x02;  // CMDQUE
   put_ascii(out + 8, 8, lu.identity().vendor);
   put_ascii(out + 16, 16, lu.identity().product);

@@ -6,7 +6,10 @@
 #include <cstring>
 #include <string>
 
+#include "devices/sbc/copy_params.h"
 #include "devices/sbc/provisioning.h"
+#include "devices/sbc/rod_tokens.h"
+#include "devices/sbc/sbc.h"
 #include "devices/spc/cdb.h"
 #include "devices/spc/spc.h"
 #include "scsi/it_nexus.h"
@@ -15,10 +18,11 @@
 namespace stgt::devices::spc {
 namespace {
 
-constexpr std::array<VpdPage, 6> kPages{{
+constexpr std::array<VpdPage, 7> kPages{{
     {0x00, false, supported_vpd_pages},
     {0x80, false, unit_serial_number},
     {0x83, false, device_identification},
+    {0x8f, true, third_party_copy},
     {0xb0, true, block_limits},
     {0xb1, true, block_device_characteristics},
     {0xb2, true, logical_block_provisioning},
@@ -123,6 +127,64 @@ size_t device_identification(const scsi::Command& cmd, uint8_t* out) {
     len += designator(out + len, kCodeSetBinary, kAssocTargetPort, 0x5, v.data(), v.size());
     len += scsi_name_designator(cmd, out + len);
   }
+  return finish_page(out, len);
+}
+
+namespace {
+
+// One third-party copy descriptor (SPC-5 7.7.18.1): type, length, body padded to 4 bytes.
+size_t tpc_descriptor(uint8_t* out, uint16_t type, std::span<const uint8_t> body) {
+  const size_t padded = (body.size() + 3) & ~size_t{3};
+  base::store_be16(out, type);
+  base::store_be16(out + 2, uint16_t(padded));
+  std::memset(out + 4, 0, padded);
+  std::memcpy(out + 4, body.data(), body.size());
+  return 4 + padded;
+}
+
+// SPC-5 7.7.18.2: Supported Commands: each third-party copy opcode with its service actions.
+size_t tpc_supported_commands(uint8_t* out) {
+  const std::array<uint8_t, 5> copy_out{0x83, 3, sbc::kExtendedCopyLid1, sbc::kPopulateToken,
+                                        sbc::kWriteUsingToken};
+  const std::array<uint8_t, 7> copy_in{0x84, 5, sbc::kRcrCopyStatus, sbc::kRcrReceiveData,
+                                       sbc::kRcrOperatingParameters,
+                                       sbc::kRcrFailedSegmentDetails,
+                                       sbc::kRcrRodTokenInformation};
+  std::array<uint8_t, 32> body{};
+  size_t n = 1;
+  std::memcpy(&body[n], copy_out.data(), 2 + copy_out[1]);
+  n += 2 + copy_out[1];
+  std::memcpy(&body[n], copy_in.data(), 2 + copy_in[1]);
+  n += 2 + copy_in[1];
+  body[0] = uint8_t(n - 1);  // COMMANDS SUPPORTED LIST LENGTH
+  return tpc_descriptor(out, 0x0001, std::span(body.data(), n));
+}
+
+// SPC-5 7.7.18.5: Supported Descriptors: the segment and CSCD descriptor type codes.
+size_t tpc_supported_descriptors(uint8_t* out) {
+  const std::array<uint8_t, 3> body{2, sbc::kSegmentBlockToBlock, sbc::kCscdIdentification};
+  return tpc_descriptor(out, 0x0008, body);
+}
+
+// SBC-4 6.6.x: Block Device ROD Token Limits (what Windows ODX reads first).
+size_t tpc_rod_token_limits(uint8_t* out) {
+  std::array<uint8_t, 32> body{};
+  base::store_be16(&body[6], sbc::kMaxRangeDescriptors);        // MAXIMUM RANGE DESCRIPTORS
+  base::store_be32(&body[8], sbc::kMaxInactivitySeconds);       // MAXIMUM INACTIVITY TIMEOUT
+  base::store_be32(&body[12], sbc::kDefaultInactivitySeconds);  // DEFAULT INACTIVITY TIMEOUT
+  base::store_be64(&body[16], sbc::kMaxTokenTransferBlocks);    // MAXIMUM TOKEN TRANSFER SIZE
+  base::store_be64(&body[24], sbc::kOptimalTokenTransferBlocks);  // OPTIMAL TRANSFER COUNT
+  return tpc_descriptor(out, 0x0000, body);
+}
+
+}  // namespace
+
+// SPC-5 7.7.18: Third-party Copy. The disk's copy manager (devices/sbc/extended_copy.cc).
+size_t third_party_copy(const scsi::Command& cmd, uint8_t* out) {
+  size_t len = header(cmd, 0x8f, out);
+  len += tpc_rod_token_limits(out + len);
+  len += tpc_supported_commands(out + len);
+  len += tpc_supported_descriptors(out + len);
   return finish_page(out, len);
 }
 

@@ -22,6 +22,7 @@ struct VpdPage {
 size_t supported_vpd_pages(const scsi::Command& cmd, uint8_t* out);      // 00h
 size_t unit_serial_number(const scsi::Command& cmd, uint8_t* out);       // 80h
 size_t device_identification(const scsi::Command& cmd, uint8_t* out);    // 83h
+size_t third_party_copy(const scsi::Command& cmd, uint8_t* out);       // 8Fh
 size_t block_limits(const scsi::Command& cmd, uint8_t* out);             // B0h
 size_t block_device_characteristics(const scsi::Command& cmd, uint8_t* out);  // B1h
 size_t logical_block_provisioning(const scsi::Command& cmd, uint8_t* out);    // B2h

@@ -49,6 +49,11 @@ class MemoryStore final : public backing::BackingStore {
       }
       return;
     }
+    apply(iov, offset, fua, done);
+  }
+  // Writes and completes at once, whether or not writes are held.
+  void apply(std::span<const iovec> iov, uint64_t offset, bool fua,
+             backing::StoreCompletion* done) {
     ++writes;
     last_fua = fua;
     uint64_t at = offset;
@@ -87,14 +92,15 @@ class MemoryStore final : public backing::BackingStore {
     return {state, std::min(length, (s - first) * kSector)};
   }
 
-  // Applies and completes the held writes, in order, with writes no longer held.
-  void release_writes() {
-    hold_writes = false;
+  // Applies and completes the held writes, in order; writes issued meanwhile (by their
+  // completions) are held again when `hold_new`, else applied at once.
+  void release_writes(bool hold_new = false) {
+    hold_writes = hold_new;
     std::vector<Held> pending;
     pending.swap(held);
     for (Held& h : pending) {
       const iovec v{h.data.data(), h.data.size()};
-      write(nullptr, std::span<const iovec>(&v, 1), h.offset, h.fua, h.done);
+      apply(std::span<const iovec>(&v, 1), h.offset, h.fua, h.done);
     }
   }
 
@@ -125,6 +131,19 @@ class MemoryStore final : public backing::BackingStore {
   };
   std::vector<Held> held;
 };
+
+// Sets `blocks` blocks of `block_size` bytes from `lba` of a store to `byte`.
+inline void fill_blocks(MemoryStore& s, uint64_t lba, uint64_t blocks, uint8_t byte,
+                        uint32_t block_size) {
+  std::fill_n(s.bytes.begin() + ptrdiff_t(lba * block_size), blocks * block_size, byte);
+}
+// Whether every byte of those blocks is `byte`.
+inline bool blocks_are(const MemoryStore& s, uint64_t lba, uint64_t blocks, uint8_t byte,
+                       uint32_t block_size) {
+  return std::all_of(s.bytes.begin() + ptrdiff_t(lba * block_size),
+                     s.bytes.begin() + ptrdiff_t((lba + blocks) * block_size),
+                     [byte](uint8_t b) { return b == byte; });
+}
 
 struct CountingOwner final : scsi::CommandOwner {
   void command_done(scsi::Command&) override { ++calls; }

@@ -50,12 +50,14 @@ TEST(Rsoc, AllCommandsFromTable) {
   const auto list = all_commands(h, false);
   // 37 plain commands and service actions, REPORT and SET TARGET PORT GROUPS, READ DEFECT
   // DATA (10)/(12), RESERVE/RELEASE (6)/(10), 4 PERSISTENT RESERVE IN and 8 PERSISTENT
-  // RESERVE OUT service actions; without UNMAP (a thick LU).
-  EXPECT_EQ(list.size(), 56u);
+  // RESERVE OUT service actions, 3 THIRD-PARTY COPY OUT (EXTENDED COPY, POPULATE TOKEN,
+  // WRITE USING TOKEN) and 5 THIRD-PARTY COPY IN service actions; without UNMAP (thick LU).
+  EXPECT_EQ(list.size(), 64u);
   for (const Descriptor& d : list) {
     EXPECT_FALSE(d.ctdp);
     EXPECT_EQ(d.servactv, d.opcode == 0x9e || d.opcode == 0xa3 || d.opcode == 0xa4 ||
-                              d.opcode == 0x5e || d.opcode == 0x5f);
+                              d.opcode == 0x5e || d.opcode == 0x5f || d.opcode == 0x83 ||
+                              d.opcode == 0x84);
   }
   for (const Descriptor& d : all_commands(h, true)) EXPECT_TRUE(d.ctdp);
 }

@@ -20,13 +20,41 @@ Bytes vpd(Harness& h, uint8_t page) {
 TEST(Vpd, SupportedPagesAllReadable) {
   Harness h;
   const Bytes d = vpd(h, 0x00);
-  EXPECT_EQ(Bytes(d.begin() + 4, d.end()), (Bytes{0x00, 0x80, 0x83, 0xb0, 0xb1, 0xb2}));
+  EXPECT_EQ(Bytes(d.begin() + 4, d.end()), (Bytes{0x00, 0x80, 0x83, 0x8f, 0xb0, 0xb1, 0xb2}));
   for (size_t i = 4; i < d.size(); ++i) {
     const Bytes p = vpd(h, d[i]);
     ASSERT_GE(p.size(), 4u);
     EXPECT_EQ(p[1], d[i]);
     EXPECT_EQ(base::load_be16(&p[2]) + 4u, p.size());
   }
+}
+
+// SPC-5 7.7.18 / SBC-4: Third-party Copy: Block Device ROD Token Limits (0000h), Supported
+// Commands (0001h: EXTENDED COPY, the token commands, the RECEIVE COPY RESULTS service
+// actions), Supported Descriptors (0008h: block-to-block segment, identification CSCD).
+TEST(Vpd, ThirdPartyCopyListsCommandsAndDescriptors) {
+  Harness h;
+  const Bytes d = vpd(h, 0x8f);
+  ASSERT_GE(d.size(), 4u + 36u + 20u + 8u);
+  EXPECT_EQ(base::load_be16(&d[4]), 0x0000);
+  EXPECT_EQ(base::load_be16(&d[6]), 0x0020);
+  EXPECT_EQ(base::load_be16(&d[4 + 10]), 64);                  // MAXIMUM RANGE DESCRIPTORS
+  EXPECT_EQ(base::load_be32(&d[4 + 16]), 60u);                 // DEFAULT INACTIVITY TIMEOUT
+  EXPECT_EQ(base::load_be64(&d[4 + 20]), uint64_t{1} << 22);  // MAXIMUM TOKEN TRANSFER SIZE
+  const size_t cmds = 4 + 36;
+  EXPECT_EQ(base::load_be16(&d[cmds]), 0x0001);
+  const size_t commands_length = base::load_be16(&d[cmds + 2]);
+  EXPECT_EQ(commands_length % 4, 0u);
+  EXPECT_EQ(Bytes(d.begin() + cmds + 4, d.begin() + cmds + 4 + 13),
+            (Bytes{12, 0x83, 3, 0x00, 0x10, 0x11, 0x84, 5, 0x00, 0x01, 0x03, 0x04, 0x07}));
+  const size_t next = cmds + 4 + commands_length;
+  ASSERT_GE(d.size(), next + 8);
+  EXPECT_EQ(base::load_be16(&d[next]), 0x0008);
+  EXPECT_EQ(Bytes(d.begin() + ptrdiff_t(next) + 4, d.begin() + ptrdiff_t(next) + 7),
+            (Bytes{2, 0x02, 0xe4}));
+  // INQUIRY 3PC: the disk is a copy manager.
+  auto inq = h.run(Bytes{0x12, 0, 0, 0, 96, 0}, 96);
+  EXPECT_NE(test::data_in(*inq)[5] & 0x08, 0);
 }
 
 TEST(Vpd, SerialMatchesIdentity) {

@@ -1,0 +1,131 @@
+#include "devices/sbc/copy_engine.h"
+
+#include <algorithm>
+
+#include "reactor/reactor.h"
+#include "scsi/logical_unit.h"
+
+namespace stgt::devices::sbc {
+
+void CopyJob::start(reactor::Reactor* r, base::BufferPool* pool, std::vector<CopyExtent> extents,
+                    Done done, SourceCheck check, Progress progress) {
+  auto* job = new CopyJob(r, pool, std::move(extents), std::move(done), std::move(check),
+                          std::move(progress));
+  job->next_chunk();
+}
+
+CopyJob::CopyJob(reactor::Reactor* r, base::BufferPool* pool, std::vector<CopyExtent> extents,
+                 Done done, SourceCheck check, Progress progress)
+    : reactor_(r),
+      pool_(pool),
+      extents_(std::move(extents)),
+      done_(std::move(done)),
+      check_(std::move(check)),
+      progress_(std::move(progress)) {}
+
+void CopyJob::prepare_io(scsi::LogicalUnit* lu) {
+  io_.reset();
+  io_.lu = lu;
+  io_.reactor = reactor_;
+  io_.pool = pool_;
+  io_.owner = this;
+  io_.transport_context = this;
+}
+
+void CopyJob::finish(scsi::SenseReason reason) {
+  outcome_.reason = reason;
+  buffer_.reset();  // back to the pool before the issuer may complete and be reused
+  const Done done = std::move(done_);
+  const CopyOutcome outcome = outcome_;
+  delete this;
+  done(outcome);
+}
+
+void CopyJob::next_chunk() {
+  while (outcome_.extents_done < extents_.size() &&
+         extent_blocks_done_ == extents_[outcome_.extents_done].blocks) {
+    ++outcome_.extents_done;
+    extent_blocks_done_ = 0;
+  }
+  if (outcome_.extents_done == extents_.size()) {
+    finish(scsi::SenseReason::kNone);
+    return;
+  }
+  const CopyExtent& e = extents_[outcome_.extents_done];
+  const uint32_t bs = e.source->block_size();
+  chunk_blocks_ = std::min<uint64_t>(e.blocks - extent_blocks_done_, kChunkBytes / bs);
+  const uint64_t bytes = chunk_blocks_ * bs;
+  if (buffer_.empty() && (pool_ == nullptr || !buffer_.allocate(*pool_, kChunkBytes))) {
+    outcome_.no_buffers = true;
+    finish(scsi::SenseReason::kInternalTargetFailure);
+    return;
+  }
+  iov_count_ = buffer_.iovecs(0, bytes, iov_);
+  prepare_io(e.destination.get());
+  io_.lba = e.source_lba + extent_blocks_done_;
+  io_.on_store_done = read_done;
+  e.source->store()->read(reactor_, std::span<const iovec>(iov_.data(), iov_count_),
+                          io_.lba * bs, &io_);
+}
+
+void CopyJob::read_done(scsi::Command& io, int64_t result) {
+  auto* job = static_cast<CopyJob*>(io.transport_context);
+  const CopyExtent& e = job->extents_[job->outcome_.extents_done];
+  if (result < 0) {
+    job->outcome_.failed_lba = io.lba;
+    job->finish(scsi::SenseReason::kCopyReadError);
+    return;
+  }
+  if (job->check_) {
+    const scsi::SenseReason r = job->check_();
+    if (r != scsi::SenseReason::kNone) {
+      job->outcome_.failed_lba = io.lba;
+      job->finish(r);
+      return;
+    }
+  }
+  io.lba = e.destination_lba + job->extent_blocks_done_;
+  // Ordered against read-modify-write commands on the destination blocks, like a WRITE.
+  e.destination->extents().acquire(io, scsi::ExtentLock::Mode::kShared, io.lba,
+                                   job->chunk_blocks_, locked);
+}
+
+void CopyJob::locked(scsi::Command& io) {
+  auto* job = static_cast<CopyJob*>(io.transport_context);
+  scsi::LogicalUnit& dst = *io.lu;
+  io.on_store_done = written;
+  // SBC-4 4.15: without a volatile write cache every write is durable on completion.
+  dst.store()->write(job->reactor_, std::span<const iovec>(job->iov_.data(), job->iov_count_),
+                     io.lba * dst.block_size(), !dst.wce(), &io);
+}
+
+void CopyJob::written(scsi::Command& io, int64_t result) {
+  auto* job = static_cast<CopyJob*>(io.transport_context);
+  job->write_failed_ = result < 0;
+  io.complete_good();  // releases the extent hold; command_done() continues
+}
+
+// The chunk's command finished (its hold is released): account and go on, from the reactor's
+// loop so that other work runs between chunks and the stack does not grow.
+void CopyJob::command_done(scsi::Command& io) {
+  if (write_failed_) {
+    outcome_.failed_lba = io.lba;
+    finish(scsi::SenseReason::kCopyWriteError);
+    return;
+  }
+  const uint64_t bytes = chunk_blocks_ * io.lu->block_size();
+  outcome_.bytes_done += bytes;
+  extent_blocks_done_ += chunk_blocks_;
+  if (progress_) {
+    CopyOutcome now = outcome_;
+    if (extent_blocks_done_ == extents_[outcome_.extents_done].blocks) ++now.extents_done;
+    progress_(now);
+  }
+  if (reactor_ == nullptr) {
+    next_chunk();
+    return;
+  }
+  reactor_->post([this] { next_chunk(); });
+}
+
+}  // namespace stgt::devices::sbc

@@ -1,0 +1,241 @@
+// Third-party copy through stgtd.
+// EXTENDED COPY (LID1): an initiator asks LUN 1's copy manager to copy blocks from LUN 1 to
+// LUN 2, naming both by the NAA designators of their Device Identification pages, the way
+// VMware's VAAI XCOPY does; the data arrives, neighbouring blocks are left alone, RECEIVE
+// COPY RESULTS reports it, and bad descriptor lists are refused with their sense without
+// writing anything.
+// ODX: POPULATE TOKEN on LUN 1, RECEIVE ROD TOKEN INFORMATION for the token, WRITE USING
+// TOKEN on LUN 2 copies the data; a token whose source was written since is refused with
+// INVALID TOKEN OPERATION, TOKEN REVOKED, and nothing is written.
+#include <iscsi/iscsi.h>
+#include <iscsi/scsi-lowlevel.h>
+
+#include <cstring>
+#include <vector>
+
+#include "../common/copy_lists.h"
+#include "base/byte_order.h"
+#include "iscsi_session.h"
+#include "stgtd_fixture.h"
+
+namespace stgt::functional {
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+constexpr uint64_t kLunSize = 16 << 20;
+
+struct Outcome {
+  int status = -1;
+  int key = 0;
+  int asc = 0;
+  int ascq = 0;
+  Bytes data;
+};
+
+Outcome command(IscsiSession& s, uint32_t lun, const Bytes& cdb, Bytes out, uint32_t in_length) {
+  scsi_task* t = static_cast<scsi_task*>(std::calloc(1, sizeof(scsi_task)));
+  std::memcpy(t->cdb, cdb.data(), cdb.size());
+  t->cdb_size = int(cdb.size());
+  t->xfer_dir = out.empty() ? (in_length > 0 ? SCSI_XFER_READ : SCSI_XFER_NONE) : SCSI_XFER_WRITE;
+  t->expxferlen = out.empty() ? int(in_length) : int(out.size());
+  iscsi_data d{out.size(), out.data()};
+  Outcome o;
+  if (iscsi_scsi_command_sync(s.get(), int(lun), t, out.empty() ? nullptr : &d) == nullptr) {
+    scsi_free_scsi_task(t);
+    return o;
+  }
+  o.status = t->status;
+  o.key = t->sense.key;
+  o.asc = (t->sense.ascq >> 8) & 0xff;
+  o.ascq = t->sense.ascq & 0xff;
+  if (t->datain.size > 0) o.data.assign(t->datain.data, t->datain.data + t->datain.size);
+  scsi_free_scsi_task(t);
+  return o;
+}
+
+// The 8-byte NAA designator of a LUN (the first designator of VPD page 83h).
+uint64_t naa_of(IscsiSession& s, uint32_t lun) {
+  const Outcome o = command(s, lun, {0x12, 0x01, 0x83, 0x00, 0xff, 0x00}, {}, 255);
+  if (o.status != SCSI_STATUS_GOOD || o.data.size() < 16 || (o.data[5] & 0x0f) != 0x3) return 0;
+  return base::load_be64(&o.data[8]);
+}
+
+Bytes cscd(uint64_t naa) { return test::copy::cscd(naa, kBlockSize); }
+using test::copy::b2b;
+
+Bytes copy_list(uint8_t list_id, const std::vector<Bytes>& targets,
+                const std::vector<Bytes>& segments) {
+  return test::copy::list(targets, segments, list_id);
+}
+
+Outcome xcopy(IscsiSession& s, uint32_t lun, const Bytes& list) {
+  Bytes cdb(16, 0);
+  cdb[0] = 0x83;
+  base::store_be32(&cdb[10], uint32_t(list.size()));
+  return command(s, lun, cdb, list, 0);
+}
+
+Bytes pattern(size_t blocks, uint8_t seed) {
+  Bytes b(blocks * kBlockSize);
+  for (size_t i = 0; i < b.size(); ++i) b[i] = uint8_t(seed + i * 7 + i / kBlockSize);
+  return b;
+}
+
+Bytes read_lun(IscsiSession& s, uint32_t lun, uint64_t lba, uint32_t blocks) {
+  scsi_task* t = iscsi_read16_sync(s.get(), int(lun), lba, blocks * kBlockSize, kBlockSize, 0, 0,
+                                   0, 0, 0);
+  Bytes out;
+  if (t != nullptr && t->status == SCSI_STATUS_GOOD)
+    out.assign(t->datain.data, t->datain.data + t->datain.size);
+  if (t != nullptr) scsi_free_scsi_task(t);
+  return out;
+}
+
+class ThirdPartyCopyTest : public StgtdTest {
+ protected:
+  void SetUp() override {
+    StgtdTest::SetUp();
+    stgtd_.write_config(stgtd_.base_config(
+        {StgtdProcess::memory_lun(kLunSize, 1), StgtdProcess::memory_lun(kLunSize, 2)}));
+    ASSERT_TRUE(stgtd_.start({"--reactors", "2"}));
+    ASSERT_TRUE(s_.login(stgtd_.portal(), kTargetIqn));
+    // The second LU's power-on unit attention, out of the way.
+    command(s_, 2, {0x00, 0, 0, 0, 0, 0}, {}, 0);
+    naa1_ = naa_of(s_, 1);
+    naa2_ = naa_of(s_, 2);
+    ASSERT_NE(naa1_, 0u);
+    ASSERT_NE(naa2_, 0u);
+    ASSERT_NE(naa1_, naa2_);
+  }
+  void TearDown() override {
+    EXPECT_TRUE(s_.logout());  // before the daemon stops
+    StgtdTest::TearDown();
+  }
+
+  IscsiSession s_;
+  uint64_t naa1_ = 0;
+  uint64_t naa2_ = 0;
+};
+
+TEST_F(ThirdPartyCopyTest, CopiesBetweenTwoLusAndReportsIt) {
+  // 12 MiB in two segments: many 1 MiB chunks of the copy engine.
+  constexpr uint16_t kBlocks = 12288;
+  const Bytes src = pattern(2 * kBlocks, 0x11);
+  ASSERT_TRUE(s_.write(1000, src));
+  const Bytes list = copy_list(5, {cscd(naa1_), cscd(naa2_)},
+                               {b2b(0, 1, kBlocks, 1000, 64), b2b(0, 1, kBlocks, 1000 + kBlocks,
+                                                                  64 + kBlocks)});
+  const Outcome o = xcopy(s_, 1, list);
+  ASSERT_EQ(o.status, SCSI_STATUS_GOOD) << std::hex << o.key << " " << o.asc << " " << o.ascq;
+
+  EXPECT_EQ(read_lun(s_, 2, 64, 2 * kBlocks), src);
+  EXPECT_EQ(read_lun(s_, 2, 63, 1), Bytes(kBlockSize, 0));
+  EXPECT_EQ(read_lun(s_, 2, 64 + 2 * kBlocks, 1), Bytes(kBlockSize, 0));
+  EXPECT_EQ(read_lun(s_, 1, 1000, 2 * kBlocks), src);  // the source is untouched
+
+  Bytes rcr(16, 0);
+  rcr[0] = 0x84;
+  rcr[2] = 5;
+  base::store_be32(&rcr[10], 64);
+  const Outcome st = command(s_, 1, rcr, {}, 64);
+  ASSERT_EQ(st.status, SCSI_STATUS_GOOD);
+  ASSERT_EQ(st.data.size(), 12u);
+  EXPECT_EQ(st.data[4], 0x01);  // completed without errors
+  EXPECT_EQ(base::load_be16(&st.data[5]), 2);
+  EXPECT_EQ(uint64_t(base::load_be32(&st.data[8])) << (10 * st.data[7]),
+            uint64_t(2) * kBlocks * kBlockSize);
+}
+
+TEST_F(ThirdPartyCopyTest, BadDescriptorsAreRefusedAndWriteNothing) {
+  const Bytes src = pattern(8, 0x42);
+  ASSERT_TRUE(s_.write(0, src));
+
+  // A copy target nobody here has: COPY ABORTED, COPY TARGET DEVICE NOT REACHABLE.
+  Outcome o = xcopy(s_, 1, copy_list(1, {cscd(naa1_), cscd(naa2_ ^ 0x5a5a)}, {b2b(0, 1, 8, 0, 0)}));
+  EXPECT_EQ(o.status, SCSI_STATUS_CHECK_CONDITION);
+  EXPECT_EQ(o.key, SCSI_SENSE_COPY_ABORTED);
+  EXPECT_EQ(o.asc, 0x0d);
+  EXPECT_EQ(o.ascq, 0x02);
+
+  // A stream-to-stream segment: UNSUPPORTED SEGMENT DESCRIPTOR TYPE CODE.
+  o = xcopy(s_, 1, copy_list(1, {cscd(naa1_), cscd(naa2_)}, {test::copy::stream_segment()}));
+  EXPECT_EQ(o.status, SCSI_STATUS_CHECK_CONDITION);
+  EXPECT_EQ(o.key, SCSI_SENSE_ILLEGAL_REQUEST);
+  EXPECT_EQ(o.asc, 0x26);
+  EXPECT_EQ(o.ascq, 0x09);
+
+  // A parameter list shorter than its header says: PARAMETER LIST LENGTH ERROR.
+  Bytes truncated = copy_list(1, {cscd(naa1_), cscd(naa2_)}, {b2b(0, 1, 8, 0, 0)});
+  truncated.resize(truncated.size() - 4);
+  o = xcopy(s_, 1, truncated);
+  EXPECT_EQ(o.status, SCSI_STATUS_CHECK_CONDITION);
+  EXPECT_EQ(o.asc, 0x1a);
+
+  // A segment past the end of the destination: COPY ABORTED before anything is written.
+  o = xcopy(s_, 1, copy_list(1, {cscd(naa1_), cscd(naa2_)},
+                             {b2b(0, 1, 8, 0, kLunSize / kBlockSize - 4)}));
+  EXPECT_EQ(o.status, SCSI_STATUS_CHECK_CONDITION);
+  EXPECT_EQ(o.key, SCSI_SENSE_COPY_ABORTED);
+
+  EXPECT_EQ(read_lun(s_, 2, 0, 8), Bytes(8 * kBlockSize, 0));
+  EXPECT_EQ(read_lun(s_, 2, kLunSize / kBlockSize - 4, 4), Bytes(4 * kBlockSize, 0));
+}
+
+using test::copy::range;
+using test::copy::token_cdb;
+
+// POPULATE TOKEN for `ranges` of `lun`, then the token from RECEIVE ROD TOKEN INFORMATION.
+Bytes populate(IscsiSession& s, uint32_t lun, uint32_t list_id, const std::vector<Bytes>& ranges) {
+  const Bytes p = test::copy::populate_list(ranges);
+  const Outcome o = command(s, lun, token_cdb(0x10, list_id, uint32_t(p.size())), p, 0);
+  if (o.status != SCSI_STATUS_GOOD) return {};
+  const Outcome info = command(s, lun, test::copy::rrti_cdb(list_id), {}, 1024);
+  if (info.status != SCSI_STATUS_GOOD || info.data.size() < 32 + 6 + 512) return {};
+  const size_t at = 32 + info.data[13] + 6;  // past the sense data and the descriptor header
+  return Bytes(info.data.begin() + ptrdiff_t(at), info.data.begin() + ptrdiff_t(at + 512));
+}
+
+Outcome write_using_token(IscsiSession& s, uint32_t lun, uint32_t list_id, const Bytes& token,
+                          const std::vector<Bytes>& ranges) {
+  const Bytes p = test::copy::write_list(token, ranges);
+  return command(s, lun, token_cdb(0x11, list_id, uint32_t(p.size())), p, 0);
+}
+
+TEST_F(ThirdPartyCopyTest, OdxCopiesThroughATokenAndAWrittenSourceRevokesIt) {
+  const Bytes a = pattern(300, 0x21);
+  const Bytes b = pattern(200, 0x77);
+  ASSERT_TRUE(s_.write(5000, a));
+  ASSERT_TRUE(s_.write(9000, b));
+  const Bytes token = populate(s_, 1, 1, {range(5000, 300), range(9000, 200)});
+  ASSERT_EQ(token.size(), 512u);
+
+  Outcome o = write_using_token(s_, 2, 2, token, {range(100, 500)});
+  ASSERT_EQ(o.status, SCSI_STATUS_GOOD) << std::hex << o.key << " " << o.asc << " " << o.ascq;
+  Bytes both = a;
+  both.insert(both.end(), b.begin(), b.end());
+  EXPECT_EQ(read_lun(s_, 2, 100, 500), both);
+  EXPECT_EQ(read_lun(s_, 2, 600, 1), Bytes(kBlockSize, 0));
+
+  // A new token over the same data; a WRITE to one of its source blocks revokes it.
+  const Bytes token2 = populate(s_, 1, 3, {range(5000, 300)});
+  ASSERT_EQ(token2.size(), 512u);
+  ASSERT_TRUE(s_.write(5150, pattern(1, 0x99)));
+  o = write_using_token(s_, 2, 4, token2, {range(2000, 300)});
+  EXPECT_EQ(o.status, SCSI_STATUS_CHECK_CONDITION);
+  EXPECT_EQ(o.key, SCSI_SENSE_ILLEGAL_REQUEST);
+  EXPECT_EQ(o.asc, 0x23);   // INVALID TOKEN OPERATION,
+  EXPECT_EQ(o.ascq, 0x06);  // TOKEN REVOKED
+  EXPECT_EQ(read_lun(s_, 2, 2000, 300), Bytes(300 * kBlockSize, 0));
+
+  // A token nobody made.
+  Bytes forged = token;
+  forged[130] ^= 0x40;
+  o = write_using_token(s_, 2, 5, forged, {range(2000, 8)});
+  EXPECT_EQ(o.status, SCSI_STATUS_CHECK_CONDITION);
+  EXPECT_EQ(o.asc, 0x23);
+  EXPECT_EQ(read_lun(s_, 2, 2000, 8), Bytes(8 * kBlockSize, 0));
+}
+
+}  // namespace
+}  // namespace stgt::functional
