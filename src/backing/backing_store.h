@@ -97,6 +97,19 @@ class BackingStore {
     (void)offset;
     return {true, length};
   }
+
+  // ---- live resize (optional) ----
+
+  // True when resize() can work (a regular file open read-write, the null store).
+  virtual bool resizable() const { return false; }
+
+  // Makes the store `bytes` long (a file grows sparse or is truncated). Control thread; I/O
+  // may run concurrently on reactors, so size() changes atomically and only after the
+  // medium has grown (or before it shrinks). The default: not resizable, nothing changed.
+  virtual base::Result<void, std::string> resize(uint64_t bytes) {
+    (void)bytes;
+    return base::unexpected("the " + std::string(kind()) + " store cannot be resized live");
+  }
 };
 
 // What the configuration says about one store. `path` and `size` depend on the kind:

@@ -186,7 +186,72 @@ void print_report(const Json& r) {
   if (!applied && !changes.empty()) std::cout << "(dry run: nothing applied)\n";
 }
 
-enum class Print { kTable, kObject, kReport, kToml, kNone };
+// "12.3 MiB" for people (tables); --json has the exact byte counts.
+std::string human_bytes(uint64_t n) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double v = double(n);
+  size_t u = 0;
+  while (v >= 1024 && u + 1 < std::size(kUnits)) {
+    v /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{} B", n) : fmt::format("{:.1f} {}", v, kUnits[u]);
+}
+
+// One stats.get entry as a table row: the counters, the mean latency and the bucket bound
+// under which 99% of the commands completed.
+Json stats_row(const Json& e) {
+  Json row = e;
+  row["reads"] = e.value("read_commands", uint64_t{0});
+  row["writes"] = e.value("write_commands", uint64_t{0});
+  row["other"] = e.value("other_commands", uint64_t{0});
+  row["read"] = human_bytes(e.value("read_bytes", uint64_t{0}));
+  row["written"] = human_bytes(e.value("written_bytes", uint64_t{0}));
+  row["check_cond"] = e.value("check_conditions", uint64_t{0});
+  const Json lat = e.value("latency", Json::object());
+  const uint64_t count = lat.value("count", uint64_t{0});
+  row["avg_us"] = count == 0 ? Json("-") : Json(lat.value("sum_us", uint64_t{0}) / count);
+  row["p99_us"] = "-";
+  uint64_t seen = 0;
+  for (const Json& b : lat.value("buckets", Json::array())) {
+    seen += b.value("count", uint64_t{0});
+    if (count != 0 && seen * 100 >= count * 99) {
+      row["p99_us"] = b["le_us"].is_null() ? std::string(">16s") : "<" + b["le_us"].dump();
+      break;
+    }
+  }
+  return row;
+}
+
+void print_stats(const Json& r) {
+  const std::vector<std::string> counters{"reads",      "writes", "other",  "read",  "written",
+                                          "check_cond", "aborts", "avg_us", "p99_us"};
+  struct Section {
+    const char* key;
+    const char* title;
+    std::vector<std::string> head;
+  };
+  const Section sections[] = {{"luns", "logical units", {"target", "lun"}},
+                              {"sessions", "sessions", {"tsih", "initiator", "target"}},
+                              {"connections", "connections", {"tsih", "cid", "peer", "portal"}}};
+  size_t present = 0;
+  for (const Section& s : sections)
+    present += r.contains(s.key) ? 1 : 0;
+  bool first = true;
+  for (const Section& s : sections) {
+    if (!r.contains(s.key)) continue;
+    if (present > 1) std::cout << (first ? "" : "\n") << s.title << ":\n";
+    first = false;
+    Json rows = Json::array();
+    for (const Json& e : r[s.key])
+      rows.push_back(stats_row(e));
+    std::vector<std::string> columns = s.head;
+    columns.insert(columns.end(), counters.begin(), counters.end());
+    print_table(rows, columns);
+  }
+}
+
+enum class Print { kTable, kObject, kReport, kToml, kStats, kNone };
 
 struct Command {
   std::string method;
@@ -215,6 +280,9 @@ int run(const Options& o, const Command& c) {
       break;
     case Print::kToml:
       std::cout << result.value("toml", std::string());
+      break;
+    case Print::kStats:
+      print_stats(result);
       break;
     case Print::kNone:
       break;
@@ -250,6 +318,7 @@ int main(int argc, char** argv) {
   uint32_t block_size = 512;
   uint32_t physical_block_size = 0;
   uint32_t tsih = 0;
+  int64_t stats_lun_filter = -1;
   uint32_t grace = 10;
   bool force = false, dry_run = false, read_only = false, removable = false,
        no_write_cache = false, show_secrets = false, mutual = false, no_mutual = false,
@@ -309,6 +378,11 @@ int main(int argc, char** argv) {
   lun_add->add_option("--vendor", vendor, "INQUIRY vendor");
   lun_add->add_option("--product", product, "INQUIRY product");
   lun_add->add_option("--serial", serial, "unit serial number");
+  CLI::App* lun_set = verb(lunc, "set", "resize a LUN in place", "lun.set", Print::kReport);
+  lun_set->add_option("target", iqn, "target IQN")->required();
+  lun_set->add_option("lun", lun, "LUN number")->required()->check(CLI::Range(0, 16383));
+  lun_set->add_option("--size", size_text, "new size, e.g. 20GiB (file: grown sparse)")->required();
+  lun_set->add_flag("--force", force, "shrink even while sessions use it");
   CLI::App* lun_rm = verb(lunc, "remove", "remove a LUN", "lun.remove", Print::kReport);
   lun_rm->add_option("target", iqn, "target IQN")->required();
   lun_rm->add_option("lun", lun, "LUN number")->required();
@@ -396,6 +470,38 @@ int main(int argc, char** argv) {
        {"tsih", "cid", "peer", "portal", "reactor", "type"});
   CLI::App* portal = app.add_subcommand("portal", "portals")->require_subcommand(1);
   verb(portal, "list", "listening portals", "portal.list", Print::kTable, {"address", "group_tag"});
+  std::string portal_address;
+  uint32_t group_tag = 1;
+  CLI::App* portal_add =
+      verb(portal, "add", "listen on a new portal", "portal.add", Print::kReport);
+  portal_add->add_option("address", portal_address, "ADDR:PORT, e.g. 192.0.2.1:3260 or [::1]:3260")
+      ->required();
+  portal_add->add_option("--group-tag", group_tag, "target portal group tag")
+      ->capture_default_str();
+  CLI::App* portal_rm =
+      verb(portal, "remove", "stop listening on a portal", "portal.remove", Print::kReport);
+  portal_rm->add_option("address", portal_address, "ADDR:PORT")->required();
+  portal_rm->add_flag("--force", force, "even while sessions use it (they are closed)");
+
+  // stats
+  std::string stats_kind;
+  CLI::App* stats = app.add_subcommand("stats", "statistics (all kinds when none is named)")
+                        ->require_subcommand(0, 1);
+  stats->callback([&cmd, &stats_kind] {
+    cmd.method = "stats.get";
+    cmd.print = Print::kStats;
+    if (!stats_kind.empty()) cmd.params["kind"] = stats_kind;
+  });
+  CLI::App* stats_lun = stats->add_subcommand("lun", "per logical unit");
+  stats_lun->callback([&stats_kind] { stats_kind = "lun"; });
+  stats_lun->add_option("target", iqn, "only this target");
+  stats_lun->add_option("lun", stats_lun_filter, "only this LUN")->check(CLI::Range(0, 16383));
+  for (const char* kind : {"session", "connection"}) {
+    CLI::App* k = stats->add_subcommand(kind, std::string("per ") + kind);
+    k->callback([&stats_kind, kind] { stats_kind = kind; });
+    k->add_option("--target", iqn, "only sessions of this target");
+    k->add_option("--tsih", tsih, "only this session");
+  }
 
   // config / daemon
   CLI::App* cfg = app.add_subcommand("config", "the configuration")->require_subcommand(1);
@@ -432,6 +538,17 @@ int main(int argc, char** argv) {
       p["outgoing_user"] = "";
       p["mutual_chap"] = false;
     }
+  }
+  if (cmd.method == "portal.add" || cmd.method == "portal.remove") p["address"] = portal_address;
+  if (cmd.method == "portal.add") p["group_tag"] = group_tag;
+  if (cmd.method == "lun.set") {
+    p["lun"] = lun;
+    const auto size = stgt::base::parse_size(size_text);
+    if (!size || *size == 0) {
+      std::cerr << "stgtadm: not a size: " << size_text << " (examples: 4096, 512MiB, 10GiB)\n";
+      return kExitUsage;
+    }
+    p["size"] = *size;
   }
   if (cmd.method == "lun.add") {
     p["lun"] = lun;
@@ -497,6 +614,10 @@ int main(int argc, char** argv) {
   if (cmd.method == "session.close") {
     p["tsih"] = tsih;
     p["grace_seconds"] = grace;
+  }
+  if (cmd.method == "stats.get") {
+    if (stats_lun_filter >= 0) p["lun"] = stats_lun_filter;
+    if (tsih != 0) p["tsih"] = tsih;
   }
   if (cmd.method == "config.apply") {
     std::ifstream in(file);

@@ -26,6 +26,8 @@ struct DaemonConfig {
   // Bytes of data buffers all reactors together may hold (in use and cached); 0 = a quarter
   // of physical memory (at least kMinMemoryBudget). Commands past it: TASK SET FULL.
   uint64_t memory_budget = 0;
+  // "address:port" of the Prometheus endpoint (GET /metrics); empty = no endpoint.
+  std::string metrics_listen;
   // Run as this user and group once the portals are bound and the stores open (names or
   // numeric ids; empty = stay who started stgtd). `group` empty with `user` set: the user's
   // primary group. Needs root (or CAP_SETUID/CAP_SETGID) at start.

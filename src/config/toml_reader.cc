@@ -21,8 +21,8 @@ constexpr std::string_view kIscsiKeys[] = {
     "max_recv_data_segment_length", "max_burst_length", "first_burst_length",
     "max_outstanding_r2t", "immediate_data",     "initial_r2t",    "digests",
     "session_write_buffer", "max_sessions"};
-constexpr std::string_view kDaemonKeys[] = {"control_socket", "reactors", "io_backend",
-                                            "log_level", "memory_budget", "user", "group"};
+constexpr std::string_view kDaemonKeys[] = {"control_socket", "reactors", "io_backend", "log_level",
+                                            "memory_budget", "metrics_listen", "user", "group"};
 constexpr std::string_view kPortalKeys[] = {"address", "group_tag"};
 constexpr std::string_view kTargetKeys[] = {"iqn", "alias", "alua_explicit", "port_group", "lun",
                                             "acl", "incoming_users", "outgoing_user",
@@ -283,6 +283,8 @@ class TomlReader {
            read_string(table, "daemon", "io_backend", Presence::kOptional, daemon.io_backend) &&
            read_string(table, "daemon", "log_level", Presence::kOptional, daemon.log_level) &&
            read_size(table, "daemon", daemon.memory_budget, "memory_budget") &&
+           read_string(table, "daemon", "metrics_listen", Presence::kOptional,
+                       daemon.metrics_listen) &&
            read_string(table, "daemon", "user", Presence::kOptional, daemon.user) &&
            read_string(table, "daemon", "group", Presence::kOptional, daemon.group);
   }

@@ -107,6 +107,7 @@ std::string to_toml(const Config& config) {
   w.string_key("io_backend", config.daemon.io_backend);
   w.string_key("log_level", config.daemon.log_level);
   if (config.daemon.memory_budget != 0) w.key("memory_budget", size_text(config.daemon.memory_budget));
+  w.string_key("metrics_listen", config.daemon.metrics_listen, true);
   w.string_key("user", config.daemon.user, true);
   w.string_key("group", config.daemon.group, true);
   const IscsiConfig& i = config.iscsi;

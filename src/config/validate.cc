@@ -82,6 +82,13 @@ class Validator {
     if (!one_of(d.log_level, kLevels)) {
       return fail("daemon.log_level", "must be \"debug\", \"info\", \"warn\" or \"error\"");
     }
+    if (!d.metrics_listen.empty()) {
+      auto address = parse_portal_address(d.metrics_listen);
+      if (!address) return fail("daemon.metrics_listen", address.error());
+      if (d.metrics_listen.find(':', d.metrics_listen.rfind(']') + 1) == std::string::npos) {
+        return fail("daemon.metrics_listen", "needs a port, e.g. \"127.0.0.1:9540\"");
+      }
+    }
     if (d.memory_budget != 0 && d.memory_budget < kMinMemoryBudget) {
       // Room for the largest command's data-out and its scratch copy, twice over.
       return fail("daemon.memory_budget", "must be at least 64MiB (or 0 for automatic)");

@@ -24,13 +24,15 @@
 #include "config/config.h"
 #include "daemon/privileges.h"
 #include "devices/device_type.h"
+#include "mgmt/control_socket.h"
+#include "mgmt/json_rpc.h"
+#include "mgmt/metrics_server.h"
+#include "mgmt/prometheus.h"
+#include "mgmt/runtime.h"
+#include "mgmt/service.h"
 #include "reactor/reactor_group.h"
 #include "scsi/alua.h"
 #include "scsi/target.h"
-#include "mgmt/control_socket.h"
-#include "mgmt/json_rpc.h"
-#include "mgmt/runtime.h"
-#include "mgmt/service.h"
 #include "transport/iscsi/server.h"
 
 namespace stgt::daemon {
@@ -205,12 +207,31 @@ int run(const DaemonOptions& options) {
     server.shutdown();
     return 1;
   }
+  // The Prometheus endpoint renders stats.get through the dispatcher, so a scrape is
+  // serialised with the control socket's methods like any other caller. Bound before the
+  // privileges are dropped (a port below 1024 needs them).
+  mgmt::MetricsServer metrics([&dispatcher] {
+    const std::string line =
+        dispatcher.handle(R"({"jsonrpc":"2.0","id":0,"method":"stats.get","params":{}})");
+    const mgmt::Json response = mgmt::Json::parse(line, nullptr, false);
+    if (response.is_discarded() || !response.contains("result")) return std::string();
+    return mgmt::prometheus_text(response["result"]);
+  });
+  if (!cfg.daemon.metrics_listen.empty()) {
+    if (auto listening = metrics.start(cfg.daemon.metrics_listen); !listening) {
+      STGT_LOG_ERROR("{}", listening.error());
+      control.stop();
+      server.shutdown();
+      return 1;
+    }
+  }
   // Everything that needs the starting user's rights is done: portals bound, stores open,
   // APTPL state restored, control socket created. From here on run as [daemon] user.
   if (*run_as && (*run_as)->uid != ::geteuid()) {
     const RunAs& who = **run_as;
     if (auto dropped = drop_privileges(who, {pr_dir, control_path}); !dropped) {
       STGT_LOG_ERROR("{}", dropped.error());
+      metrics.stop();
       control.stop();
       server.shutdown();
       return 1;
@@ -253,6 +274,7 @@ int run(const DaemonOptions& options) {
     break;
   }
   notify_systemd("STOPPING=1");
+  metrics.stop();
   control.stop();
   // Ask every initiator to log out (Async Message) and give them a moment to do so cleanly;
   // whoever is still there after that is dropped, with in-flight commands drained.

@@ -77,6 +77,12 @@ void attach_aptpl_state(scsi::LogicalUnit& lu, const std::string& pr_dir,
                 path, s.registrations.size(), s.type ? "reserved" : "not reserved");
 }
 
+// Two LUN configurations that differ in their size alone: the LU can be resized in place.
+bool only_size_differs(const config::LunConfig& a, config::LunConfig b) {
+  b.size = a.size;
+  return a == b;
+}
+
 }  // namespace
 
 Runtime::Runtime(iscsi::IscsiServer& server, std::string config_path, std::string pr_dir)
@@ -107,6 +113,7 @@ base::Result<std::shared_ptr<scsi::LogicalUnit>, std::string> Runtime::open_lu(
   settings.write_cache = lc.write_cache;
   settings.thin = lc.provisioning == "thin";
   settings.queue_depth = lc.queue_depth;
+  settings.stats_shards = server_.reactor_count();
   auto lu = devices::make_disk(std::move(store).value(), identity, settings);
   if (lu->num_blocks() == 0) {
     return base::unexpected("target " + iqn + " LUN " + std::to_string(lc.id) +
@@ -249,6 +256,22 @@ size_t Runtime::sessions_using(const std::string& target, int64_t lun) {
   return n;
 }
 
+std::shared_ptr<scsi::LogicalUnit> Runtime::live_lu(const std::string& iqn, uint32_t lun) const {
+  const auto t = lus_.find(iqn);
+  if (t == lus_.end()) return nullptr;
+  const auto l = t->second.find(lun);
+  return l == t->second.end() ? nullptr : l->second.lu;
+}
+
+std::vector<Runtime::LuRef> Runtime::logical_units() const {
+  std::vector<LuRef> out;
+  for (const auto& [iqn, map] : lus_) {
+    for (const auto& [id, entry] : map)
+      out.push_back({iqn, id, entry.lu});
+  }
+  return out;
+}
+
 base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
                                                    const ApplyOptions& options) {
   next.source = config_.source;
@@ -259,7 +282,27 @@ base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
   // ---- 1. the difference ----
   if (!(next.daemon == config_.daemon)) report.restart_needed.push_back("[daemon]");
   if (!(next.iscsi == config_.iscsi)) report.restart_needed.push_back("[iscsi]");
-  if (!(next.portals == config_.portals)) report.restart_needed.push_back("[[portal]]");
+  // Portals are bound and unbound live (by address); a new group tag for an address is not.
+  std::vector<config::PortalConfig> added_portals;
+  std::vector<std::string> removed_portals;
+  for (const config::PortalConfig& p : next.portals) {
+    const auto old =
+        std::find_if(config_.portals.begin(), config_.portals.end(),
+                     [&](const config::PortalConfig& o) { return o.address == p.address; });
+    if (old == config_.portals.end()) {
+      added_portals.push_back(p);
+      report.changes.push_back("+ portal " + p.address);
+    } else if (old->group_tag != p.group_tag) {
+      report.restart_needed.push_back("[[portal]] group_tag of " + p.address);
+    }
+  }
+  for (const config::PortalConfig& o : config_.portals) {
+    if (std::none_of(next.portals.begin(), next.portals.end(),
+                     [&](const config::PortalConfig& p) { return p.address == o.address; })) {
+      removed_portals.push_back(o.address);
+      report.changes.push_back("- portal " + o.address);
+    }
+  }
   if (!(next.accounts == config_.accounts) || !(next.discovery == config_.discovery)) {
     report.changes.push_back("~ CHAP accounts / discovery authentication");
   }
@@ -276,6 +319,13 @@ base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
     bool capacity;  // size or block size changed: CAPACITY DATA HAS CHANGED
   };
   std::vector<Replaced> replaced_luns;  // same LUN, new LU: INQUIRY DATA HAS CHANGED
+  struct Resized {
+    std::string iqn;
+    uint32_t id;
+    uint64_t from;
+    uint64_t to;
+  };
+  std::vector<Resized> resized_luns;  // same LU, new size: CAPACITY DATA HAS CHANGED
   std::set<std::string> touched_targets;
   for (const config::TargetConfig& old : config_.targets) {
     if (find_target(next, old.iqn) == nullptr) {
@@ -305,6 +355,13 @@ base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
       if (now == tc.luns.end()) {
         removed_luns.push_back({tc.iqn, ol.id});
         report.changes.push_back("- " + lun_name(tc.iqn, ol.id));
+      } else if (const std::shared_ptr<scsi::LogicalUnit> lu = live_lu(tc.iqn, ol.id);
+                 !(*now == ol) && only_size_differs(*now, ol) && lu != nullptr &&
+                 lu->store() != nullptr && lu->store()->resizable()) {
+        // The same LU grows or shrinks in place: sessions keep it (SBC-4 4.6).
+        resized_luns.push_back({tc.iqn, ol.id, ol.size, now->size});
+        report.changes.push_back(fmt::format("~ {} (resized from {} to {} bytes)",
+                                             lun_name(tc.iqn, ol.id), ol.size, now->size));
       } else if (!(*now == ol)) {
         removed_luns.push_back({tc.iqn, ol.id});
         added_luns.push_back({tc.iqn, ol.id});
@@ -337,6 +394,26 @@ base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
                                                    " session(s); use --force to change it");
       }
     }
+    // Shrinking cuts off blocks an initiator may be using (a file system's end, a partition).
+    for (const Resized& r : resized_luns) {
+      if (r.to >= r.from) continue;
+      if (const size_t n = sessions_using(r.iqn, r.id); n > 0) {
+        return rpc_error(RpcErrorCode::kInUse,
+                         lun_name(r.iqn, r.id) + " is in use by " + std::to_string(n) +
+                             " session(s); shrinking it loses the blocks past the new end, "
+                             "use --force to shrink it anyway");
+      }
+    }
+    for (const std::string& address : removed_portals) {
+      const auto sessions = server_.sessions();
+      const size_t n =
+          size_t(std::count_if(sessions.begin(), sessions.end(),
+                               [&](const iscsi::SessionInfo& s) { return s.local == address; }));
+      if (n > 0) {
+        return rpc_error(RpcErrorCode::kInUse, "portal " + address + " has " + std::to_string(n) +
+                                                   " session(s); use --force to remove it");
+      }
+    }
   }
   if (options.dry_run) return report;
 
@@ -353,11 +430,48 @@ base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
           continue;
         }
       }
+      if (old_map != lus_.end()) {
+        const auto kept = old_map->second.find(lc.id);
+        if (kept != old_map->second.end() &&
+            std::any_of(resized_luns.begin(), resized_luns.end(),
+                        [&](const Resized& r) { return r.iqn == tc.iqn && r.id == lc.id; })) {
+          map[lc.id] = LuEntry{lc, kept->second.lu};
+          continue;
+        }
+      }
       auto lu = open_lu(tc.iqn, lc);
       if (!lu) return rpc_error(RpcErrorCode::kFailed, lu.error());
       map[lc.id] = LuEntry{lc, std::move(lu).value()};
     }
   }
+  // New portals next; any failure unbinds what this change bound and changes nothing.
+  std::vector<std::string> bound;
+  auto unbind = [&] {
+    for (const std::string& a : bound)
+      server_.remove_portal(a);
+  };
+  for (const config::PortalConfig& p : added_portals) {
+    if (auto ok = server_.add_portal(p.address, p.group_tag); !ok) {
+      unbind();
+      return rpc_error(RpcErrorCode::kFailed, ok.error());
+    }
+    bound.push_back(p.address);
+  }
+  // Resizes last: the only step after which nothing can fail.
+  for (size_t i = 0; i < resized_luns.size(); ++i) {
+    const Resized& r = resized_luns[i];
+    if (auto ok = next_lus.at(r.iqn).at(r.id).lu->resize(r.to); !ok) {
+      for (size_t j = 0; j < i; ++j) {
+        (void)next_lus.at(resized_luns[j].iqn)
+            .at(resized_luns[j].id)
+            .lu->resize(resized_luns[j].from);
+      }
+      unbind();
+      return rpc_error(RpcErrorCode::kFailed, lun_name(r.iqn, r.id) + ": " + ok.error());
+    }
+  }
+  for (const std::string& address : removed_portals)
+    server_.remove_portal(address);
 
   // ---- 4. publish, then move live sessions onto the new snapshots ----
   std::map<std::string, std::shared_ptr<const scsi::Target>> next_targets;
@@ -406,6 +520,12 @@ base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
     registry.queue_unit_attention(*lu, scsi::SenseReason::kInquiryDataChanged);
     if (r.capacity) registry.queue_unit_attention(*lu, scsi::SenseReason::kCapacityDataChanged);
   }
+  // SBC-4 4.6 / SPC-5 5.14: every I_T nexus of a resized LU is told its capacity changed.
+  for (const Resized& r : resized_luns) {
+    const auto& lu = next_lus.at(r.iqn).at(r.id).lu;
+    next_targets.at(r.iqn)->registry().queue_unit_attention(
+        *lu, scsi::SenseReason::kCapacityDataChanged);
+  }
   // ALUA states changed in the configuration: an implicit transition of the live groups,
   // told to every nexus of the target (SPC-5 5.16.2.6).
   for (const config::TargetConfig& tc : next.targets) {
@@ -442,6 +562,10 @@ base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
   for (const std::string& iqn : removed_targets) {
     server_.close_sessions([&iqn](const iscsi::SessionInfo& s) { return s.target == iqn; },
                            std::chrono::seconds(0), "target removed");
+  }
+  for (const std::string& address : removed_portals) {
+    server_.close_sessions([&address](const iscsi::SessionInfo& s) { return s.local == address; },
+                           std::chrono::seconds(0), "portal removed");
   }
   server_.close_sessions(
       [&next_targets](const iscsi::SessionInfo& s) {

@@ -64,6 +64,16 @@ class Runtime {
   // The live sessions that can see `lun` of `target` (or any LUN when lun < 0).
   size_t sessions_using(const std::string& target, int64_t lun = -1);
 
+  // Every running LU with its target and LUN (statistics).
+  struct LuRef {
+    std::string target;
+    uint32_t lun = 0;
+    std::shared_ptr<const scsi::LogicalUnit> lu;
+  };
+  std::vector<LuRef> logical_units() const;
+  // The running LU at `lun` of `iqn`, or null.
+  std::shared_ptr<scsi::LogicalUnit> live_lu(const std::string& iqn, uint32_t lun) const;
+
  private:
   struct LuEntry {
     config::LunConfig cfg;

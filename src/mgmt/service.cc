@@ -7,6 +7,8 @@
 #include <algorithm>
 
 #include "config/iscsi_name.h"
+#include "config/portal_address.h"
+#include "mgmt/stats_service.h"
 #include "scsi/alua.h"
 #include "scsi/nexus_registry.h"
 #include "scsi/target.h"
@@ -29,6 +31,15 @@ base::Result<std::string, RpcError> target_param(const Json& params) {
   auto name = config::normalize_iscsi_name(iqn);
   if (!name) return rpc_error(RpcErrorCode::kInvalidParams, "bad target name: " + name.error());
   return std::move(name).value();
+}
+
+// A portal address from params, in the configuration's canonical form.
+base::Result<std::string, RpcError> portal_param(const Json& params) {
+  STGT_TRY(text, param_string(params, "address"));
+  auto a = config::parse_portal_address(text);
+  if (!a)
+    return rpc_error(RpcErrorCode::kInvalidParams, "bad portal address " + text + ": " + a.error());
+  return a->to_string();
 }
 
 TargetConfig* find_target(Config& c, const std::string& iqn) {
@@ -279,6 +290,41 @@ void register_luns(Dispatcher& d, Runtime& rt) {
               [](const config::LunConfig& a, const config::LunConfig& b) { return a.id < b.id; });
     return apply(rt, std::move(c), p);
   });
+  d.add("lun.set",
+        "resizes a LUN in place (size in bytes; file and null stores); sessions stay and are "
+        "told CAPACITY DATA HAS CHANGED (force: shrink even while sessions use it)",
+        [&rt](const Json& p) -> RpcResult {
+          STGT_TRY(iqn, target_param(p));
+          STGT_TRY(id, param_uint(p, "lun", UINT64_MAX, 16383));
+          STGT_TRY(size, param_uint(p, "size", 0, UINT64_MAX));
+          if (id == UINT64_MAX)
+            return rpc_error(RpcErrorCode::kInvalidParams, "missing parameter \"lun\"");
+          if (size == 0)
+            return rpc_error(RpcErrorCode::kInvalidParams, "missing parameter \"size\" (bytes)");
+          Config c = rt.config();
+          TargetConfig* t = find_target(c, iqn);
+          if (t == nullptr) return no_target(iqn);
+          const auto l = std::find_if(t->luns.begin(), t->luns.end(),
+                                      [&](const config::LunConfig& x) { return x.id == id; });
+          if (l == t->luns.end()) {
+            return rpc_error(RpcErrorCode::kNotFound,
+                             "target " + iqn + " has no LUN " + std::to_string(id));
+          }
+          const auto lu = rt.live_lu(iqn, uint32_t(id));
+          if (lu == nullptr || lu->store() == nullptr || !lu->store()->resizable()) {
+            return rpc_error(RpcErrorCode::kFailed,
+                             "LUN " + std::to_string(id) + " of " + iqn + " (a " + l->store +
+                                 " store" + (l->store == "file" ? " on a block device" : "") +
+                                 ") cannot be resized live");
+          }
+          if (size < l->block_size) {
+            return rpc_error(
+                RpcErrorCode::kInvalidParams,
+                "the size must hold at least one " + std::to_string(l->block_size) + "-byte block");
+          }
+          l->size = size;
+          return apply(rt, std::move(c), p);
+        });
   d.add("lun.remove", "removes a LUN (force: even while sessions use it)",
         [&rt](const Json& p) -> RpcResult {
           STGT_TRY(iqn, target_param(p));
@@ -586,6 +632,38 @@ void register_sessions(Dispatcher& d, Runtime& rt) {
     }
     return out;
   });
+  d.add("portal.add", "binds a new portal live (address, group_tag default 1)",
+        [&rt](const Json& p) -> RpcResult {
+          STGT_TRY(address, portal_param(p));
+          STGT_TRY(tag, param_uint(p, "group_tag", 1, 65535));
+          if (tag == 0)
+            return rpc_error(RpcErrorCode::kInvalidParams, "group_tag must be 1..65535");
+          Config c = rt.config();
+          for (const config::PortalConfig& x : c.portals) {
+            if (x.address == address) {
+              return rpc_error(RpcErrorCode::kAlreadyExists,
+                               "portal " + address + " already exists");
+            }
+          }
+          c.portals.push_back({address, uint16_t(tag)});
+          return apply(rt, std::move(c), p);
+        });
+  d.add("portal.remove",
+        "unbinds a portal live (force: even while sessions use it; they are closed)",
+        [&rt](const Json& p) -> RpcResult {
+          STGT_TRY(address, portal_param(p));
+          Config c = rt.config();
+          const size_t before = c.portals.size();
+          std::erase_if(c.portals,
+                        [&](const config::PortalConfig& x) { return x.address == address; });
+          if (c.portals.size() == before)
+            return rpc_error(RpcErrorCode::kNotFound, "no portal " + address);
+          if (c.portals.empty()) {
+            return rpc_error(RpcErrorCode::kInvalidConfig,
+                             "portal " + address + " is the last one; add another portal first");
+          }
+          return apply(rt, std::move(c), p);
+        });
 }
 
 void register_config(Dispatcher& d, Runtime& rt) {
@@ -626,6 +704,7 @@ void register_methods(Dispatcher& dispatcher, Runtime& runtime, DaemonInfo info)
   register_accounts(dispatcher, runtime);
   register_sessions(dispatcher, runtime);
   register_config(dispatcher, runtime);
+  register_stats(dispatcher, runtime);
   dispatcher.add("methods", "every method with a one-line summary", [&dispatcher](const Json&) -> RpcResult {
     Json out = Json::object();
     for (const auto& [name, summary] : dispatcher.summaries()) out[name] = summary;

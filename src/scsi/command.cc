@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "scsi/io_stats.h"
 #include "scsi/it_nexus.h"
 #include "scsi/logical_unit.h"
 #include "scsi/task_set.h"
@@ -99,6 +100,7 @@ void Command::reset() {
   ts_older = ts_newer = ts_ready_next = nullptr;
   task_state = TaskState::kOutside;
   data_ready = false;
+  arrived_ns = 0;
   unmapped_waiting = false;
   completed_ = false;
 }
@@ -118,6 +120,7 @@ void Command::finish() {
   // command's completion has been reported (the transport may reuse *this from then on).
   TaskSet* const ts = task_set;
   if (ts != nullptr) ts->remove(*this);
+  count_completion(*this);
   if (owner != nullptr) owner->command_done(*this);
   if (ts != nullptr) ts->drain();
 }

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "scsi/io_stats.h"
 #include "scsi/nexus_owner.h"
 #include "scsi/sense.h"
 #include "scsi/target.h"
@@ -112,7 +113,12 @@ class ItNexus : public std::enable_shared_from_this<ItNexus> {
   TaskSet& task_set(const LogicalUnit& lu);
   TaskSet* find_task_set(const LogicalUnit& lu);
 
+  // This nexus's command statistics (scsi/io_stats.h). Owning reactor only.
+  IoStats& stats() { return stats_; }
+  const IoStats& stats() const { return stats_; }
+
  private:
+  IoStats stats_;
   std::shared_ptr<const Target> target_;
   uint64_t id_;
   std::string initiator_name_;

@@ -10,11 +10,29 @@ LogicalUnit::LogicalUnit(const DeviceType& type, std::unique_ptr<backing::Backin
       store_(std::move(store)),
       identity_(std::move(identity)),
       settings_(settings),
-      wce_(settings.write_cache) {
+      wce_(settings.write_cache),
+      stats_(settings.stats_shards) {
   if (settings_.block_size == 0) settings_.block_size = 512;
   // A trailing partial block is not addressable (SBC-4 4.5).
-  if (store_) num_blocks_ = store_->size() / settings_.block_size;
+  if (store_) num_blocks_.store(store_->size() / settings_.block_size, std::memory_order_relaxed);
   thin_ = settings_.thin && store_ && store_->supports_unmap();
+}
+
+base::Result<void, std::string> LogicalUnit::resize(uint64_t bytes) {
+  if (!store_) return base::unexpected(std::string("this logical unit has no medium to resize"));
+  const uint64_t blocks = bytes / settings_.block_size;
+  if (blocks == 0) {
+    return base::unexpected("the new size holds less than one " +
+                            std::to_string(settings_.block_size) + "-byte block");
+  }
+  const bool grow = blocks >= num_blocks();
+  if (!grow) num_blocks_.store(blocks, std::memory_order_relaxed);
+  if (auto r = store_->resize(bytes); !r) {
+    if (!grow) num_blocks_.store(store_->size() / settings_.block_size, std::memory_order_relaxed);
+    return r;
+  }
+  num_blocks_.store(store_->size() / settings_.block_size, std::memory_order_relaxed);
+  return {};
 }
 
 void LogicalUnit::set_removal_prevented(uint64_t nexus_id, bool prevent) {

@@ -22,6 +22,7 @@
 
 #include "backing/backing_store.h"
 #include "scsi/extent_lock.h"
+#include "scsi/io_stats.h"
 #include "scsi/opcode.h"
 #include "scsi/reservations.h"
 #include "scsi/sense.h"
@@ -50,6 +51,8 @@ struct LuSettings {
   // Commands the LU's task set holds at once, from every nexus (SAM-5 5.3.1); one more is
   // answered TASK SET FULL or BUSY.
   uint32_t queue_depth = kDefaultLuQueueDepth;
+  // Statistics shards (scsi/io_stats.h): one per reactor that may run this LU's commands.
+  unsigned stats_shards = 1;
 };
 
 // Always owned by a shared_ptr (devices::make_disk); a copy in flight keeps the LUs it
@@ -72,7 +75,13 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
     const uint32_t ratio = p / block_size();
     return std::has_single_bit(ratio) ? uint8_t(std::countr_zero(ratio) & 0x0f) : 0;
   }
-  uint64_t num_blocks() const { return num_blocks_; }
+  // Changes only through resize() (the control plane), so one relaxed load per command.
+  uint64_t num_blocks() const { return num_blocks_.load(std::memory_order_relaxed); }
+  // Live resize (control thread): grows or shrinks the store to `bytes` and the capacity to
+  // the whole blocks in it. Growing resizes the store first, shrinking the capacity first, so
+  // no command is ever let past the end of the store. The caller tells the initiators
+  // (CAPACITY DATA HAS CHANGED). Fails, changing nothing, if the store cannot be resized.
+  base::Result<void, std::string> resize(uint64_t bytes);
   // Thin provisioned (SBC-4 4.7.3): configured thin and the store can unmap. Decides LBPME /
   // LBPRZ (READ CAPACITY 16), the provisioning VPD pages and whether UNMAP is honoured.
   bool thin() const { return thin_; }
@@ -142,12 +151,15 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   // Range locks that make COMPARE AND WRITE and ORWRITE atomic against other writes.
   ExtentLock& extents() { return extents_; }
 
+  // Commands, bytes, errors and latency of this LU, one shard per reactor (io_stats.h).
+  LuStats& stats() const { return stats_; }
+
  private:
   const DeviceType* type_;
   std::unique_ptr<backing::BackingStore> store_;
   LuIdentity identity_;
   LuSettings settings_;
-  uint64_t num_blocks_ = 0;
+  std::atomic<uint64_t> num_blocks_{0};
   bool thin_ = false;
   std::atomic<bool> wce_;
   std::atomic<bool> d_sense_{false};
@@ -161,6 +173,7 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   ExtentLock extents_;
   Reservations reservations_;
   std::string aptpl_path_;
+  mutable LuStats stats_;
 };
 
 }  // namespace stgt::scsi

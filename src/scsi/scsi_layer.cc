@@ -4,8 +4,9 @@
 #include <optional>
 
 #include "base/byte_order.h"
-#include "scsi/alua.h"
 #include "base/log.h"
+#include "scsi/alua.h"
+#include "scsi/io_stats.h"
 #include "scsi/it_nexus.h"
 #include "scsi/logical_unit.h"
 #include "scsi/lun.h"
@@ -159,6 +160,7 @@ bool reservation_allows(const Command& cmd, const LogicalUnit& lu, const OpcodeE
 }  // namespace
 
 void arrive(Command& cmd) {
+  cmd.arrived_ns = stats_clock_ns();
   const std::optional<uint32_t> lun = decode_lun(cmd.lun);
   LogicalUnit* lu = nullptr;
   if (lun && cmd.nexus != nullptr) lu = cmd.nexus->target().lookup(*lun, &cmd.read_only_view);
@@ -226,6 +228,7 @@ void nexus_lost(ItNexus& nexus) {
 void logical_unit_reset(LogicalUnit& lu) { lu.reset_nexus_state(); }
 
 void submit(Command& cmd) {
+  if (cmd.arrived_ns == 0) cmd.arrived_ns = stats_clock_ns();
   // 1. LUN exists and is mapped (SAM-5 4.7, SPC-5 4.2.2).
   const std::optional<uint32_t> lun = decode_lun(cmd.lun);
   // A command that came through arrive() has its LU (and its map's read-only flag) already.

@@ -113,6 +113,14 @@ testing::AssertionResult IscsiSession::read(uint64_t lba, size_t bytes, std::vec
   return result;
 }
 
+int tur_sense(IscsiSession& s, uint32_t lun) {
+  scsi_task* t = iscsi_testunitready_sync(s.get(), int(lun));
+  if (t == nullptr) return -1;
+  const int out = t->status == SCSI_STATUS_GOOD ? 0 : int(t->sense.ascq);
+  scsi_free_scsi_task(t);
+  return out;
+}
+
 std::vector<uint8_t> make_pattern(uint64_t seed, size_t size) {
   std::vector<uint8_t> data(size);
   uint64_t state = seed * 0x9e3779b97f4a7c15ull + 1;

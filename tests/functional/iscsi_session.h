@@ -50,6 +50,9 @@ class IscsiSession {
 };
 
 // Deterministic, seed-dependent bytes (so a misplaced block is detected, not just a wrong one).
+// The sense of a TEST UNIT READY on `lun` as asc<<8|ascq (0 when GOOD, -1 on no answer).
+int tur_sense(IscsiSession& s, uint32_t lun);
+
 std::vector<uint8_t> make_pattern(uint64_t seed, size_t size);
 
 }  // namespace stgt::functional

@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "iscsi_session.h"
+#include "stgtadm_runner.h"
 #include "stgtd_fixture.h"
 
 namespace stgt::functional {
@@ -30,60 +31,6 @@ namespace {
 using Json = nlohmann::json;
 constexpr const char* kSecondIqn = "iqn.2026-11.org.stgt.test:second";
 constexpr int kReportedLunsDataChanged = 0x3f0e;  // SPC-5 table F.2
-
-struct CliResult {
-  int rc = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string read_all(int fd) {
-  std::string s;
-  std::array<char, 4096> buf{};
-  for (;;) {
-    const ssize_t n = ::read(fd, buf.data(), buf.size());
-    if (n <= 0) break;
-    s.append(buf.data(), size_t(n));
-  }
-  return s;
-}
-
-// Runs stgtadm with `args` (no shell), feeding `input` on stdin.
-CliResult stgtadm(const std::vector<std::string>& args, const std::string& input = "") {
-  int in[2], out[2], err[2];
-  if (::pipe(in) != 0 || ::pipe(out) != 0 || ::pipe(err) != 0) return {};
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(in[0], 0);
-    ::dup2(out[1], 1);
-    ::dup2(err[1], 2);
-    for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1]}) ::close(fd);
-    std::vector<char*> argv;
-    std::string bin = STGTADM_PATH;
-    argv.push_back(bin.data());
-    std::vector<std::string> copy = args;
-    for (std::string& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    _exit(127);
-  }
-  ::close(in[0]);
-  ::close(out[1]);
-  ::close(err[1]);
-  if (!input.empty()) {
-    [[maybe_unused]] const ssize_t n = ::write(in[1], input.data(), input.size());
-  }
-  ::close(in[1]);
-  CliResult r;
-  r.out = read_all(out[0]);
-  r.err = read_all(err[0]);
-  ::close(out[0]);
-  ::close(err[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 class ManagementTest : public StgtdTest {
  protected:
@@ -96,25 +43,12 @@ class ManagementTest : public StgtdTest {
   }
 
   CliResult adm(std::vector<std::string> args, const std::string& input = "") {
-    args.insert(args.begin(), {"--socket", stgtd_.control_socket()});
-    return stgtadm(args, input);
+    return functional::adm(stgtd_, std::move(args), input);
   }
   Json adm_json(std::vector<std::string> args) {
-    args.insert(args.begin(), "--json");
-    const CliResult r = adm(std::move(args));
-    EXPECT_EQ(r.rc, 0) << r.err;
-    return r.rc == 0 ? Json::parse(r.out) : Json();
+    return functional::adm_json(stgtd_, std::move(args));
   }
 };
-
-// The sense of a TEST UNIT READY on `lun` as asc<<8|ascq (0 when GOOD).
-int tur_sense(IscsiSession& s, uint32_t lun) {
-  scsi_task* t = iscsi_testunitready_sync(s.get(), int(lun));
-  if (t == nullptr) return -1;
-  const int out = t->status == SCSI_STATUS_GOOD ? 0 : int(t->sense.ascq);
-  scsi_free_scsi_task(t);
-  return out;
-}
 
 TEST_F(ManagementTest, ControlSocketIsForItsOwnerOnly) {
   struct stat st {};

@@ -17,6 +17,7 @@
 
 #include "iscsi_session.h"
 #include "raw_iscsi.h"
+#include "stgtadm_runner.h"
 #include "stgtd_fixture.h"
 
 namespace stgt::functional {
@@ -293,6 +294,14 @@ TEST_F(TaskManagementTest, AbortTaskInTheMiddleOfItsDataTransfer) {
       raw.send(raw.data_out(w_itt, r2t.ttt(), 1, 4096, 4096, true), {data.data() + 4096, 4096}));
   ASSERT_TRUE(expect_tmf(raw, a, kComplete));
   ASSERT_TRUE(quiet_for(raw, Millis(200)));  // no response for the aborted write
+  // Statistics count the abort once: on the LU and on this session, not on the other one.
+  const nlohmann::json lu = adm_json(stgtd_, {"stats", "lun", kTargetIqn, "1"});
+  EXPECT_EQ(lu["luns"][0]["aborts"], 1) << lu.dump();
+  const nlohmann::json sessions = adm_json(stgtd_, {"stats", "session"});
+  ASSERT_EQ(sessions["sessions"].size(), 2u) << sessions.dump();
+  for (const nlohmann::json& e : sessions["sessions"]) {
+    EXPECT_EQ(e["aborts"], e["initiator"] == kRawInitiatorIqn ? 1 : 0) << e.dump();
+  }
   ASSERT_TRUE(raw.send(tmf_request(raw, kQueryTask, q, 1, w_itt, w_sn)));
   ASSERT_TRUE(expect_tmf(raw, q, kComplete));
   RawScsiResult r;

@@ -23,15 +23,6 @@ namespace {
 
 constexpr const char* kOther = "iqn.2026-11.org.stgt.test:other";
 
-// TEST UNIT READY's sense as asc<<8|ascq (0 when GOOD, -1 when there is no answer).
-int tur(IscsiSession& s, uint32_t lun) {
-  scsi_task* t = iscsi_testunitready_sync(s.get(), int(lun));
-  if (t == nullptr) return -1;
-  const int out = t->status == SCSI_STATUS_GOOD ? 0 : int(t->sense.ascq);
-  scsi_free_scsi_task(t);
-  return out;
-}
-
 // One JSON-RPC request line to the daemon's control socket; the answer line.
 std::string control_call(const std::string& path, const std::string& request) {
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -53,7 +44,7 @@ std::string control_call(const std::string& path, const std::string& request) {
 }
 
 void settle(IscsiSession& s, uint32_t lun) {
-  for (int i = 0; i < 4 && tur(s, lun) != 0; ++i) {
+  for (int i = 0; i < 4 && tur_sense(s, lun) != 0; ++i) {
   }
 }
 
@@ -80,9 +71,9 @@ TEST_F(StgtdTest, ModeSelectByOneInitiatorIsToldToTheOthers) {
   EXPECT_EQ(select->status, SCSI_STATUS_GOOD);
   scsi_free_scsi_task(select);
   scsi_free_scsi_task(sense);
-  EXPECT_EQ(tur(b, 1), 0x2a01);  // MODE PARAMETERS CHANGED
-  EXPECT_EQ(tur(b, 1), 0);
-  EXPECT_EQ(tur(a, 1), 0);  // not the initiator that changed them
+  EXPECT_EQ(tur_sense(b, 1), 0x2a01);  // MODE PARAMETERS CHANGED
+  EXPECT_EQ(tur_sense(b, 1), 0);
+  EXPECT_EQ(tur_sense(a, 1), 0);  // not the initiator that changed them
 }
 
 // Removing an LU under load: four sessions keep writing and reading it through the file
@@ -132,7 +123,7 @@ TEST_F(StgtdTest, LuRemovedUnderLoadEndsCommandsCleanly) {
   for (std::thread& t : load) t.join();
   EXPECT_GT(answered.load(), 0);
   // LUN 1's session is told of the inventory change, then reads its data back.
-  EXPECT_EQ(tur(keeper, 1), 0x3f0e);
+  EXPECT_EQ(tur_sense(keeper, 1), 0x3f0e);
   std::vector<uint8_t> back;
   ASSERT_TRUE(keeper.read(0, data.size(), back));
   EXPECT_EQ(back, data);

@@ -243,4 +243,23 @@ BackingStore::Provisioning FileStore::provisioning_status(uint64_t offset,
   return {true, std::min<uint64_t>(uint64_t(hole) - offset, length)};
 }
 
+base::Result<void, std::string> FileStore::resize(uint64_t bytes) {
+  if (block_device_) {
+    return base::unexpected(fmt::format(
+        "{} is a block device: its size is the device's (resize the device instead)", path_));
+  }
+  if (read_only_) return base::unexpected(fmt::format("{} is open read-only", path_));
+  const uint64_t old = size_.load();
+  // Shrinking: the caller has already lowered the capacity, so nothing reaches past `bytes`.
+  if (bytes < old) size_.store(bytes);
+  if (::ftruncate(fd_.get(), off_t(bytes)) != 0) {
+    const int err = errno;
+    size_.store(old);
+    return base::unexpected(
+        fmt::format("cannot resize {} to {} bytes: {}", path_, bytes, std::strerror(err)));
+  }
+  size_.store(bytes);
+  return {};
+}
+
 }  // namespace stgt::backing

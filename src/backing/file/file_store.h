@@ -48,6 +48,7 @@
 // Threads: any number of reactors may call at once (positional I/O, no shared cursor).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -71,6 +72,9 @@ class FileStore final : public BackingStore {
   void unmap(reactor::Reactor* r, uint64_t offset, uint64_t length,
              StoreCompletion* done) override;
   Provisioning provisioning_status(uint64_t offset, uint64_t length) const override;
+  // Regular files only (ftruncate); a block device's size is the device's.
+  base::Result<void, std::string> resize(uint64_t bytes) override;
+  bool resizable() const override { return !block_device_ && !read_only_; }
 
   const std::string& path() const { return path_; }
   bool read_only() const { return read_only_; }
@@ -92,7 +96,7 @@ class FileStore final : public BackingStore {
 
   base::UniqueFd fd_;
   std::string path_;
-  uint64_t size_;
+  std::atomic<uint64_t> size_;
   bool read_only_;
   bool block_device_;
   bool unmap_supported_;

@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 
+#include <atomic>
+
 #include "backing/backing_store.h"
 
 namespace stgt::backing {
@@ -31,9 +33,14 @@ class NullStore final : public BackingStore {
   bool supports_unmap() const override { return true; }
   void unmap(reactor::Reactor* r, uint64_t offset, uint64_t length,
              StoreCompletion* done) override;
+  bool resizable() const override { return true; }
+  base::Result<void, std::string> resize(uint64_t bytes) override {
+    size_ = bytes;
+    return {};
+  }
 
  private:
-  uint64_t size_;
+  std::atomic<uint64_t> size_;
 };
 
 }  // namespace stgt::backing

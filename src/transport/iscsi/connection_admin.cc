@@ -25,6 +25,7 @@ std::optional<SessionInfo> Connection::session_info() const {
   info.session = session_params_;
   info.connection = conn_params_;
   info.tasks = tasks_ != nullptr ? tasks_->in_use() : 0;
+  if (nexus_ != nullptr) info.stats = nexus_->stats();
   return info;
 }
 

@@ -63,6 +63,7 @@ bool Connection::abort_task(Task& t, bool report, bool release_successors) {
   if (t.aborted) return true;  // aborted before: wait for it again
   t.aborted = true;
   t.abort_report = report;
+  scsi::count_abort(t.cmd, task_lu(t));
   (void)take_back_unstarted(t, release_successors);
   return true;
 }

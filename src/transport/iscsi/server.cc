@@ -74,26 +74,71 @@ base::Result<void, std::string> IscsiServer::add_portal(const std::string& addre
       Listener{std::move(sock).value(), group_tag, std::string()});
   l->address = l->socket.address().to_string();
   STGT_LOG_INFO("portal {} (group {}) bound", l->address, group_tag);
-  listeners_.push_back(std::move(l));
+  Listener* raw = l.get();
+  bool accept_now = false;
+  {
+    std::lock_guard lock(listeners_mu_);
+    listeners_.push_back(std::move(l));
+    accept_now = started_;  // else start() will
+  }
+  if (accept_now) start_listener(raw);
   return {};
 }
 
-void IscsiServer::start() {
+// Runs the accept loop of `l` on reactor 0; returns once it is watched.
+void IscsiServer::start_listener(Listener* l) {
   reactor::Reactor& r0 = reactors_.at(0);
   std::promise<void> started;
-  r0.post([this, &r0, &started] {
-    for (auto& l : listeners_) {
-      Listener* raw = l.get();
-      raw->socket.start_accepting(r0, [this, raw](net::TcpListener::Accepted a) {
-        accept_one(*raw, std::move(a.fd), a.peer.to_string());
-      });
-    }
+  r0.post([this, &r0, &started, l] {
+    l->socket.start_accepting(r0, [this, l](net::TcpListener::Accepted a) {
+      accept_one(*l, std::move(a.fd), a.peer.to_string());
+    });
     started.set_value();
   });
   started.get_future().wait();
 }
 
+bool IscsiServer::remove_portal(const std::string& address) {
+  std::unique_ptr<Listener> gone;
+  {
+    std::lock_guard lock(listeners_mu_);
+    const auto it = std::find_if(listeners_.begin(), listeners_.end(),
+                                 [&](const auto& l) { return l->address == address; });
+    if (it == listeners_.end()) return false;
+    gone = std::move(*it);
+    listeners_.erase(it);
+  }
+  // The accept handler runs on reactor 0 and points at the listener: stop it there, and let
+  // the listener die there too, after its last handler call.
+  std::promise<void> stopped;
+  reactors_.at(0).post([l = gone.release(), &stopped] {
+    l->socket.stop_accepting();
+    delete l;
+    stopped.set_value();
+  });
+  stopped.get_future().wait();
+  STGT_LOG_INFO("portal {} removed", address);
+  return true;
+}
+
+void IscsiServer::start() {
+  std::vector<Listener*> ls;
+  {
+    std::lock_guard lock(listeners_mu_);
+    for (auto& l : listeners_)
+      ls.push_back(l.get());
+    started_ = true;
+  }
+  for (Listener* l : ls)
+    start_listener(l);
+}
+
+unsigned IscsiServer::reactor_count() const {
+  return reactors_.size();
+}
+
 std::vector<PortalInfo> IscsiServer::portals() const {
+  std::lock_guard lock(listeners_mu_);
   std::vector<PortalInfo> out;
   for (const auto& l : listeners_) out.push_back({l->address, l->group_tag});
   return out;
@@ -123,6 +168,7 @@ void IscsiServer::accept_one(Listener& l, base::UniqueFd fd, std::string peer) {
 void IscsiServer::shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
+  std::unique_lock lock(listeners_mu_);
   if (!listeners_.empty()) {
     std::promise<void> stopped;
     reactors_.at(0).post([this, &stopped] {
@@ -131,6 +177,7 @@ void IscsiServer::shutdown() {
     });
     stopped.get_future().wait();
   }
+  lock.unlock();
   // Close every connection on its own reactor, then wait (bounded) for in-flight commands.
   for (unsigned i = 0; i < reactors_.size(); ++i) {
     reactors_.at(i).post([shared = shared_, i] {
@@ -162,6 +209,7 @@ void IscsiServer::shutdown() {
     });
     done.get_future().wait();
   }
+  lock.lock();
   listeners_.clear();
 }
 

@@ -24,6 +24,7 @@
 #include "base/result.h"
 #include "base/unique_fd.h"
 #include "reactor/reactor.h"
+#include "scsi/io_stats.h"
 #include "transport/iscsi/catalog.h"
 #include "transport/iscsi/params.h"
 
@@ -93,6 +94,7 @@ struct SessionInfo {
   SessionParams session;
   ConnectionParams connection;
   uint32_t tasks = 0;  // commands in the task table now
+  scsi::IoStats stats;  // the session's commands so far (its I_T nexus's counters)
 };
 
 struct ServerShared {
@@ -112,10 +114,17 @@ class IscsiServer {
   ~IscsiServer();
 
   // Binds a portal ("127.0.0.1:3260", "[::1]:3260"); connections are accepted only after
-  // start(), so nobody logs in before the catalog is published.
+  // start(), so nobody logs in before the catalog is published. After start() (a live
+  // change, control thread) the new portal accepts at once. Errors are one sentence
+  // ("cannot bind 127.0.0.1:3260: Address already in use").
   base::Result<void, std::string> add_portal(const std::string& address, uint16_t group_tag);
+  // Stops accepting on the portal bound at `address` and closes its socket (control thread).
+  // Connections that came through it are left alone. False if no such portal.
+  bool remove_portal(const std::string& address);
   // Starts accepting on every bound portal (on reactor 0).
   void start();
+  // Reactors connections are spread over (LU statistics keep one shard per reactor).
+  unsigned reactor_count() const;
   // The addresses actually bound (with the real port when 0 was asked for).
   std::vector<PortalInfo> portals() const;
   void publish(std::shared_ptr<const Catalog> catalog);
@@ -138,8 +147,12 @@ class IscsiServer {
 
   reactor::ReactorGroup& reactors_;
   std::shared_ptr<ServerShared> shared_;
+  void start_listener(Listener* l);
+
+  mutable std::mutex listeners_mu_;  // listeners_ (control thread and main thread; not reactors)
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::atomic<unsigned> next_reactor_{0};
+  bool started_ = false;  // under listeners_mu_
   bool shut_down_ = false;
 };
 

@@ -16,6 +16,7 @@ Config full_config() {
               .io_backend = "epoll",
               .log_level = "warn",
               .memory_budget = uint64_t{512} << 20,
+              .metrics_listen = "[::1]:9540",
               .user = "stgt",
               .group = "disk"};
   c.iscsi.max_sessions = 100;

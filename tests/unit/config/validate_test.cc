@@ -161,6 +161,13 @@ std::string with_groups(const std::string& groups) {
 INSTANTIATE_TEST_SUITE_P(
     Alua, ValidateErrorTest,
     testing::Values(
+        BadConfig{"metrics_listen_without_port",
+                  "[daemon]\nmetrics_listen = \"127.0.0.1\"\n[[portal]]\naddress = \"1.2.3.4\"\n",
+                  2, "daemon.metrics_listen", "needs a port"},
+        BadConfig{
+            "metrics_listen_host_name",
+            "[daemon]\nmetrics_listen = \"localhost:9540\"\n[[portal]]\naddress = \"1.2.3.4\"\n", 2,
+            "daemon.metrics_listen", ""},
         BadConfig{"memory_budget_too_small",
                   "[daemon]\nmemory_budget = \"16MiB\"\n[[portal]]\naddress = \"1.2.3.4\"\n", 2,
                   "daemon.memory_budget", "at least 64MiB"},

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "backing/null/null_store.h"
 #include "fakes.h"
 
 namespace stgt::scsi {
@@ -15,6 +16,32 @@ TEST(LogicalUnit, Geometry) {
   EXPECT_EQ(lu.num_blocks(), 3u);
   LogicalUnit none(test::kFakeType, nullptr, {}, {});
   EXPECT_EQ(none.num_blocks(), 0u);
+}
+
+// Live resize: the capacity follows the store; a failure changes nothing.
+TEST(LogicalUnit, ResizeFollowsTheStoreOrChangesNothing) {
+  LogicalUnit lu(test::kFakeType, std::make_unique<backing::NullStore>(4096 * 4), {},
+                 LuSettings{.block_size = 4096});
+  ASSERT_TRUE(bool(lu.resize(4096 * 10 + 100)));
+  EXPECT_EQ(lu.num_blocks(), 10u);
+  EXPECT_EQ(lu.store()->size(), 4096u * 10 + 100);
+  ASSERT_TRUE(bool(lu.resize(4096 * 2)));
+  EXPECT_EQ(lu.num_blocks(), 2u);
+  const auto tiny = lu.resize(100);
+  ASSERT_FALSE(bool(tiny));
+  EXPECT_EQ(tiny.error(), "the new size holds less than one 4096-byte block");
+  EXPECT_EQ(lu.num_blocks(), 2u);
+
+  LogicalUnit fixed(test::kFakeType, std::make_unique<test::FakeStore>(4096 * 4), {},
+                    LuSettings{.block_size = 4096});
+  for (const uint64_t bytes : {uint64_t{4096} * 8, uint64_t{4096}}) {
+    const auto r = fixed.resize(bytes);
+    ASSERT_FALSE(bool(r));
+    EXPECT_NE(r.error().find("cannot be resized live"), std::string::npos) << r.error();
+    EXPECT_EQ(fixed.num_blocks(), 4u);
+  }
+  LogicalUnit none(test::kFakeType, nullptr, {}, {});
+  EXPECT_FALSE(bool(none.resize(4096)));
 }
 
 TEST(LogicalUnit, ModeParameters) {

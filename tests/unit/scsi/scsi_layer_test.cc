@@ -54,6 +54,22 @@ TEST_F(GateTest, DispatchesAndSetsLu) {
   EXPECT_EQ(owner_.calls, 1);
 }
 
+// Command::finish counts every completion once, for the nexus and for the LU (io_stats.h).
+TEST_F(GateTest, CompletionsAreCountedForTheNexusAndTheLu) {
+  run({0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0});
+  run({0xff, 0, 0, 0, 0, 0});  // unsupported: CHECK CONDITION
+  Command aborted;
+  aborted.nexus = nexus_.get();
+  count_abort(aborted, lu_.get());
+  for (const IoStats& s : {nexus_->stats(), lu_->stats().total()}) {
+    EXPECT_EQ(s.read_commands, 1u);
+    EXPECT_EQ(s.other_commands, 1u);
+    EXPECT_EQ(s.check_conditions, 1u);
+    EXPECT_EQ(s.aborts, 1u);
+    EXPECT_EQ(s.latency_count(), 2u);  // both were stamped by submit()
+  }
+}
+
 TEST_F(GateTest, UnmappedLun) {
   auto inq = run({0x12, 0, 0, 0, 36, 0}, 9);
   ASSERT_EQ(inq->status, Status::kGood);
