@@ -322,7 +322,7 @@ int main(int argc, char** argv) {
   uint32_t grace = 10;
   bool force = false, dry_run = false, read_only = false, removable = false,
        no_write_cache = false, show_secrets = false, mutual = false, no_mutual = false,
-       no_chap = false;
+       no_chap = false, offline = false, online = false;
 
   auto verb = [&](CLI::App* noun, const char* name, const char* help, std::string method,
                   Print print, std::vector<std::string> columns = {}) {
@@ -378,10 +378,14 @@ int main(int argc, char** argv) {
   lun_add->add_option("--vendor", vendor, "INQUIRY vendor");
   lun_add->add_option("--product", product, "INQUIRY product");
   lun_add->add_option("--serial", serial, "unit serial number");
-  CLI::App* lun_set = verb(lunc, "set", "resize a LUN in place", "lun.set", Print::kReport);
+  CLI::App* lun_set = verb(lunc, "set", "resize a LUN in place, or take it offline or online",
+                           "lun.set", Print::kReport);
   lun_set->add_option("target", iqn, "target IQN")->required();
   lun_set->add_option("lun", lun, "LUN number")->required()->check(CLI::Range(0, 16383));
-  lun_set->add_option("--size", size_text, "new size, e.g. 20GiB (file: grown sparse)")->required();
+  lun_set->add_option("--size", size_text, "new size, e.g. 20GiB (file: grown sparse)");
+  CLI::Option* offline_flag =
+      lun_set->add_flag("--offline", offline, "media access answered NOT READY, OFFLINE");
+  lun_set->add_flag("--online", online, "back in service")->excludes(offline_flag);
   lun_set->add_flag("--force", force, "shrink even while sessions use it");
   CLI::App* lun_rm = verb(lunc, "remove", "remove a LUN", "lun.remove", Print::kReport);
   lun_rm->add_option("target", iqn, "target IQN")->required();
@@ -543,12 +547,19 @@ int main(int argc, char** argv) {
   if (cmd.method == "portal.add") p["group_tag"] = group_tag;
   if (cmd.method == "lun.set") {
     p["lun"] = lun;
-    const auto size = stgt::base::parse_size(size_text);
-    if (!size || *size == 0) {
-      std::cerr << "stgtadm: not a size: " << size_text << " (examples: 4096, 512MiB, 10GiB)\n";
+    if (size_text.empty() && !offline && !online) {
+      std::cerr << "stgtadm: lun set needs --size, --offline or --online\n";
       return kExitUsage;
     }
-    p["size"] = *size;
+    if (!size_text.empty()) {
+      const auto size = stgt::base::parse_size(size_text);
+      if (!size || *size == 0) {
+        std::cerr << "stgtadm: not a size: " << size_text << " (examples: 4096, 512MiB, 10GiB)\n";
+        return kExitUsage;
+      }
+      p["size"] = *size;
+    }
+    if (offline || online) p["offline"] = offline;
   }
   if (cmd.method == "lun.add") {
     p["lun"] = lun;

@@ -74,6 +74,9 @@ struct LunConfig {
   uint32_t physical_block_size = 0;
   bool read_only = false;
   bool removable = false;
+  // Offline: the LUN stays reported, but only INQUIRY, REPORT LUNS, REQUEST SENSE and the
+  // like run; media access gets NOT READY, OFFLINE (04/12). Changed live without a reset.
+  bool offline = false;
   std::string provisioning = "thick";  // thick | thin (thin: UNMAP punches holes)
   bool write_cache = true;
   std::string vendor, product, serial;  // INQUIRY overrides; empty = built-in default

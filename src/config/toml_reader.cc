@@ -33,7 +33,7 @@ constexpr std::string_view kDiscoveryKeys[] = {"incoming_users", "outgoing_user"
 constexpr std::string_view kLunKeys[] = {"id",         "store",     "path",      "size",
                                          "block_size", "read_only", "removable", "write_cache",
                                          "vendor",     "product",   "serial",    "provisioning",
-                                         "queue_depth", "physical_block_size"};
+                                         "queue_depth", "physical_block_size", "offline"};
 constexpr std::string_view kAclKeys[] = {"initiator", "group", "map"};
 constexpr std::string_view kMapKeys[] = {"lun", "lu", "read_only"};
 constexpr std::string_view kGroupKeys[] = {"name", "initiators", "addresses"};
@@ -362,6 +362,7 @@ class TomlReader {
                         lun.physical_block_size) &&
            read_bool(table, path, "read_only", lun.read_only) &&
            read_bool(table, path, "removable", lun.removable) &&
+           read_bool(table, path, "offline", lun.offline) &&
            read_string(table, path, "provisioning", Presence::kOptional, lun.provisioning) &&
            read_bool(table, path, "write_cache", lun.write_cache) &&
            read_string(table, path, "vendor", Presence::kOptional, lun.vendor) &&

@@ -60,6 +60,7 @@ void write_lun(Writer& w, const LunConfig& lun) {
   }
   if (lun.read_only) w.bool_key("read_only", true);
   if (lun.removable) w.bool_key("removable", true);
+  if (lun.offline) w.bool_key("offline", true);
   if (lun.provisioning != "thick") w.string_key("provisioning", lun.provisioning);
   if (!lun.write_cache) w.bool_key("write_cache", false);
   w.string_key("vendor", lun.vendor, true);

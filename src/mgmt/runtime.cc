@@ -77,9 +77,11 @@ void attach_aptpl_state(scsi::LogicalUnit& lu, const std::string& pr_dir,
                 path, s.registrations.size(), s.type ? "reserved" : "not reserved");
 }
 
-// Two LUN configurations that differ in their size alone: the LU can be resized in place.
-bool only_size_differs(const config::LunConfig& a, config::LunConfig b) {
+// Two LUN configurations that differ in their size and offline state alone: the LU is kept,
+// resized in place and taken offline or online.
+bool only_size_or_offline_differs(const config::LunConfig& a, config::LunConfig b) {
   b.size = a.size;
+  b.offline = a.offline;
   return a == b;
 }
 
@@ -115,6 +117,7 @@ base::Result<std::shared_ptr<scsi::LogicalUnit>, std::string> Runtime::open_lu(
   settings.queue_depth = lc.queue_depth;
   settings.stats_shards = server_.reactor_count();
   auto lu = devices::make_disk(std::move(store).value(), identity, settings);
+  lu->set_offline(lc.offline);
   if (lu->num_blocks() == 0) {
     return base::unexpected("target " + iqn + " LUN " + std::to_string(lc.id) +
                             ": the store holds less than one " + std::to_string(lc.block_size) +
@@ -326,6 +329,12 @@ base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
     uint64_t to;
   };
   std::vector<Resized> resized_luns;  // same LU, new size: CAPACITY DATA HAS CHANGED
+  struct OfflineChange {
+    std::string iqn;
+    uint32_t id;
+    bool offline;
+  };
+  std::vector<OfflineChange> offline_changes;  // same LU, taken offline or brought online
   std::set<std::string> touched_targets;
   for (const config::TargetConfig& old : config_.targets) {
     if (find_target(next, old.iqn) == nullptr) {
@@ -356,12 +365,21 @@ base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
         removed_luns.push_back({tc.iqn, ol.id});
         report.changes.push_back("- " + lun_name(tc.iqn, ol.id));
       } else if (const std::shared_ptr<scsi::LogicalUnit> lu = live_lu(tc.iqn, ol.id);
-                 !(*now == ol) && only_size_differs(*now, ol) && lu != nullptr &&
-                 lu->store() != nullptr && lu->store()->resizable()) {
-        // The same LU grows or shrinks in place: sessions keep it (SBC-4 4.6).
-        resized_luns.push_back({tc.iqn, ol.id, ol.size, now->size});
-        report.changes.push_back(fmt::format("~ {} (resized from {} to {} bytes)",
-                                             lun_name(tc.iqn, ol.id), ol.size, now->size));
+                 !(*now == ol) && only_size_or_offline_differs(*now, ol) && lu != nullptr &&
+                 (now->size == ol.size ||
+                  (lu->store() != nullptr && lu->store()->resizable()))) {
+        // The same LU grows or shrinks in place (SBC-4 4.6), or goes offline or online:
+        // sessions keep it.
+        if (now->size != ol.size) {
+          resized_luns.push_back({tc.iqn, ol.id, ol.size, now->size});
+          report.changes.push_back(fmt::format("~ {} (resized from {} to {} bytes)",
+                                               lun_name(tc.iqn, ol.id), ol.size, now->size));
+        }
+        if (now->offline != ol.offline) {
+          offline_changes.push_back({tc.iqn, ol.id, now->offline});
+          report.changes.push_back(fmt::format("~ {} ({})", lun_name(tc.iqn, ol.id),
+                                               now->offline ? "offline" : "online"));
+        }
       } else if (!(*now == ol)) {
         removed_luns.push_back({tc.iqn, ol.id});
         added_luns.push_back({tc.iqn, ol.id});
@@ -472,6 +490,10 @@ base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
   }
   for (const std::string& address : removed_portals)
     server_.remove_portal(address);
+  // Offline or online: commands already past the gate finish; later ones see the new state.
+  for (const OfflineChange& c : offline_changes) {
+    next_lus.at(c.iqn).at(c.id).lu->set_offline(c.offline);
+  }
 
   // ---- 4. publish, then move live sessions onto the new snapshots ----
   std::map<std::string, std::shared_ptr<const scsi::Target>> next_targets;

@@ -74,6 +74,7 @@ Json lun_json(const config::LunConfig& l) {
               {"physical_block_size", l.physical_block_size},
               {"read_only", l.read_only},
               {"removable", l.removable},
+              {"offline", l.offline},
               {"provisioning", l.provisioning},
               {"write_cache", l.write_cache},
               {"vendor", l.vendor},
@@ -157,6 +158,8 @@ base::Result<config::LunConfig, RpcError> lun_from(const Json& p) {
   l.read_only = ro;
   STGT_TRY(rm, param_bool(p, "removable", false));
   l.removable = rm;
+  STGT_TRY(off, param_bool(p, "offline", false));
+  l.offline = off;
   STGT_TRY(prov, param_string(p, "provisioning", false));
   if (!prov.empty()) l.provisioning = prov;
   STGT_TRY(wc, param_bool(p, "write_cache", true));
@@ -291,16 +294,21 @@ void register_luns(Dispatcher& d, Runtime& rt) {
     return apply(rt, std::move(c), p);
   });
   d.add("lun.set",
-        "resizes a LUN in place (size in bytes; file and null stores); sessions stay and are "
-        "told CAPACITY DATA HAS CHANGED (force: shrink even while sessions use it)",
+        "resizes a LUN in place (size in bytes; file and null stores; sessions stay and are "
+        "told CAPACITY DATA HAS CHANGED; force: shrink even while sessions use it) and/or "
+        "takes it offline or online (offline: true | false)",
         [&rt](const Json& p) -> RpcResult {
           STGT_TRY(iqn, target_param(p));
           STGT_TRY(id, param_uint(p, "lun", UINT64_MAX, 16383));
           STGT_TRY(size, param_uint(p, "size", 0, UINT64_MAX));
           if (id == UINT64_MAX)
             return rpc_error(RpcErrorCode::kInvalidParams, "missing parameter \"lun\"");
-          if (size == 0)
-            return rpc_error(RpcErrorCode::kInvalidParams, "missing parameter \"size\" (bytes)");
+          const bool has_offline = p.contains("offline");
+          STGT_TRY(offline, param_bool(p, "offline", false));
+          if (size == 0 && !has_offline) {
+            return rpc_error(RpcErrorCode::kInvalidParams,
+                             "give \"size\" (bytes) or \"offline\" (true or false)");
+          }
           Config c = rt.config();
           TargetConfig* t = find_target(c, iqn);
           if (t == nullptr) return no_target(iqn);
@@ -310,6 +318,8 @@ void register_luns(Dispatcher& d, Runtime& rt) {
             return rpc_error(RpcErrorCode::kNotFound,
                              "target " + iqn + " has no LUN " + std::to_string(id));
           }
+          if (has_offline) l->offline = offline;
+          if (size == 0) return apply(rt, std::move(c), p);
           const auto lu = rt.live_lu(iqn, uint32_t(id));
           if (lu == nullptr || lu->store() == nullptr || !lu->store()->resizable()) {
             return rpc_error(RpcErrorCode::kFailed,

@@ -110,6 +110,10 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   // REMOVAL). A non-removable LU always has its medium.
   bool medium_present() const { return medium_present_.load(std::memory_order_relaxed); }
   void set_medium_present(bool v) { medium_present_.store(v, std::memory_order_relaxed); }
+  // Taken offline by the operator (LunConfig::offline, changed live): only medium-independent
+  // commands run; the rest get NOT READY, LOGICAL UNIT NOT READY, OFFLINE (04/12).
+  bool offline() const { return offline_.load(std::memory_order_relaxed); }
+  void set_offline(bool v) { offline_.store(v, std::memory_order_relaxed); }
   // Prevention is held per I_T nexus (SBC-4 5.15, SPC-5 6.x): removal is prevented while
   // any nexus prevents it, and a nexus's prevention ends with the nexus or a LU reset.
   bool removal_prevented() const { return preventing_count_.load(std::memory_order_acquire) > 0; }
@@ -166,6 +170,7 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   std::atomic<bool> swp_{false};
   std::atomic<bool> tas_{true};
   std::atomic<bool> medium_present_{true};
+  std::atomic<bool> offline_{false};
   mutable std::mutex prevent_mu_;
   std::vector<uint64_t> preventing_;  // ItNexus::id() of every nexus that prevents removal
   std::atomic<uint32_t> preventing_count_{0};

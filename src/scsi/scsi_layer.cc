@@ -271,9 +271,16 @@ void submit(Command& cmd) {
   const std::optional<Resolved> r = resolve(cmd, entry);
   if (!r || !control_byte_ok(cmd, r->cdb_length)) return;
   // SBC-4 4.3: with the medium removed only medium-independent commands run.
-  if (!lu->medium_present() && !entry.allowed_without_medium) {
-    cmd.complete_sense(SenseReason::kMediumNotPresent);
-    return;
+  if (!entry.allowed_without_medium) {
+    if (!lu->medium_present()) {
+      cmd.complete_sense(SenseReason::kMediumNotPresent);
+      return;
+    }
+    // An LU the operator took offline answers the same medium-independent set.
+    if (lu->offline()) {
+      cmd.complete_sense(SenseReason::kLunNotReadyOffline);
+      return;
+    }
   }
   // 7. Execute.
   r->handler(cmd);

@@ -42,6 +42,7 @@ constexpr std::array<SenseCode, kReasons> kTable = [] {
   set(SenseReason::kTokenExpired, code(K::kIllegalRequest, 0x23, 0x07));
   set(SenseReason::kInvalidTokenLength, code(K::kIllegalRequest, 0x23, 0x0a));
   set(SenseReason::kLunNotReadyManualIntervention, code(K::kNotReady, 0x04, 0x03));
+  set(SenseReason::kLunNotReadyOffline, code(K::kNotReady, 0x04, 0x12));
   set(SenseReason::kMediumNotPresent, code(K::kNotReady, 0x3a, 0x00));
   set(SenseReason::kLunNotReadyFormatInProgress, code(K::kNotReady, 0x04, 0x04));
   set(SenseReason::kLunNotReadySanitizeInProgress, code(K::kNotReady, 0x04, 0x1b));

@@ -54,6 +54,7 @@ enum class SenseReason : uint8_t {
   kInvalidTokenLength,         // 23/0a
   // NOT READY
   kLunNotReadyManualIntervention,  // 04/03
+  kLunNotReadyOffline,         // 04/12 (taken offline by the operator)
   kMediumNotPresent,           // 3a/00
   kLunNotReadyFormatInProgress,  // 04/04
   kLunNotReadySanitizeInProgress,  // 04/1b

@@ -117,6 +117,53 @@ TEST_F(LiveChangeTest, ShrinkingUnderSessionsNeedsForce) {
   EXPECT_FALSE(s.read((uint64_t{3} << 20) / kBlockSize, kBlockSize, back));  // past the new end
 }
 
+// Offline: the LUN stays reported and its session stays; media access gets NOT READY,
+// OFFLINE until it is brought back online, and the state is written back and restarts.
+TEST_F(LiveChangeTest, OfflineAndBackOnlineKeepsTheSession) {
+  constexpr int kOffline = 0x0412;  // LOGICAL UNIT NOT READY, OFFLINE
+  IscsiSession s;
+  ASSERT_TRUE(s.login(stgtd_.portal(), kTargetIqn, 1));
+  const std::vector<uint8_t> data = make_pattern(9, 8192);
+  ASSERT_TRUE(s.write(10, data));
+  CliResult r = adm(stgtd_, {"lun", "set", kTargetIqn, "1", "--offline"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("(offline)"), std::string::npos) << r.out;
+  EXPECT_EQ(tur_sense(s, 1), kOffline);
+  std::vector<uint8_t> back;
+  EXPECT_FALSE(s.read(10, data.size(), back));
+  int other = tur_sense(s, 2);
+  if ((other >> 8) == 0x29) other = tur_sense(s, 2);  // its first command: POWER ON, RESET
+  EXPECT_EQ(other, 0);  // the other LUN of the target is untouched
+  scsi_task* inq = iscsi_inquiry_sync(s.get(), 1, 0, 0, 36);
+  ASSERT_NE(inq, nullptr);
+  EXPECT_EQ(inq->status, SCSI_STATUS_GOOD);
+  scsi_free_scsi_task(inq);
+  const Json luns = adm_json(stgtd_, {"lun", "list", kTargetIqn});
+  ASSERT_TRUE(luns.is_array());
+  ASSERT_GE(luns.size(), 1u);
+  EXPECT_EQ(luns[0].value("offline", false), true) << luns.dump();
+
+  // Written back: a restart keeps it offline.
+  s.logout();
+  ASSERT_TRUE(stgtd_.stop());
+  ASSERT_TRUE(stgtd_.start());
+  IscsiSession again;  // through LUN 2: libiscsi's login waits for its LUN to be ready
+  ASSERT_TRUE(again.login(stgtd_.portal(), kTargetIqn, 2));
+  int sense = tur_sense(again, 1);
+  if ((sense >> 8) == 0x29) sense = tur_sense(again, 1);  // POWER ON, RESET first, if any
+  EXPECT_EQ(sense, kOffline);
+  r = adm(stgtd_, {"lun", "set", kTargetIqn, "1", "--online"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(tur_sense(again, 1), 0);
+  IscsiSession lun1;
+  ASSERT_TRUE(lun1.login(stgtd_.portal(), kTargetIqn, 1));
+  ASSERT_TRUE(lun1.read(10, data.size(), back));
+  EXPECT_EQ(back, data);
+  r = adm(stgtd_, {"lun", "set", kTargetIqn, "1"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(r.err, "stgtadm: lun set needs --size, --offline or --online\n");
+}
+
 TEST_F(LiveChangeTest, ResizeErrorsAreOneSentence) {
   CliResult r = adm(stgtd_, {"lun", "set", kTargetIqn, "2", "--size", "2MiB"});
   EXPECT_EQ(r.rc, 1);

@@ -138,6 +138,17 @@ TEST_F(GateTest, MediumAbsent) {
   EXPECT_EQ(run({0x12, 0, 0, 0, 36, 0})->status, Status::kGood);
 }
 
+TEST_F(GateTest, OfflineLuAnswersOnlyMediumIndependentCommands) {
+  lu_->set_offline(true);
+  auto tur = run({0, 0, 0, 0, 0, 0});
+  EXPECT_EQ(tur->sense[2] & 0x0f, 0x02);  // NOT READY
+  EXPECT_EQ(tur->sense[12], 0x04);
+  EXPECT_EQ(tur->sense[13], 0x12);  // LOGICAL UNIT NOT READY, OFFLINE
+  EXPECT_EQ(run({0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0})->sense[13], 0x12);
+  EXPECT_EQ(run({0x12, 0, 0, 0, 36, 0})->status, Status::kGood);
+  lu_->set_offline(false);
+  EXPECT_EQ(run({0, 0, 0, 0, 0, 0})->status, Status::kGood);
+}
 
 // ---- task set capacity (SAM-5 5.3.1) ----
 
