@@ -2,10 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
+#include <string>
 
 #include "mgmt/stats_service.h"
 
@@ -93,14 +94,50 @@ TEST(Prometheus, HistogramBucketsAreCumulativeInSeconds) {
             std::string::npos);
 }
 
+// A sample line of text format 0.0.4, `name{label="value",...} number`: its metric name, or
+// empty if the line is not one. (Hand-written: GCC 12 warns inside <regex> under ASan.)
+std::string sample_name(const std::string& line) {
+  auto name_char = [](char c, bool first, bool colon) {
+    return std::isalpha(static_cast<unsigned char>(c)) != 0 || c == '_' || (colon && c == ':') ||
+           (!first && std::isdigit(static_cast<unsigned char>(c)) != 0);
+  };
+  size_t i = 0;
+  while (i < line.size() && name_char(line[i], i == 0, true)) ++i;
+  const std::string name = line.substr(0, i);
+  if (name.empty() || i >= line.size() || line[i++] != '{') return {};
+  while (i < line.size() && line[i] != '}') {
+    const size_t label = i;
+    while (i < line.size() && name_char(line[i], i == label, false)) ++i;
+    if (i == label || line.compare(i, 2, "=\"") != 0) return {};
+    for (i += 2; i < line.size() && line[i] != '"'; ++i) {
+      if (line[i] == '\\') ++i;  // an escape takes the next character
+    }
+    if (i >= line.size()) return {};
+    if (++i < line.size() && line[i] == ',') ++i;
+  }
+  if (i >= line.size() || line.compare(i, 2, "} ") != 0) return {};
+  const std::string value = line.substr(i + 2);
+  if (value.empty() || value.find_first_not_of("0123456789.+Inf") != std::string::npos) return {};
+  return name;
+}
+
+TEST(Prometheus, SampleLineCheckerRejectsWhatIsNotASample) {
+  EXPECT_EQ(sample_name(R"(stgt_x_total{target="a\"b",lun="1"} 12)"), "stgt_x_total");
+  EXPECT_EQ(sample_name(R"(x_bucket{le="+Inf"} 3)"), "x_bucket");
+  EXPECT_EQ(sample_name("x{} 0.5"), "x");
+  EXPECT_EQ(sample_name(R"(x{a="1"} )"), "");       // no value
+  EXPECT_EQ(sample_name(R"(x{a=1} 2)"), "");        // unquoted label value
+  EXPECT_EQ(sample_name(R"(9x{a="1"} 2)"), "");     // name starts with a digit
+  EXPECT_EQ(sample_name(R"(x{a="1"} two)"), "");    // not a number
+  EXPECT_EQ(sample_name(R"(x{a="1" 2)"), "");       // unclosed labels
+}
+
 // Text format 0.0.4: every sample line is `name{labels} value`; every family has one HELP
 // and one TYPE line before its samples, and its samples are contiguous.
 TEST(Prometheus, OutputIsWellFormedExposition) {
   const std::string text = prometheus_text(sample_stats());
   ASSERT_FALSE(text.empty());
   ASSERT_EQ(text.back(), '\n');
-  const std::regex sample(
-      R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\} [0-9.+Inf]+$)");
   std::map<std::string, std::string> type_of;
   std::set<std::string> finished;
   std::string current;
@@ -117,10 +154,9 @@ TEST(Prometheus, OutputIsWellFormedExposition) {
       type_of[name] = type;
       continue;
     }
-    std::smatch m;
-    ASSERT_TRUE(std::regex_match(line, m, sample)) << line;
+    std::string family = sample_name(line);
+    ASSERT_FALSE(family.empty()) << line;
     ++samples;
-    std::string family = m[1];
     for (const char* suffix : {"_bucket", "_sum", "_count"}) {
       const std::string s = suffix;
       if (family.size() > s.size() && family.compare(family.size() - s.size(), s.size(), s) == 0 &&
