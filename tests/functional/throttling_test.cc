@@ -81,7 +81,16 @@ TEST_F(ThrottlingTest, WriteFloodGetsTaskSetFullAndMemoryStaysUnderTheBudget) {
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   const uint64_t resident = resident_bytes(stgtd_.pid());
   const uint64_t offered = uint64_t(kSessions) * kWritesPerSession * kWriteBytes;
-  EXPECT_LT(resident, baseline + kBudget + (24ull << 20))
+#if defined(__SANITIZE_ADDRESS__)
+  // Under ASan (CI stage 2) freed blocks sit in its quarantine, so resident memory overstates
+  // what is live (130.9 MiB seen against a 130.4 MiB bound): more slack, still well under
+  // what the flood offers past the budget.
+  constexpr uint64_t kSlack = 40ull << 20;
+#else
+  constexpr uint64_t kSlack = 24ull << 20;
+#endif
+  static_assert(kBudget + kSlack < uint64_t(kSessions) * kWritesPerSession * kWriteBytes);
+  EXPECT_LT(resident, baseline + kBudget + kSlack)
       << "resident " << (resident >> 20) << " MiB, baseline " << (baseline >> 20)
       << " MiB, offered " << (offered >> 20) << " MiB";
 
