@@ -31,16 +31,21 @@ constexpr char kTarget[] = "iqn.2024-01.org.stgt:fuzz";
 class Context final : public LoginContext {
  public:
   LoginStatus admit(const LoginIdentity& who) override {
-    if (refuse) return LoginStatus::kAuthorizationFailure;
-    if (who.type == SessionType::kNormal && who.target_name != kTarget) {
-      return LoginStatus::kNotFound;
+    verdict = LoginStatus::kSuccess;
+    if (refuse) {
+      verdict = LoginStatus::kAuthorizationFailure;
+    } else if (who.type == SessionType::kNormal && who.target_name != kTarget) {
+      verdict = LoginStatus::kNotFound;
     }
-    return LoginStatus::kSuccess;
+    return verdict;
   }
   std::string target_alias(const std::string&) override { return "fuzz"; }
   uint16_t portal_group_tag() override { return 1; }
   TargetLimits limits() override { return TargetLimits{}; }
+  bool conceal_targets() override { return conceal; }
   bool refuse = false;
+  bool conceal = false;
+  LoginStatus verdict = LoginStatus::kSuccess;
 };
 
 std::vector<DiscoveredTarget> targets() {
@@ -93,6 +98,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   });
   Context context;
   context.refuse = (policy_bits & 8) != 0;
+  context.conceal = (policy_bits & 16) != 0;
   LoginMachine login(context, &chap);
 
   for (int records = 0; !in.empty() && records < 80; ++records) {
@@ -118,6 +124,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       if (resp.complete && !resp.status.ok()) {
         std::fprintf(stderr, "login complete with a failure status\n");
+        std::abort();
+      }
+      // A refused login never reaches the full feature phase, concealed or not.
+      if (resp.complete && !context.verdict.ok()) {
+        std::fprintf(stderr, "a refused login completed\n");
         std::abort();
       }
     }

@@ -313,6 +313,43 @@ def crc32c(data):
             crc = (crc >> 1) ^ (0x82f63b78 if crc & 1 else 0)
     return crc ^ 0xffffffff
 
+# ---------------------------------------------------------------- EXTENDED COPY (SPC-5 6.4)
+
+
+def cscd(naa, block_length=512, device_type=0):
+    # Identification CSCD descriptor (0xE4): an NAA designator of an LU, disk parameters.
+    d = bytes([0xE4, device_type, 0, 0, 0x01, 0x03, 0, 8]) + struct.pack(">Q", naa)
+    d += b"\0" * 12 + b"\0" + struct.pack(">I", block_length)[1:]
+    return d
+
+
+def segment(src, dst, blocks, src_lba, dst_lba, cat=0):
+    # Block device to block device segment descriptor (0x02).
+    return (bytes([0x02, cat]) + struct.pack(">HHHHH", 0x18, src, dst, 0, blocks) +
+            struct.pack(">QQ", src_lba, dst_lba))
+
+
+def copy_list(cscds, segments, list_id=1, usage=0, inline=b""):
+    c = b"".join(cscds)
+    g = b"".join(segments)
+    return (bytes([list_id, usage << 3]) + struct.pack(">HIII", len(c), 0, len(g), len(inline))
+            + c + g + inline)
+
+
+def xcopy_seeds():
+    a, b = 0x6001405000000001, 0x6001405000000002
+    write("xcopy_fuzz", "one_segment", copy_list([cscd(a), cscd(b)], [segment(0, 1, 8, 0, 64)]))
+    write("xcopy_fuzz", "same_lu", copy_list([cscd(a)], [segment(0, 0, 16, 0, 128)]))
+    write("xcopy_fuzz", "many_segments",
+          copy_list([cscd(a), cscd(b, 4096)], [segment(i % 2, 1 - i % 2, 4, i * 8, i * 8 + 4)
+                                               for i in range(12)], usage=2))
+    write("xcopy_fuzz", "no_list_id", copy_list([cscd(a), cscd(b)], [segment(0, 1, 1, 7, 9)],
+                                                 list_id=0, usage=3))
+    write("xcopy_fuzz", "bad_index", copy_list([cscd(a)], [segment(0, 3, 1, 0, 0)]))
+    write("xcopy_fuzz", "inline_data", copy_list([cscd(a), cscd(b)], [segment(0, 1, 2, 0, 2)],
+                                                  inline=b"\xab" * 16))
+
+
 # ---------------------------------------------------------------- configuration
 
 
@@ -397,4 +434,5 @@ if __name__ == "__main__":
     login_seeds()
     cdb_seeds()
     pr_seeds()
+    xcopy_seeds()
     config_seeds()

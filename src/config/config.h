@@ -55,6 +55,10 @@ struct IscsiConfig {
   // Sessions (and logins in progress) at once, discovery included; one more login is
   // refused with status 0x0302 "out of resources" (RFC 7143 11.13.5).
   uint32_t max_sessions = 4096;
+  // Answer a login that names an unknown target, or one the initiator's ACL denies, as a
+  // target that requires CHAP answers a stranger (a decoy challenge, then 0x0201), so
+  // nobody learns which target names exist; false: 0x0203 / 0x0202 at once.
+  bool conceal_targets = true;
   bool operator==(const IscsiConfig&) const = default;
 };
 

@@ -20,7 +20,7 @@ constexpr std::string_view kIscsiKeys[] = {
     "login_timeout",      "nop_interval",        "nop_timeout",    "queue_depth",
     "max_recv_data_segment_length", "max_burst_length", "first_burst_length",
     "max_outstanding_r2t", "immediate_data",     "initial_r2t",    "digests",
-    "session_write_buffer", "max_sessions"};
+    "session_write_buffer", "max_sessions", "conceal_targets"};
 constexpr std::string_view kDaemonKeys[] = {"control_socket", "reactors", "io_backend", "log_level",
                                             "memory_budget", "metrics_listen", "user", "group"};
 constexpr std::string_view kPortalKeys[] = {"address", "group_tag"};
@@ -315,6 +315,7 @@ class TomlReader {
            read_bool(table, p, "immediate_data", iscsi.immediate_data) &&
            read_bool(table, p, "initial_r2t", iscsi.initial_r2t) &&
            read_bool(table, p, "digests", iscsi.digests) &&
+           read_bool(table, p, "conceal_targets", iscsi.conceal_targets) &&
            read_size(table, p, iscsi.session_write_buffer, "session_write_buffer") &&
            read_integer(table, p, "max_sessions", Presence::kOptional, 1u, 65535u,
                         iscsi.max_sessions);

@@ -127,6 +127,7 @@ std::string to_toml(const Config& config) {
     w.bool_key("digests", i.digests);
     w.key("session_write_buffer", size_text(i.session_write_buffer));
     w.key("max_sessions", std::to_string(i.max_sessions));
+    w.bool_key("conceal_targets", i.conceal_targets);
   }
   if (!(config.discovery == DiscoveryConfig{})) {
     w.header("[discovery]");

@@ -65,6 +65,7 @@ iscsi::IscsiSettings iscsi_settings(const config::IscsiConfig& c) {
   s.max_tasks_per_session = c.queue_depth;
   s.session_write_buffer = c.session_write_buffer;
   s.max_sessions = c.max_sessions;
+  s.conceal_targets = c.conceal_targets;
   s.limits.max_recv_data_segment_length = c.max_recv_data_segment_length;
   s.limits.max_burst_length = c.max_burst_length;
   s.limits.first_burst_length = c.first_burst_length;

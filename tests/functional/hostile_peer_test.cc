@@ -155,21 +155,44 @@ TEST_F(HostilePeerTest, LoginWithoutInitiatorNameIsMissingParameter) {
   EXPECT_TRUE(fresh_session_works());
 }
 
-TEST_F(HostilePeerTest, LoginToUnknownTargetIsNotFound) {
+// By default ([iscsi] conceal_targets) an unknown name is answered as a CHAP target answers
+// a stranger (login.cc, LoginMachine::defer_refusal): 0x0201, and the log says why.
+TEST_F(HostilePeerTest, LoginToUnknownTargetIsAnAuthenticationFailure) {
   ASSERT_TRUE(start_daemon());
+  RawLoginParams p;
+  p.target = "iqn.2026-11.org.stgt.test:no-such-target";
+  expect_login_refused(p, 0x0201);
+  EXPECT_TRUE(stgtd_.wait_for_log("not found (0x0203), concealed"));
+  EXPECT_TRUE(fresh_session_works());
+}
+
+TEST_F(HostilePeerTest, LoginToUnknownTargetIsNotFoundWhenNotConcealed) {
+  ASSERT_TRUE(start_daemon([](config::Config& c) { c.iscsi.conceal_targets = false; }));
   RawLoginParams p;
   p.target = "iqn.2026-11.org.stgt.test:no-such-target";
   expect_login_refused(p, 0x0203);
   EXPECT_TRUE(fresh_session_works());
 }
 
-TEST_F(HostilePeerTest, LoginByInitiatorNotInTheAclIsAuthorizationFailure) {
+TEST_F(HostilePeerTest, LoginByInitiatorNotInTheAclIsAnAuthenticationFailure) {
   ASSERT_TRUE(
       start_daemon([](config::Config& c) { c.targets[0].acls = {{.initiator = kInitiatorIqn}}; }));
   RawLoginParams p;
   p.initiator = "iqn.2026-11.org.stgt.test:intruder";
-  expect_login_refused(p, 0x0202);
+  expect_login_refused(p, 0x0201);
+  EXPECT_TRUE(stgtd_.wait_for_log("authorization failure (0x0202), concealed"));
   EXPECT_TRUE(fresh_session_works());  // kInitiatorIqn is allowed
+}
+
+TEST_F(HostilePeerTest, LoginByInitiatorNotInTheAclIsAuthorizationFailureWhenNotConcealed) {
+  ASSERT_TRUE(start_daemon([](config::Config& c) {
+    c.targets[0].acls = {{.initiator = kInitiatorIqn}};
+    c.iscsi.conceal_targets = false;
+  }));
+  RawLoginParams p;
+  p.initiator = "iqn.2026-11.org.stgt.test:intruder";
+  expect_login_refused(p, 0x0202);
+  EXPECT_TRUE(fresh_session_works());
 }
 
 TEST_F(HostilePeerTest, LoginWithVersionMinAboveZeroIsUnsupportedVersion) {

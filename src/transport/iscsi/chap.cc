@@ -136,8 +136,13 @@ ChapAuthenticator::ChapAuthenticator(ChapPolicyLookup lookup) : lookup_(std::mov
 
 std::vector<std::string> ChapAuthenticator::methods(const LoginIdentity& who) {
   if (!policy_.has_value() && lookup_) policy_ = lookup_(who);
+  if (concealed_ && (!policy_.has_value() || policy_->incoming.empty())) {
+    // The decoy: the default algorithms, as every real policy has, and no accounts.
+    policy_ = ChapPolicy{};
+    decoy_ = true;
+  }
   if (policy_.has_value() && !policy_->incoming.empty()) return {"CHAP"};
-  return {"None"};
+  return {decoy_ ? "CHAP" : "None"};
 }
 
 AuthResult ChapAuthenticator::fail(std::string why) {
@@ -207,6 +212,18 @@ AuthResult ChapAuthenticator::check_response(std::span<const KeyValue> keys,
   // the name is unknown, so timing tells nothing about which names exist.
   bool ok = false;
   const ChapAccount* matched = nullptr;
+  if (decoy_) {
+    // As much hashing as a policy with one account, so the decoy's answer takes as long.
+    std::array<uint8_t, 16> secret{};
+    (void)RAND_bytes(secret.data(), int(secret.size()));
+    const std::vector<uint8_t> expected = chap_response(
+        algorithm_, identifier_, std::string_view(reinterpret_cast<const char*>(secret.data()),
+                                                  secret.size()),
+        challenge_);
+    const bool same_len = r.has_value() && r->size() == digest && expected.size() == digest;
+    if (same_len) (void)CRYPTO_memcmp(expected.data(), r->data(), digest);
+    return fail("no such target, or its ACL denies the initiator: a decoy CHAP exchange");
+  }
   for (const ChapAccount& a : policy_->incoming) {
     const std::vector<uint8_t> expected =
         chap_response(algorithm_, identifier_, a.secret, challenge_);

@@ -70,6 +70,7 @@ class ChapAuthenticator final : public Authenticator {
   std::vector<std::string> methods(const LoginIdentity& who) override;
   AuthResult step(std::string_view method, std::span<const KeyValue> keys,
                   std::vector<KeyValue>& reply) override;
+  void conceal() override { concealed_ = true; }
 
   // The CHAP_N of the initiator that authenticated (empty until then).
   const std::string& authenticated_user() const { return user_; }
@@ -91,6 +92,8 @@ class ChapAuthenticator final : public Authenticator {
   std::vector<uint8_t> challenge_;
   std::string user_;
   std::string failure_;
+  bool concealed_ = false;
+  bool decoy_ = false;  // concealed with nobody to authenticate: the exchange must fail
 };
 
 }  // namespace stgt::iscsi

@@ -82,6 +82,7 @@ class Connection final : public scsi::CommandOwner,
   std::string target_alias(const std::string& target_name) override;
   uint16_t portal_group_tag() override;
   TargetLimits limits() override;
+  bool conceal_targets() override;
 
  private:
   struct TxPdu;

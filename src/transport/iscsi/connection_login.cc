@@ -82,6 +82,8 @@ std::string Connection::peer_host() const {
 
 TargetLimits Connection::limits() { return shared_->settings.limits; }
 
+bool Connection::conceal_targets() { return shared_->settings.conceal_targets; }
+
 void Connection::handle_login() {
   const Bhs& h = rx_bhs_;
   if (first_login_pdu_) {

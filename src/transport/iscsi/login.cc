@@ -88,7 +88,7 @@ LoginResponse LoginMachine::step(const LoginRequest& req) {
   if (!keys) return fail(req, LoginStatus::kInitiatorError, to_string(keys.error()));
   if (!started_) {
     const LoginStatus admitted = start(req, *keys);
-    if (!admitted.ok()) return fail(req, admitted, "first login request refused");
+    if (!admitted.ok()) return fail(req, admitted, refusal_text("first login request refused"));
   }
   return respond(req, *keys);
 }
@@ -126,12 +126,52 @@ LoginStatus LoginMachine::start(const LoginRequest& req, std::span<const KeyValu
   identity_.cid = req.cid;
   started_ = true;
   const LoginStatus admitted = context_.admit(identity_);
-  if (!admitted.ok()) return admitted;
+  if (!admitted.ok() && !defer_refusal(admitted)) return admitted;
   // A connection joining an existing session is not the leading one (RFC 7143 13 "LO").
   negotiator_.emplace(context_.limits(), identity_.tsih == 0);
   // RFC 7143 6.3: starting in the operational stage skips authentication.
   if (req.csg == kStageOperational && auth_required()) return LoginStatus::kAuthenticationFailure;
   return LoginStatus::kSuccess;
+}
+
+// RFC 7143 leaves the order of the login checks to the target. A refusal that tells a
+// stranger something about a target waits until the initiator has authenticated, where the
+// target requires authentication: that the session a TSIH names does or does not exist
+// (0x020a, 0x0206). Those that depend on the target name alone, that it does not exist
+// (0x0203) or that its ACL denies the initiator (0x0202), are concealed when the context
+// asks for it: the login goes on as to a target that requires CHAP, whatever that target's
+// policy (or, for no target, none), so a stranger sees the same exchange, challenge and
+// final 0x0201 as from a real CHAP target whose secret it lacks. An initiator that does
+// authenticate (the ACL-denied case with a CHAP policy) gets the true status. False: the
+// refusal is answered at once.
+bool LoginMachine::defer_refusal(LoginStatus refusal) {
+  const bool by_name = refusal == LoginStatus::kNotFound ||
+                       refusal == LoginStatus::kAuthorizationFailure;
+  const bool by_session = refusal == LoginStatus::kTooManyConnections ||
+                          refusal == LoginStatus::kSessionDoesNotExist;
+  if (by_name) {
+    if (identity_.type != SessionType::kNormal || !context_.conceal_targets()) return false;
+    auth_.conceal();
+  } else if (!by_session || !auth_required()) {
+    return false;
+  }
+  refusal_ = refusal;
+  return true;
+}
+
+// The log's reason for a failure, with the held-back refusal that the answer conceals.
+std::string LoginMachine::refusal_text(std::string_view what) const {
+  if (refusal_.ok()) return std::string(what);
+  return fmt::format("{}; the login was refused anyway: {} ({:#06x}), concealed until the "
+                     "initiator authenticates",
+                     what, describe(refusal_), refusal_.code());
+}
+
+// TargetAlias (RFC 7143 13.6) names the target, so it goes only to an initiator that has
+// authenticated or needs not; a concealed refusal never sends it.
+bool LoginMachine::may_name_target() {
+  if (identity_.type != SessionType::kNormal || !refusal_.ok()) return false;
+  return auth_state_ == AuthState::kDone || auth_state_ == AuthState::kNone || !auth_required();
 }
 
 // Identity keys may be repeated in later requests with the same value (libiscsi resends them
@@ -208,7 +248,7 @@ LoginStatus LoginMachine::security_keys(std::span<const KeyValue> keys,
       return LoginStatus::kSuccess;
     case AuthResult::kSuccess:
       auth_state_ = AuthState::kDone;
-      return LoginStatus::kSuccess;
+      return refusal_;  // authenticated: a held-back refusal is told now
     case AuthResult::kFailure:
       return LoginStatus::kAuthenticationFailure;
   }
@@ -223,7 +263,12 @@ LoginResponse LoginMachine::respond(const LoginRequest& req, std::span<const Key
   if (!s.ok()) return fail(req, s, "login identity changed");
   if (req.csg == kStageSecurity) {
     s = security_keys(keys, reply);
-    if (!s.ok()) return fail(req, s, "security negotiation failed");
+    if (!s.ok()) {
+      if (auth_state_ == AuthState::kDone) {
+        return fail(req, s, "refused once the initiator authenticated");
+      }
+      return fail(req, s, refusal_text("security negotiation failed"));
+    }
   } else {
     for (const KeyValue& kv : keys) {
       if (is_security_key(kv.key)) {
@@ -242,6 +287,9 @@ LoginResponse LoginMachine::respond(const LoginRequest& req, std::span<const Key
   if (first && identity_.type == SessionType::kNormal) {
     // RFC 7143 13.9: the first Login Response of a Normal session carries the tag.
     reply.push_back({"TargetPortalGroupTag", std::to_string(context_.portal_group_tag())});
+  }
+  if (!alias_sent_ && may_name_target()) {
+    alias_sent_ = true;
     const std::string alias = context_.target_alias(identity_.target_name);
     if (!alias.empty()) reply.push_back({"TargetAlias", alias});  // RFC 7143 13.6
   }
@@ -263,14 +311,18 @@ LoginResponse LoginMachine::transit(const LoginRequest& req, LoginResponse resp)
         break;
       case AuthState::kNotOffered:
         if (auth_required()) {
-          return fail(req, LoginStatus::kAuthenticationFailure, "authentication required");
+          return fail(req, LoginStatus::kAuthenticationFailure,
+                      refusal_text("authentication required"));
         }
         break;
       case AuthState::kInProgress:
         return resp;  // the method needs more rounds
       case AuthState::kRejected:
-        return fail(req, LoginStatus::kAuthenticationFailure, "no acceptable AuthMethod");
+        return fail(req, LoginStatus::kAuthenticationFailure,
+                    refusal_text("no acceptable AuthMethod"));
     }
+    // Refusals are held back only while authentication is required (defer_refusal).
+    if (!refusal_.ok()) return fail(req, refusal_, "refused after the security stage");
   }
   resp.transit = true;
   resp.nsg = req.nsg;

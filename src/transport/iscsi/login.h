@@ -84,6 +84,9 @@ class LoginContext {
   virtual std::string target_alias(const std::string& target_name) = 0;
   virtual uint16_t portal_group_tag() = 0;
   virtual TargetLimits limits() = 0;
+  // True: refusals that depend on the target name (0x0203 not found, 0x0202 the ACL denies
+  // the initiator) are concealed (LoginMachine::defer_refusal).
+  virtual bool conceal_targets() = 0;
 };
 
 enum class AuthResult : uint8_t { kContinue, kSuccess, kFailure };
@@ -100,15 +103,28 @@ class Authenticator {
   // keys go to `reply`. kSuccess ends authentication; kFailure fails the login (0x0201).
   virtual AuthResult step(std::string_view method, std::span<const KeyValue> keys,
                           std::vector<KeyValue>& reply) = 0;
+  // Called before methods() for a login that will be refused once authenticated: from now
+  // on the login must look like one to a target that requires CHAP, whatever the policy
+  // for `who` is. methods() offers only "CHAP"; a policy that cannot authenticate anybody
+  // (none, or no accounts) becomes a decoy that runs the whole exchange with a real
+  // challenge and then fails, as a wrong secret would.
+  virtual void conceal() = 0;
 };
 
 // The authenticator until CHAP exists: accepts only AuthMethod=None and fails any method round.
+// Concealed, it requires CHAP and fails every round.
 class NoAuthenticator final : public Authenticator {
  public:
-  std::vector<std::string> methods(const LoginIdentity&) override { return {"None"}; }
+  std::vector<std::string> methods(const LoginIdentity&) override {
+    return {concealed_ ? "CHAP" : "None"};
+  }
   AuthResult step(std::string_view, std::span<const KeyValue>, std::vector<KeyValue>&) override {
     return AuthResult::kFailure;
   }
+  void conceal() override { concealed_ = true; }
+
+ private:
+  bool concealed_ = false;
 };
 
 class LoginMachine {
@@ -134,6 +150,9 @@ class LoginMachine {
   LoginResponse fail(const LoginRequest& req, LoginStatus status, std::string_view why);
   LoginStatus check_header(const LoginRequest& req) const;
   LoginStatus start(const LoginRequest& req, std::span<const KeyValue> keys);
+  bool defer_refusal(LoginStatus refusal);
+  std::string refusal_text(std::string_view what) const;
+  bool may_name_target();
   LoginStatus check_identity_keys(std::span<const KeyValue> keys);
   LoginStatus security_keys(std::span<const KeyValue> keys, std::vector<KeyValue>& reply);
   LoginStatus choose_auth_method(std::string_view offer, std::vector<KeyValue>& reply);
@@ -154,6 +173,10 @@ class LoginMachine {
   bool failed_ = false;
   bool complete_ = false;
   bool first_answered_ = false;  // the first non-continuation response was built
+  bool alias_sent_ = false;
+  // A refusal held back until the initiator has authenticated (defer_refusal); kSuccess
+  // when there is none.
+  LoginStatus refusal_ = LoginStatus::kSuccess;
   uint32_t requests_ = 0;
   AuthState auth_state_ = AuthState::kNotOffered;
   std::string auth_method_;

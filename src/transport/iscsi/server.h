@@ -45,6 +45,8 @@ struct IscsiSettings {
   // Sessions plus logins past the naming stage at once; one more login gets 0x0302 "out of
   // resources" (RFC 7143 11.13.5), so a flood of sessions cannot exhaust memory.
   uint32_t max_sessions = 4096;
+  // Refusals that depend on the target name look like a failed CHAP login (LoginMachine).
+  bool conceal_targets = true;
   std::chrono::seconds login_timeout{15};
   std::chrono::seconds nop_interval{10};  // ping an idle connection after this long
   std::chrono::seconds nop_timeout{30};   // drop it if the ping is not answered by then

@@ -231,6 +231,33 @@ TEST_F(ChapExchange, MutualRequiredRefusesOneWay) {
   EXPECT_EQ(a.step("CHAP", answer(c, "alice", "alice-secret-1"), reply), AuthResult::kFailure);
 }
 
+// A concealed login to no target (or one without CHAP): CHAP is required, the exchange runs
+// as with a real policy (same algorithm choice, same challenge length), and fails.
+TEST_F(ChapExchange, ConcealedWithoutPolicyIsADecoyThatAlwaysFails) {
+  ChapAuthenticator real = make();
+  const Challenge want = start(real, "7,5");
+  ChapAuthenticator a([](const LoginIdentity&) { return std::optional<ChapPolicy>{}; });
+  a.conceal();
+  const Challenge c = start(a, "7,5");  // start() checks methods() is {"CHAP"}
+  EXPECT_EQ(c.algorithm, want.algorithm);
+  EXPECT_EQ(c.challenge.size(), want.challenge.size());
+  std::vector<KeyValue> reply;
+  EXPECT_EQ(a.step("CHAP", answer(c, "alice", "alice-secret-1"), reply), AuthResult::kFailure);
+  EXPECT_TRUE(reply.empty());
+  EXPECT_FALSE(a.failure().empty());
+}
+
+// Concealed with a real policy (the ACL denies the initiator): the real accounts still
+// authenticate, so the login machine can tell an authenticated initiator the truth.
+TEST_F(ChapExchange, ConcealedWithAPolicyKeepsItsAccounts) {
+  ChapAuthenticator a = make();
+  a.conceal();
+  const Challenge c = start(a, "5");
+  std::vector<KeyValue> reply;
+  EXPECT_EQ(a.step("CHAP", answer(c, "bob", "bob-secret-22"), reply), AuthResult::kSuccess);
+  EXPECT_EQ(a.authenticated_user(), "bob");
+}
+
 TEST_F(ChapExchange, NoPolicyMeansNoAuthentication) {
   ChapAuthenticator a([](const LoginIdentity&) { return std::optional<ChapPolicy>{}; });
   EXPECT_EQ(a.methods(LoginIdentity{}), std::vector<std::string>{"None"});

@@ -1,10 +1,15 @@
 #include "transport/iscsi/login.h"
 
+#include <fmt/format.h>
+
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "transport/iscsi/chap.h"
 
 namespace stgt::iscsi {
 namespace {
@@ -24,7 +29,9 @@ class FakeContext : public LoginContext {
   std::string target_alias(const std::string&) override { return alias; }
   uint16_t portal_group_tag() override { return 7; }
   TargetLimits limits() override { return TargetLimits{}; }
+  bool conceal_targets() override { return conceal; }
 
+  bool conceal = false;
   LoginStatus verdict = LoginStatus::kSuccess;
   std::string alias;
   std::vector<LoginIdentity> admitted;
@@ -430,7 +437,9 @@ class RequireChap final : public Authenticator {
     }
     return AuthResult::kFailure;
   }
+  void conceal() override { concealed = true; }
   int rounds = 0;
+  bool concealed = false;
 };
 
 TEST(Login, AuthenticatorHookDrivesChapRounds) {
@@ -487,6 +496,190 @@ TEST(Login, SendTargetsInLoginIsRejected) {
   auto p = pairs_of(r);
   EXPECT_EQ(p["SendTargets"], "Reject");
   EXPECT_EQ(p["X-com.example.Foo"], "NotUnderstood");
+}
+
+// ---- refusals a stranger must not be able to tell apart ----
+
+constexpr char kChapTarget[] = "iqn.2024-01.org.example:chap";
+constexpr char kOtherTarget[] = "iqn.2024-01.org.example:nope";
+
+// kTarget and kChapTarget exist; kChapTarget requires CHAP (account alice).
+class ProbeContext : public FakeContext {
+ public:
+  LoginStatus admit(const LoginIdentity& who) override {
+    admitted.push_back(who);
+    if (who.target_name != kTarget && who.target_name != kChapTarget) {
+      return LoginStatus::kNotFound;
+    }
+    return acl_denies ? LoginStatus::kAuthorizationFailure : LoginStatus::kSuccess;
+  }
+  bool acl_denies = false;
+};
+
+std::optional<ChapPolicy> chap_target_policy(const LoginIdentity& who) {
+  if (who.target_name != kChapTarget) return std::nullopt;
+  ChapPolicy p;
+  p.incoming = {{"alice", "alice-secret-1"}};
+  return p;
+}
+
+// What a stranger sees of one login: every response's status, flags and key names, and
+// the challenge's length; the CHAP_I and CHAP_C values differ from login to login.
+struct Transcript {
+  std::vector<std::string> steps;
+  LoginStatus last;
+  bool operator==(const Transcript&) const = default;
+};
+
+// AuthMethod=CHAP,None, CHAP_A=7,5, then a response computed with `secret`.
+Transcript chap_attempt(ProbeContext& ctx, const std::string& target, const std::string& secret) {
+  ChapAuthenticator chap(chap_target_policy);
+  LoginMachine m(ctx, &chap);
+  Transcript t;
+  auto note = [&t](const LoginResponse& r) {
+    std::string s = fmt::format("{:#06x} T={} {}->{}", r.status.code(), r.transit, r.csg, r.nsg);
+    for (const auto& [k, v] : pairs_of(r)) {
+      s += " " + k;
+      if (k == "CHAP_C") s += fmt::format("[{}]", v.size());
+      if (k != "CHAP_I" && k != "CHAP_C") s += "=" + v;
+    }
+    t.steps.push_back(std::move(s));
+    t.last = r.status;
+  };
+  RequestBuilder b1;
+  b1.stage(kStageSecurity, kStageOperational, false)
+      .key("InitiatorName", kInitiator)
+      .key("TargetName", target)
+      .key("SessionType", "Normal")
+      .key("AuthMethod", "CHAP,None");
+  const LoginResponse r1 = m.step(b1.build());
+  note(r1);
+  if (m.failed()) return t;
+  RequestBuilder b2;
+  b2.stage(kStageSecurity, kStageOperational, false).key("CHAP_A", "7,5");
+  const LoginResponse r2 = m.step(b2.build());
+  note(r2);
+  if (m.failed()) return t;
+  const auto keys = pairs_of(r2);
+  if (!keys.contains("CHAP_C")) return t;
+  const auto challenge = decode_binary_value(keys.at("CHAP_C"));
+  const auto response =
+      chap_response(ChapAlgorithm(std::stoi(keys.at("CHAP_A"))),
+                    uint8_t(std::stoi(keys.at("CHAP_I"))), secret, *challenge);
+  RequestBuilder b3;
+  b3.stage(kStageSecurity, kStageOperational, true)
+      .key("CHAP_N", "alice")
+      .key("CHAP_R", encode_hex_value(response));
+  note(m.step(b3.build()));
+  return t;
+}
+
+// A stranger without the secret: an unknown name, a target whose ACL denies it, and a
+// CHAP target, all give the same exchange and end in 0x0201.
+TEST(LoginConcealment, UnknownForbiddenAndChapTargetsLookTheSame) {
+  ProbeContext ctx;
+  ctx.conceal = true;
+  const Transcript chap = chap_attempt(ctx, kChapTarget, "guess");
+  EXPECT_EQ(chap.last, LoginStatus::kAuthenticationFailure);
+  ASSERT_EQ(chap.steps.size(), 3u);
+  EXPECT_EQ(chap_attempt(ctx, kOtherTarget, "guess"), chap);
+  ctx.acl_denies = true;
+  EXPECT_EQ(chap_attempt(ctx, kTarget, "guess"), chap);  // no CHAP policy: a decoy
+  EXPECT_EQ(chap_attempt(ctx, kChapTarget, "guess"), chap);
+}
+
+// The same with AuthMethod=None only: the answer is 0x0201, as from a CHAP target.
+TEST(LoginConcealment, NoneOnlyIsAnAuthenticationFailureForEveryRefusal) {
+  for (const bool acl_denies : {false, true}) {
+    for (const char* target : {kChapTarget, kOtherTarget, kTarget}) {
+      if (!acl_denies && std::string_view(target) == kTarget) continue;  // an open target
+      ProbeContext ctx;
+      ctx.conceal = true;
+      ctx.acl_denies = acl_denies;
+      ctx.alias = "the alias names the target";
+      ChapAuthenticator chap(chap_target_policy);
+      LoginMachine m(ctx, &chap);
+      RequestBuilder b;
+      b.stage(kStageSecurity, kStageOperational, true)
+          .key("InitiatorName", kInitiator)
+          .key("TargetName", target)
+          .key("AuthMethod", "None");
+      const LoginResponse r = m.step(b.build());
+      EXPECT_EQ(r.status, LoginStatus::kAuthenticationFailure) << target << " " << acl_denies;
+      EXPECT_FALSE(pairs_of(r).contains("TargetAlias"));
+      EXPECT_TRUE(m.failed());
+    }
+  }
+}
+
+// An initiator that authenticates is told the truth: its ACL denies it.
+TEST(LoginConcealment, AnAuthenticatedInitiatorLearnsItIsNotAuthorized) {
+  ProbeContext ctx;
+  ctx.conceal = true;
+  ctx.acl_denies = true;
+  const Transcript t = chap_attempt(ctx, kChapTarget, "alice-secret-1");
+  EXPECT_EQ(t.last, LoginStatus::kAuthorizationFailure);
+  ctx.acl_denies = false;
+  EXPECT_EQ(chap_attempt(ctx, kChapTarget, "alice-secret-1").last, LoginStatus::kSuccess);
+}
+
+// Concealment off: the refusal comes at once, with its own code.
+TEST(LoginConcealment, OffAnswersNotFoundAndAuthorizationFailureAtOnce) {
+  ProbeContext ctx;
+  EXPECT_EQ(chap_attempt(ctx, kOtherTarget, "guess").steps,
+            std::vector<std::string>{"0x0203 T=false 0->1"});
+  ctx.acl_denies = true;
+  EXPECT_EQ(chap_attempt(ctx, kChapTarget, "guess").steps,
+            std::vector<std::string>{"0x0202 T=false 0->1"});
+}
+
+// Whether the session a TSIH names exists is told only after authentication, where the
+// target requires it; an open target answers at once.
+TEST(LoginConcealment, SessionRefusalsWaitForAuthentication) {
+  FakeContext ctx;
+  ctx.verdict = LoginStatus::kSessionDoesNotExist;
+  RequireChap chap;
+  LoginMachine m(ctx, &chap);
+  RequestBuilder b1;
+  b1.stage(kStageSecurity, kStageOperational, false)
+      .key("InitiatorName", kInitiator)
+      .key("TargetName", kTarget)
+      .key("AuthMethod", "CHAP");
+  EXPECT_EQ(m.step(b1.build()).status, LoginStatus::kSuccess);
+  EXPECT_FALSE(chap.concealed);  // the target exists: its own policy applies
+  RequestBuilder b2;
+  b2.stage(kStageSecurity, kStageOperational, false).key("CHAP_A", "5");
+  EXPECT_EQ(m.step(b2.build()).status, LoginStatus::kSuccess);
+  RequestBuilder b3;
+  b3.stage(kStageSecurity, kStageOperational, true).key("CHAP_N", "u").key("CHAP_R", "0xgood");
+  EXPECT_EQ(m.step(b3.build()).status, LoginStatus::kSessionDoesNotExist);
+
+  FakeContext open;
+  open.verdict = LoginStatus::kSessionDoesNotExist;
+  LoginMachine o(open);
+  EXPECT_EQ(o.step(libiscsi_operational().build()).status, LoginStatus::kSessionDoesNotExist);
+}
+
+// TargetAlias names the target: it comes with the response that ends authentication.
+TEST(LoginConcealment, AliasOnlyAfterAuthentication) {
+  FakeContext ctx;
+  ctx.alias = "disk one";
+  RequireChap chap;
+  LoginMachine m(ctx, &chap);
+  RequestBuilder b1;
+  b1.stage(kStageSecurity, kStageOperational, false)
+      .key("InitiatorName", kInitiator)
+      .key("TargetName", kTarget)
+      .key("AuthMethod", "CHAP");
+  EXPECT_FALSE(pairs_of(m.step(b1.build())).contains("TargetAlias"));
+  RequestBuilder b2;
+  b2.stage(kStageSecurity, kStageOperational, false).key("CHAP_A", "5");
+  EXPECT_FALSE(pairs_of(m.step(b2.build())).contains("TargetAlias"));
+  RequestBuilder b3;
+  b3.stage(kStageSecurity, kStageOperational, true).key("CHAP_N", "u").key("CHAP_R", "0xgood");
+  const LoginResponse r3 = m.step(b3.build());
+  EXPECT_EQ(r3.status, LoginStatus::kSuccess);
+  EXPECT_EQ(pairs_of(r3)["TargetAlias"], "disk one");
 }
 
 }  // namespace
