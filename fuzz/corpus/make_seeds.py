@@ -126,6 +126,35 @@ def pdu_seeds():
           + scsi_cmd(bytes([0x00] * 6), 3, 3, attr=3)
           + scsi_cmd(bytes([0xa0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0]), 4, 4, read=64, lun=1))
 
+def digest_record(pdu, flags=0):
+    # pdu_digest_fuzz: a flags byte, then the PDU without padding (the harness pads it and
+    # adds the digests).
+    dsl = struct.unpack(">I", b"\0" + pdu[5:8])[0]
+    return bytes([flags]) + pdu[:48 + dsl]
+
+
+def pdu_digest_seeds():
+    w = "pdu_digest_fuzz"
+    inquiry = bytes([0x12, 0, 0, 0, 96, 0])
+    block = bytes(range(256)) * 2
+    write(w, "inquiry_read", digest_record(scsi_cmd(inquiry, 1, 1, read=96))
+          + digest_record(scsi_cmd(cdb10(0x28, 0, 8), 2, 2, read=4096)))
+    write(w, "write_data_out",
+          digest_record(scsi_cmd(cdb10(0x2a, 16, 8), 1, 1, write=4096, data=block))
+          + digest_record(data_out(1, 0xffffffff, 512, block * 3))
+          + digest_record(data_out(1, 0x1, 2048, block * 4)))
+    write(w, "nop_with_odd_data", digest_record(bhs(0x40, 0x80, b"ping!", itt=1,
+                                                     f20=0xffffffff, f24=1)))
+    write(w, "text_then_logout",
+          digest_record(bhs(0x04, 0x80, keys(("SendTargets", "All")), itt=1, f20=0xffffffff,
+                            f24=1))
+          + digest_record(bhs(0x46, 0x80, itt=2, f24=2)))
+    write(w, "bad_header_digest", digest_record(scsi_cmd(inquiry, 1, 1, read=96), flags=1))
+    write(w, "bad_data_digest",
+          digest_record(scsi_cmd(cdb10(0x2a, 8, 1), 1, 1, write=512, data=block), flags=2))
+    write(w, "raw_tail", digest_record(scsi_cmd(inquiry, 1, 1, read=96)) + b"\x04" + b"\x12" * 60)
+
+
 # ---------------------------------------------------------------- login and text records
 
 
@@ -431,6 +460,7 @@ read_only = true
 
 if __name__ == "__main__":
     pdu_seeds()
+    pdu_digest_seeds()
     login_seeds()
     cdb_seeds()
     pr_seeds()
