@@ -90,8 +90,8 @@ void run_writer(WriterState& w, iscsi_context* ctx, uint64_t seed) {
     scsi_task* t = nullptr;
     for (int attempt = 0; attempt < 4; ++attempt) {
       if (t != nullptr) scsi_free_scsi_task(t);
-      t = iscsi_writeatomic16_sync(ctx, 1, e.lba, data.data(), uint32_t(data.size()), kBlock, 0,
-                                   0, 0, 0);
+      t = iscsi_writeatomic16_sync(ctx, 1, e.lba, data.data(), uint32_t(data.size()), kBlock, 0, 0,
+                                   0, 0);
       if (!unit_attention(t)) break;
     }
     if (t == nullptr) return;  // the daemon is gone
@@ -136,10 +136,10 @@ std::string check_extent(const Extent& e, const std::vector<uint8_t>& data, Tall
   }
   if (gens.size() + (zero != 0 ? 1 : 0) > 1) {
     std::string list;
-    for (uint64_t g : gens) list += " " + std::to_string(g);
+    for (uint64_t g : gens)
+      list += " " + std::to_string(g);
     return where + " is torn: " + std::to_string(zero) + " zero blocks, generations" + list +
-           " (acknowledged " + std::to_string(e.acked) + ", sent " + std::to_string(e.issued) +
-           ")";
+           " (acknowledged " + std::to_string(e.acked) + ", sent " + std::to_string(e.issued) + ")";
   }
   const uint64_t gen = gens.empty() ? 0 : *gens.begin();
   *found_gen = gen;
@@ -210,9 +210,11 @@ testing::AssertionResult AtomicCrashTest::run_until_killed(int round) {
   }
   std::this_thread::sleep_for(Millis(200 + rng_() % 600));
   auto ok = stgtd_.kill_hard();
-  for (std::thread& t : threads) t.join();
+  for (std::thread& t : threads)
+    t.join();
   if (!ok) return ok << " (round " << round << ")";
-  for (auto& s : sessions) s->abandon();
+  for (auto& s : sessions)
+    s->abandon();
   for (const WriterState& w : writers_) {
     if (!w.failed.empty()) return testing::AssertionFailure() << w.failed;
   }
@@ -255,7 +257,8 @@ testing::AssertionResult AtomicCrashTest::run_rounds(int rounds) {
     if (!ok) return ok;
     rounds_run_ = round;
   }
-  for (const WriterState& w : writers_) tally_.acked_writes += w.acked_writes;
+  for (const WriterState& w : writers_)
+    tally_.acked_writes += w.acked_writes;
   return testing::AssertionSuccess();
 }
 
@@ -270,13 +273,14 @@ TEST_F(AtomicCrashTest, AtomicWritesAreAllOrNothingAcrossSigkill) {
        at = log.find("journal replayed", at + 1)) {
     ++replays;
   }
-  std::printf("atomic crash: %d SIGKILLs and restarts in %.1f s: %llu atomic writes of 256 KiB "
-              "to 1 MiB acknowledged; at the kills, %llu in-flight writes found applied, %llu "
-              "found not applied; %zu starts replayed the journal; %s\n",
-              rounds_run_, elapsed, static_cast<unsigned long long>(tally_.acked_writes),
-              static_cast<unsigned long long>(tally_.in_flight_applied),
-              static_cast<unsigned long long>(tally_.in_flight_lost), replays,
-              tally_.torn.empty() ? "no extent torn" : tally_.torn.c_str());
+  std::printf(
+      "atomic crash: %d SIGKILLs and restarts in %.1f s: %llu atomic writes of 256 KiB "
+      "to 1 MiB acknowledged; at the kills, %llu in-flight writes found applied, %llu "
+      "found not applied; %zu starts replayed the journal; %s\n",
+      rounds_run_, elapsed, static_cast<unsigned long long>(tally_.acked_writes),
+      static_cast<unsigned long long>(tally_.in_flight_applied),
+      static_cast<unsigned long long>(tally_.in_flight_lost), replays,
+      tally_.torn.empty() ? "no extent torn" : tally_.torn.c_str());
   std::fflush(stdout);
   EXPECT_EQ(tally_.torn, "");
   EXPECT_EQ(rounds_run_, rounds);
@@ -291,12 +295,13 @@ TEST_F(AtomicCrashTest, AtomicWritesTearWithoutTheJournal) {
   stgtd_.set_extra_environment({"STGT_TEST_ATOMIC_WITHOUT_JOURNAL=1"});
   const int rounds = int(env_or("STGT_ATOMIC_CRASH_ROUNDS", 200));
   ASSERT_TRUE(run_rounds(rounds));
-  std::printf("atomic crash without the journal: %d SIGKILLs, %llu atomic writes acknowledged, "
-              "%llu in-flight applied, %llu not; %s\n",
-              rounds_run_, static_cast<unsigned long long>(tally_.acked_writes),
-              static_cast<unsigned long long>(tally_.in_flight_applied),
-              static_cast<unsigned long long>(tally_.in_flight_lost),
-              tally_.torn.empty() ? "no extent torn" : tally_.torn.c_str());
+  std::printf(
+      "atomic crash without the journal: %d SIGKILLs, %llu atomic writes acknowledged, "
+      "%llu in-flight applied, %llu not; %s\n",
+      rounds_run_, static_cast<unsigned long long>(tally_.acked_writes),
+      static_cast<unsigned long long>(tally_.in_flight_applied),
+      static_cast<unsigned long long>(tally_.in_flight_lost),
+      tally_.torn.empty() ? "no extent torn" : tally_.torn.c_str());
   std::fflush(stdout);
   EXPECT_NE(tally_.torn, "") << "no torn extent in " << rounds_run_ << " kills";
 }

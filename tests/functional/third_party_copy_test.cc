@@ -7,7 +7,7 @@
 // ODX: POPULATE TOKEN on LUN 1, RECEIVE ROD TOKEN INFORMATION for the token, WRITE USING
 // TOKEN on LUN 2 copies the data; a token whose source was written since is refused with
 // INVALID TOKEN OPERATION, TOKEN REVOKED, and nothing is written.
-// Aborts: ABORT TASK of a running 64 MiB EXTENDED COPY between file LUs is answered within a
+// Aborts: ABORT TASK of a running 512 MiB EXTENDED COPY between file LUs is answered within a
 // chunk or so, long before the copy would have ended; the session goes on, and RECEIVE COPY
 // RESULTS reports the copy as completed with errors, part of it done.
 #include <iscsi/iscsi.h>
@@ -249,9 +249,11 @@ TEST_F(ThirdPartyCopyTest, OdxCopiesThroughATokenAndAWrittenSourceRevokesIt) {
 using Clock = std::chrono::steady_clock;
 using Millis = std::chrono::milliseconds;
 
-constexpr uint64_t kBigLun = 80ull << 20;
+// The copy is large because the build machine is fast: 64 MiB between file LUs whose blocks are
+// allocated takes about 20 ms here, too close to the scheduling noise of a TMF round trip.
+constexpr uint64_t kBigLun = 600ull << 20;
 constexpr uint16_t kSegmentBlocks = 32768;  // 16 MiB
-constexpr int kSegments = 4;                // 64 MiB in all
+constexpr int kSegments = 32;               // 512 MiB in all
 constexpr uint8_t kAbortTask = 1;
 constexpr uint8_t kFunctionComplete = 0;
 
@@ -272,7 +274,7 @@ Bytes rcr_copy_status(uint8_t list_id) {
   return c;
 }
 
-// Two 80 MiB file LUs; the destination has no write cache (WCE=0), so each 1 MiB chunk the
+// Two 600 MiB file LUs; the destination has no write cache (WCE=0), so each 1 MiB chunk the
 // copy engine writes is durable before it completes and the copy takes a measurable while.
 class CopyAbortTest : public StgtdTest {
  protected:
@@ -303,7 +305,9 @@ class CopyAbortTest : public StgtdTest {
 
 TEST_F(CopyAbortTest, AbortTaskEndsARunningExtendedCopyPromptly) {
   ASSERT_TRUE(s_.write(0, pattern(2048, 0x5a)));
-  // How long the whole copy takes here.
+  // How long the whole copy takes here, once the destination's blocks are allocated (the
+  // first copy allocates them and is slower than the aborted one will be).
+  ASSERT_EQ(xcopy(s_, 1, big_copy_list(1, naa1_, naa2_)).status, SCSI_STATUS_GOOD);
   const auto t0 = Clock::now();
   const Outcome whole = xcopy(s_, 1, big_copy_list(1, naa1_, naa2_));
   const auto full = std::chrono::duration_cast<Millis>(Clock::now() - t0);
@@ -348,7 +352,7 @@ TEST_F(CopyAbortTest, AbortTaskEndsARunningExtendedCopyPromptly) {
   ASSERT_EQ(p.opcode(), iscsi::Opcode::kTaskManagementResponse) << p.describe();
   EXPECT_EQ(p.bhs.itt(), a);
   EXPECT_EQ(p.response(), kFunctionComplete);
-  std::printf("copy abort: the whole 64 MiB copy took %lld ms; ABORT TASK answered in %lld ms\n",
+  std::printf("copy abort: the whole 512 MiB copy took %lld ms; ABORT TASK answered in %lld ms\n",
               static_cast<long long>(full.count()), static_cast<long long>(answered.count()));
   std::fflush(stdout);
   // Nine tenths of the copy were still to go: the answer came after a chunk or so.

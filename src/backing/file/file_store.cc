@@ -193,8 +193,8 @@ class FileStore::AtomicWriter {
   std::thread thread_;     // started by the first submit, under mu_
 };
 
-FileStore::FileStore(base::UniqueFd fd, std::string path, uint64_t size, bool read_only,
-                     bool block, bool unmap_supported)
+FileStore::FileStore(base::UniqueFd fd, std::string path, uint64_t size, bool read_only, bool block,
+                     bool unmap_supported)
     : fd_(std::move(fd)),
       path_(std::move(path)),
       size_(size),
@@ -215,20 +215,21 @@ base::Result<void, std::string> FileStore::attach_journal() {
     if (!found) return base::unexpected(fmt::format("journal {}: {}", jpath, found.error()));
     if (found->live.empty()) return {};
     return base::unexpected(fmt::format(
-        "{} holds {} atomic writes not yet replayed into {}; open it read-write once first",
-        jpath, found->live.size(), path_));
+        "{} holds {} atomic writes not yet replayed into {}; open it read-write once first", jpath,
+        found->live.size(), path_));
   }
   if (env_flag("STGT_TEST_ATOMIC_WITHOUT_JOURNAL")) {
-    STGT_LOG_WARN("{}: atomic writes WITHOUT a journal (STGT_TEST_ATOMIC_WITHOUT_JOURNAL, "
-                  "tests only): a crash can tear them",
-                  path_);
+    STGT_LOG_WARN(
+        "{}: atomic writes WITHOUT a journal (STGT_TEST_ATOMIC_WITHOUT_JOURNAL, "
+        "tests only): a crash can tear them",
+        path_);
     unjournaled_atomic_ = true;
     return {};
   }
   const bool existed = ::access(jpath.c_str(), F_OK) == 0;
   WriteJournal::OpenStats stats;
-  auto journal = WriteJournal::open(jpath, fd_.get(), size_,
-                                    {.slot_bytes = kMaxAtomicWriteBytes}, &stats);
+  auto journal =
+      WriteJournal::open(jpath, fd_.get(), size_, {.slot_bytes = kMaxAtomicWriteBytes}, &stats);
   if (!journal) {
     if (existed) return base::unexpected(journal.error());
     STGT_LOG_WARN("{}: no atomic writes (WRITE ATOMIC (16) not offered): {}", path_,

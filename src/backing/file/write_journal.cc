@@ -74,10 +74,10 @@ base::Result<SlotState, std::string> read_slot(int fd, const WriteJournal::Layou
     return base::unexpected(fmt::format("cannot read slot {}: {}", slot, std::strerror(int(-rc))));
   }
   if (all_zero(h.data(), kHeaderUsed)) return SlotState::kFree;
-  const bool header_ok = base::load_be64(h.data() + kMagicAt) == WriteJournal::kMagic &&
-                         base::load_be32(h.data() + kVersionAt) == WriteJournal::kVersion &&
-                         base::load_be32(h.data() + kHeaderCrcAt) ==
-                             base::crc32c(h.data(), kHeaderCrcAt);
+  const bool header_ok =
+      base::load_be64(h.data() + kMagicAt) == WriteJournal::kMagic &&
+      base::load_be32(h.data() + kVersionAt) == WriteJournal::kVersion &&
+      base::load_be32(h.data() + kHeaderCrcAt) == base::crc32c(h.data(), kHeaderCrcAt);
   const uint32_t length = base::load_be32(h.data() + kLengthAt);
   if (!header_ok || length == 0 || length > layout.slot_bytes) return SlotState::kTorn;
   std::vector<uint8_t> buf(length);
@@ -144,8 +144,8 @@ base::Result<WriteJournal::ScanResult, std::string> WriteJournal::scan(int journ
     if (*state != SlotState::kLive) continue;
     if (e.offset > image_size || e.length > image_size - e.offset) {
       return base::unexpected(fmt::format(
-          "slot {} holds a write of {} bytes at byte {}, past the end of the {}-byte image",
-          slot, e.length, e.offset, image_size));
+          "slot {} holds a write of {} bytes at byte {}, past the end of the {}-byte image", slot,
+          e.length, e.offset, image_size));
     }
     out.live.push_back(e);
   }
@@ -155,8 +155,7 @@ base::Result<WriteJournal::ScanResult, std::string> WriteJournal::scan(int journ
 }
 
 base::Result<std::unique_ptr<WriteJournal>, std::string> WriteJournal::open(
-    const std::string& path, int image_fd, uint64_t image_size, Layout layout,
-    OpenStats* stats) {
+    const std::string& path, int image_fd, uint64_t image_size, Layout layout, OpenStats* stats) {
   auto fd = open_file(path, layout);
   if (!fd) return base::unexpected(fd.error());
   auto found = scan(fd->get(), image_size, layout);
@@ -167,8 +166,8 @@ base::Result<std::unique_ptr<WriteJournal>, std::string> WriteJournal::open(
     Entry again;
     auto state = read_slot(fd->get(), layout, e.slot, &again, &data);
     if (!state || *state != SlotState::kLive) {
-      return base::unexpected(fmt::format("journal {}: slot {} changed while replaying", path,
-                                          e.slot));
+      return base::unexpected(
+          fmt::format("journal {}: slot {} changed while replaying", path, e.slot));
     }
     iovec v{data.data(), data.size()};
     const int64_t rc = reactor::blocking_writev(image_fd, &v, 1, e.offset, false);
@@ -180,8 +179,8 @@ base::Result<std::unique_ptr<WriteJournal>, std::string> WriteJournal::open(
   }
   if (!found->live.empty()) {
     if (const int64_t rc = reactor::blocking_fdatasync(image_fd); rc < 0) {
-      return base::unexpected(
-          fmt::format("journal {}: cannot sync the replayed image: {}", path, std::strerror(int(-rc))));
+      return base::unexpected(fmt::format("journal {}: cannot sync the replayed image: {}", path,
+                                          std::strerror(int(-rc))));
     }
   }
   // Only now, with the replayed data durable, are the entries (and torn slots) cleared.
@@ -189,12 +188,13 @@ base::Result<std::unique_ptr<WriteJournal>, std::string> WriteJournal::open(
   if (!found->live.empty() || found->torn != 0) {
     for (uint32_t slot = 0; slot < layout.slots; ++slot) {
       if (const int64_t rc = journal->retire(slot); rc < 0) {
-        return base::unexpected(
-            fmt::format("journal {}: cannot clear slot {}: {}", path, slot, std::strerror(int(-rc))));
+        return base::unexpected(fmt::format("journal {}: cannot clear slot {}: {}", path, slot,
+                                            std::strerror(int(-rc))));
       }
     }
   }
-  if (stats != nullptr) *stats = {.replayed = uint32_t(found->live.size()), .discarded = found->torn};
+  if (stats != nullptr)
+    *stats = {.replayed = uint32_t(found->live.size()), .discarded = found->torn};
   return journal;
 }
 

@@ -77,9 +77,11 @@ class WriteJournal {
   // missing) for an image of `image_size` bytes open read-write on `image_fd`, and replays
   // it (see above). A valid entry that points outside the image is an error (the journal
   // belongs to another image): the store is not opened.
-  static base::Result<std::unique_ptr<WriteJournal>, std::string> open(
-      const std::string& path, int image_fd, uint64_t image_size, Layout layout,
-      OpenStats* stats = nullptr);
+  static base::Result<std::unique_ptr<WriteJournal>, std::string> open(const std::string& path,
+                                                                       int image_fd,
+                                                                       uint64_t image_size,
+                                                                       Layout layout,
+                                                                       OpenStats* stats = nullptr);
 
   // Reads the slots of an existing journal without changing anything (read-only stores
   // use it to refuse an image with live entries). Errors only when the file cannot be read.

@@ -8,8 +8,7 @@
 namespace stgt::devices::sbc {
 
 void CopyJob::start(reactor::Reactor* r, base::BufferPool* pool, std::vector<CopyExtent> extents,
-                    Done done, SourceCheck check, Progress progress,
-                    const scsi::Command* issuer) {
+                    Done done, SourceCheck check, Progress progress, const scsi::Command* issuer) {
   auto* job = new CopyJob(r, pool, std::move(extents), std::move(done), std::move(check),
                           std::move(progress), issuer);
   job->next_chunk();

@@ -271,11 +271,7 @@ void receive_rod_token_information(scsi::Command& cmd) {
   out[4] = r->action;  // RESPONSE TO SERVICE ACTION
   // COPY OPERATION STATUS: 01h done, 02h done with errors, 03h done with partial transfer,
   // 11h in progress, 60h aborted (by task management: the copy stopped between chunks).
-  out[5] = r->in_progress ? 0x11
-           : r->aborted   ? 0x60
-           : r->failed    ? 0x02
-           : r->partial   ? 0x03
-                          : 0x01;
+  out[5] = r->in_progress ? 0x11 : r->aborted ? 0x60 : r->failed ? 0x02 : r->partial ? 0x03 : 0x01;
   out[12] = r->failed ? 0x02 : 0x00;  // completion status: CHECK CONDITION or GOOD
   out[13] = r->sense_length;          // LENGTH OF THE SENSE DATA FIELD
   out[14] = r->sense_length;          // SENSE DATA LENGTH
