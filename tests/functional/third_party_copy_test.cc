@@ -7,8 +7,8 @@
 // ODX: POPULATE TOKEN on LUN 1, RECEIVE ROD TOKEN INFORMATION for the token, WRITE USING
 // TOKEN on LUN 2 copies the data; a token whose source was written since is refused with
 // INVALID TOKEN OPERATION, TOKEN REVOKED, and nothing is written.
-// Aborts: ABORT TASK of a running 512 MiB EXTENDED COPY between file LUs is answered within a
-// chunk or so, long before the copy would have ended; the session goes on, and RECEIVE COPY
+// Aborts: ABORT TASK or LOGICAL UNIT RESET during a running 512 MiB EXTENDED COPY between file
+// LUs is answered within a chunk or so, long before the copy would have ended; the session goes on, and RECEIVE COPY
 // RESULTS reports the copy as completed with errors, part of it done.
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
@@ -254,7 +254,7 @@ using Millis = std::chrono::milliseconds;
 constexpr uint64_t kBigLun = 600ull << 20;
 constexpr uint16_t kSegmentBlocks = 32768;  // 16 MiB
 constexpr int kSegments = 32;               // 512 MiB in all
-constexpr uint8_t kAbortTask = 1;
+constexpr uint8_t kAbortTask = 1, kLuReset = 5;  // RFC 7143 11.5.1 functions
 constexpr uint8_t kFunctionComplete = 0;
 
 Bytes big_copy_list(uint8_t list_id, uint64_t naa1, uint64_t naa2) {
@@ -298,12 +298,17 @@ class CopyAbortTest : public StgtdTest {
     StgtdTest::TearDown();
   }
 
+  void abort_running_copy(uint8_t function, const char* name);
+
   IscsiSession s_;
   uint64_t naa1_ = 0;
   uint64_t naa2_ = 0;
 };
 
-TEST_F(CopyAbortTest, AbortTaskEndsARunningExtendedCopyPromptly) {
+// Times the whole copy, then starts it again from a raw session and sends `function` (ABORT
+// TASK of it, or LOGICAL UNIT RESET) 20 ms in; checks the TMF answer came long before the copy
+// would have ended, that the session goes on, and what RECEIVE COPY RESULTS says.
+void CopyAbortTest::abort_running_copy(uint8_t function, const char* name) {
   ASSERT_TRUE(s_.write(0, pattern(2048, 0x5a)));
   // How long the whole copy takes here, once the destination's blocks are allocated (the
   // first copy allocates them and is slower than the aborted one will be).
@@ -314,7 +319,7 @@ TEST_F(CopyAbortTest, AbortTaskEndsARunningExtendedCopyPromptly) {
   ASSERT_EQ(whole.status, SCSI_STATUS_GOOD);
   EXPECT_EQ(read_lun(s_, 2, 1024, 2048), pattern(2048, 0x5a));
 
-  // The same copy again from a raw session (list identifier 2), aborted 20 ms in: started by
+  // The same copy again from a raw session (list identifier 2), stopped 20 ms in: started by
   // then, and far from done (512 MiB in 20 ms would be 25 GB/s).
   RawIscsi raw;
   ASSERT_TRUE(raw.connect(stgtd_.port()));
@@ -332,14 +337,14 @@ TEST_F(CopyAbortTest, AbortTaskEndsARunningExtendedCopyPromptly) {
   std::this_thread::sleep_for(Millis(20));
   iscsi::Bhs tmf;
   tmf.set_opcode(iscsi::Opcode::kTaskManagementRequest, true);
-  tmf.bytes[1] = uint8_t(0x80 | kAbortTask);
+  tmf.bytes[1] = uint8_t(0x80 | function);
   tmf.set_lun(lun_field(1));
   const uint32_t a = raw.next_itt();
   tmf.set_itt(a);
-  tmf.set32(20, itt);
+  tmf.set32(20, function == kAbortTask ? itt : iscsi::kReservedTag);
   tmf.set32(24, raw.cmd_sn());
   tmf.set32(28, raw.exp_stat_sn());
-  tmf.set32(32, sn);
+  tmf.set32(32, function == kAbortTask ? sn : 0);
   const auto t1 = Clock::now();
   ASSERT_TRUE(raw.send(tmf));
   RawPdu p;
@@ -353,13 +358,16 @@ TEST_F(CopyAbortTest, AbortTaskEndsARunningExtendedCopyPromptly) {
   ASSERT_EQ(p.opcode(), iscsi::Opcode::kTaskManagementResponse) << p.describe();
   EXPECT_EQ(p.bhs.itt(), a);
   EXPECT_EQ(p.response(), kFunctionComplete);
-  std::printf("copy abort: the whole 512 MiB copy took %lld ms; ABORT TASK answered in %lld ms\n",
-              static_cast<long long>(full.count()), static_cast<long long>(answered.count()));
+  std::printf("copy abort: the whole 512 MiB copy took %lld ms; %s answered in %lld ms\n",
+              static_cast<long long>(full.count()), name,
+              static_cast<long long>(answered.count()));
   std::fflush(stdout);
   // Most of the copy was still to go: the answer came after a chunk or so.
   EXPECT_LT(answered.count() * 4, full.count()) << "the TMF waited for the copy";
 
-  // The session goes on, and RECEIVE COPY RESULTS knows the copy ended with errors, part done.
+  // The session goes on (after a reset's unit attention), and RECEIVE COPY RESULTS knows the
+  // copy ended with errors, part done.
+  ASSERT_TRUE(raw.clear_unit_attention());
   RawScsiResult r;
   ASSERT_TRUE(raw.scsi(rcr_copy_status(2), 64, r));
   ASSERT_EQ(r.status, 0);
@@ -368,8 +376,16 @@ TEST_F(CopyAbortTest, AbortTaskEndsARunningExtendedCopyPromptly) {
   const uint64_t done = uint64_t(base::load_be32(&r.data_in[8])) << (10 * r.data_in[7]);
   EXPECT_LT(done, uint64_t(kSegments) * kSegmentBlocks * kBlockSize);
   EXPECT_LT(base::load_be16(&r.data_in[5]), kSegments);
-  ASSERT_TRUE(raw.clear_unit_attention());
+  command(s_, 1, {0x00, 0, 0, 0, 0, 0}, {}, 0);  // a reset's unit attention, if any
   EXPECT_EQ(read_lun(s_, 1, 0, 2048), pattern(2048, 0x5a));
+}
+
+TEST_F(CopyAbortTest, AbortTaskEndsARunningExtendedCopyPromptly) {
+  abort_running_copy(kAbortTask, "ABORT TASK");
+}
+
+TEST_F(CopyAbortTest, LogicalUnitResetEndsARunningExtendedCopyPromptly) {
+  abort_running_copy(kLuReset, "LOGICAL UNIT RESET");
 }
 
 }  // namespace
