@@ -388,5 +388,43 @@ TEST_F(CopyAbortTest, LogicalUnitResetEndsARunningExtendedCopyPromptly) {
   abort_running_copy(kLuReset, "LOGICAL UNIT RESET");
 }
 
+// SAM-5 6.3.4: an I_T nexus loss aborts the nexus's tasks, a running copy too: the
+// connection drops 20 ms into the copy, and the copy's last blocks are never written.
+TEST_F(CopyAbortTest, ConnectionLossEndsARunningExtendedCopy) {
+  const uint64_t last = uint64_t(kSegments) * kSegmentBlocks - 2048;  // the copy's last 1 MiB
+  ASSERT_TRUE(s_.write(last, pattern(2048, 0x11)));
+  const auto t0 = Clock::now();
+  ASSERT_EQ(xcopy(s_, 1, big_copy_list(1, naa1_, naa2_)).status, SCSI_STATUS_GOOD);
+  const auto full = std::chrono::duration_cast<Millis>(Clock::now() - t0);
+  EXPECT_EQ(read_lun(s_, 2, 1024 + last, 2048), pattern(2048, 0x11));
+  // A marker on the destination's last blocks (LUN 2), which the copy would overwrite.
+  Bytes marker = pattern(2048, 0x22);
+  scsi_task* w = iscsi_write16_sync(s_.get(), 2, 1024 + last, marker.data(),
+                                    uint32_t(marker.size()), kBlockSize, 0, 0, 0, 0, 0);
+  ASSERT_NE(w, nullptr);
+  ASSERT_EQ(w->status, SCSI_STATUS_GOOD);
+  scsi_free_scsi_task(w);
+
+  RawIscsi raw;
+  ASSERT_TRUE(raw.connect(stgtd_.port()));
+  ASSERT_TRUE(raw.login());
+  ASSERT_TRUE(raw.clear_unit_attention());
+  const Bytes list = big_copy_list(2, naa1_, naa2_);
+  Bytes cdb(16, 0);
+  cdb[0] = 0x83;
+  base::store_be32(&cdb[10], uint32_t(list.size()));
+  ASSERT_TRUE(raw.send(raw.scsi_command(cdb, raw.next_itt(), raw.take_cmd_sn(),
+                                        uint32_t(list.size()), false, true,
+                                        uint32_t(list.size())),
+                       list));
+  std::this_thread::sleep_for(Millis(20));
+  raw.close();
+  // One and a half times what the whole copy took (allocating the destination, which the
+  // copy now overwrites faster): had it gone on, it would have ended by now.
+  std::this_thread::sleep_for(full * 3 / 2);
+  EXPECT_EQ(read_lun(s_, 2, 1024 + last, 2048), marker)
+      << "the copy went on after its connection was gone";
+}
+
 }  // namespace
 }  // namespace stgt::functional
