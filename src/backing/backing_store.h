@@ -66,6 +66,15 @@ class BackingStore {
   // default): no such guarantee, and the LU does not offer WRITE ATOMIC (16). Fixed for the
   // life of the store. (Concurrent writes are ordered above the store, by the extent lock.)
   virtual uint64_t max_atomic_write_bytes() const { return 0; }
+  // The write of WRITE ATOMIC (16): like write(), at most max_atomic_write_bytes() long, and
+  // all or nothing as above. Stores whose every write is atomic (the default) just write();
+  // a store that needs extra work for it (the file store's journal) does it here only, so
+  // ordinary writes never pay for it. The completion may run on the calling reactor later
+  // than a write()'s would (the file store journals on a thread of its own).
+  virtual void write_atomic(reactor::Reactor* r, std::span<const iovec> iov, uint64_t offset,
+                            bool fua, StoreCompletion* done) {
+    write(r, iov, offset, fua, done);
+  }
 
   // ---- thin provisioning (optional; the defaults describe a store without it) ----
 

@@ -93,6 +93,7 @@ void Command::reset() {
   blocks = 0;
   step = 0;
   fua = false;
+  abort_requested = false;
   on_store_done = nullptr;
   extent = ExtentHold{};
   in_task_set = false;

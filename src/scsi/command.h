@@ -105,6 +105,11 @@ class Command final : public backing::StoreCompletion {
   uint32_t blocks = 0;
   uint8_t step = 0;  // device state machine position for multi-step commands
   bool fua = false;
+  // Task management aborted this command after it had started (set by the transport, on the
+  // command's reactor). The transport waits for it to complete and drops its result; a
+  // long-running command (the copy engine, devices/sbc/copy_engine.h) checks this between
+  // steps, stops issuing I/O and completes early so the TMF response is not held up.
+  bool abort_requested = false;
   // Continuation run by store_done(); devices set it before each store call.
   void (*on_store_done)(Command& cmd, int64_t result) = nullptr;
   // Device scratch buffer that must outlive a store call (e.g. the medium copy VERIFY

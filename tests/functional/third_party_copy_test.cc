@@ -7,15 +7,22 @@
 // ODX: POPULATE TOKEN on LUN 1, RECEIVE ROD TOKEN INFORMATION for the token, WRITE USING
 // TOKEN on LUN 2 copies the data; a token whose source was written since is refused with
 // INVALID TOKEN OPERATION, TOKEN REVOKED, and nothing is written.
+// Aborts: ABORT TASK or LOGICAL UNIT RESET during a running 512 MiB EXTENDED COPY between file
+// LUs is answered within a chunk or so, long before the copy would have ended; the session goes on, and RECEIVE COPY
+// RESULTS reports the copy as completed with errors, part of it done.
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
 
+#include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "../common/copy_lists.h"
 #include "base/byte_order.h"
 #include "iscsi_session.h"
+#include "raw_iscsi.h"
 #include "stgtd_fixture.h"
 
 namespace stgt::functional {
@@ -235,6 +242,188 @@ TEST_F(ThirdPartyCopyTest, OdxCopiesThroughATokenAndAWrittenSourceRevokesIt) {
   EXPECT_EQ(o.status, SCSI_STATUS_CHECK_CONDITION);
   EXPECT_EQ(o.asc, 0x23);
   EXPECT_EQ(read_lun(s_, 2, 2000, 8), Bytes(8 * kBlockSize, 0));
+}
+
+// ---- aborting a running copy ----
+
+using Clock = std::chrono::steady_clock;
+using Millis = std::chrono::milliseconds;
+
+// The copy is large because the build machine is fast: 64 MiB between file LUs whose blocks are
+// allocated takes about 20 ms here, too close to the scheduling noise of a TMF round trip.
+constexpr uint64_t kBigLun = 600ull << 20;
+constexpr uint16_t kSegmentBlocks = 32768;  // 16 MiB
+constexpr int kSegments = 32;               // 512 MiB in all
+constexpr uint8_t kAbortTask = 1, kLuReset = 5;  // RFC 7143 11.5.1 functions
+constexpr uint8_t kFunctionComplete = 0;
+
+Bytes big_copy_list(uint8_t list_id, uint64_t naa1, uint64_t naa2) {
+  std::vector<Bytes> segments;
+  for (int i = 0; i < kSegments; ++i) {
+    const uint64_t at = uint64_t(i) * kSegmentBlocks;
+    segments.push_back(b2b(0, 1, kSegmentBlocks, at, 1024 + at));
+  }
+  return copy_list(list_id, {cscd(naa1), cscd(naa2)}, segments);
+}
+
+Bytes rcr_copy_status(uint8_t list_id) {
+  Bytes c(16, 0);
+  c[0] = 0x84;
+  c[2] = list_id;
+  base::store_be32(&c[10], 64);
+  return c;
+}
+
+// Two 600 MiB file LUs; the destination has no write cache (WCE=0), so each 1 MiB chunk the
+// copy engine writes is durable before it completes and the copy takes a measurable while.
+class CopyAbortTest : public StgtdTest {
+ protected:
+  void SetUp() override {
+    StgtdTest::SetUp();
+    config::Config c = stgtd_.base_config({stgtd_.file_lun(kBigLun, 1)});
+    config::LunConfig dst = stgtd_.file_lun(kBigLun, 2);
+    dst.write_cache = false;
+    c.targets[0].luns.push_back(dst);
+    stgtd_.write_config(c);
+    ASSERT_TRUE(stgtd_.start({"--reactors", "2"}));
+    ASSERT_TRUE(s_.login(stgtd_.portal(), kTargetIqn));
+    command(s_, 2, {0x00, 0, 0, 0, 0, 0}, {}, 0);
+    naa1_ = naa_of(s_, 1);
+    naa2_ = naa_of(s_, 2);
+    ASSERT_NE(naa1_, 0u);
+    ASSERT_NE(naa2_, 0u);
+  }
+  void TearDown() override {
+    EXPECT_TRUE(s_.logout());
+    StgtdTest::TearDown();
+  }
+
+  void abort_running_copy(uint8_t function, const char* name);
+
+  IscsiSession s_;
+  uint64_t naa1_ = 0;
+  uint64_t naa2_ = 0;
+};
+
+// Times the whole copy, then starts it again from a raw session and sends `function` (ABORT
+// TASK of it, or LOGICAL UNIT RESET) 20 ms in; checks the TMF answer came long before the copy
+// would have ended, that the session goes on, and what RECEIVE COPY RESULTS says.
+void CopyAbortTest::abort_running_copy(uint8_t function, const char* name) {
+  ASSERT_TRUE(s_.write(0, pattern(2048, 0x5a)));
+  // How long the whole copy takes here, once the destination's blocks are allocated (the
+  // first copy allocates them and is slower than the aborted one will be).
+  ASSERT_EQ(xcopy(s_, 1, big_copy_list(1, naa1_, naa2_)).status, SCSI_STATUS_GOOD);
+  const auto t0 = Clock::now();
+  const Outcome whole = xcopy(s_, 1, big_copy_list(1, naa1_, naa2_));
+  const auto full = std::chrono::duration_cast<Millis>(Clock::now() - t0);
+  ASSERT_EQ(whole.status, SCSI_STATUS_GOOD);
+  EXPECT_EQ(read_lun(s_, 2, 1024, 2048), pattern(2048, 0x5a));
+
+  // The same copy again from a raw session (list identifier 2), stopped 20 ms in: started by
+  // then, and far from done (512 MiB in 20 ms would be 25 GB/s).
+  RawIscsi raw;
+  ASSERT_TRUE(raw.connect(stgtd_.port()));
+  ASSERT_TRUE(raw.login());
+  ASSERT_TRUE(raw.clear_unit_attention());
+  const Bytes list = big_copy_list(2, naa1_, naa2_);
+  Bytes cdb(16, 0);
+  cdb[0] = 0x83;
+  base::store_be32(&cdb[10], uint32_t(list.size()));
+  const uint32_t itt = raw.next_itt();
+  const uint32_t sn = raw.take_cmd_sn();
+  ASSERT_TRUE(raw.send(raw.scsi_command(cdb, itt, sn, uint32_t(list.size()), false, true,
+                                        uint32_t(list.size())),
+                       list));
+  std::this_thread::sleep_for(Millis(20));
+  iscsi::Bhs tmf;
+  tmf.set_opcode(iscsi::Opcode::kTaskManagementRequest, true);
+  tmf.bytes[1] = uint8_t(0x80 | function);
+  tmf.set_lun(lun_field(1));
+  const uint32_t a = raw.next_itt();
+  tmf.set_itt(a);
+  tmf.set32(20, function == kAbortTask ? itt : iscsi::kReservedTag);
+  tmf.set32(24, raw.cmd_sn());
+  tmf.set32(28, raw.exp_stat_sn());
+  tmf.set32(32, function == kAbortTask ? sn : 0);
+  const auto t1 = Clock::now();
+  ASSERT_TRUE(raw.send(tmf));
+  RawPdu p;
+  for (;;) {
+    ASSERT_EQ(raw.receive(p, Millis(20000)), RecvStatus::kPdu) << "no TMF response";
+    if (p.opcode() == iscsi::Opcode::kNopIn && p.bhs.itt() == iscsi::kReservedTag) continue;
+    break;
+  }
+  const auto answered = std::chrono::duration_cast<Millis>(Clock::now() - t1);
+  // The copy itself gets no response (RFC 7143 11.5.1): the TMF response comes first.
+  ASSERT_EQ(p.opcode(), iscsi::Opcode::kTaskManagementResponse) << p.describe();
+  EXPECT_EQ(p.bhs.itt(), a);
+  EXPECT_EQ(p.response(), kFunctionComplete);
+  std::printf("copy abort: the whole 512 MiB copy took %lld ms; %s answered in %lld ms\n",
+              static_cast<long long>(full.count()), name,
+              static_cast<long long>(answered.count()));
+  std::fflush(stdout);
+  // Most of the copy was still to go: the answer came after a chunk or so.
+  EXPECT_LT(answered.count() * 4, full.count()) << "the TMF waited for the copy";
+
+  // The session goes on (after a reset's unit attention), and RECEIVE COPY RESULTS knows the
+  // copy ended with errors, part done.
+  ASSERT_TRUE(raw.clear_unit_attention());
+  RawScsiResult r;
+  ASSERT_TRUE(raw.scsi(rcr_copy_status(2), 64, r));
+  ASSERT_EQ(r.status, 0);
+  ASSERT_EQ(r.data_in.size(), 12u);
+  EXPECT_EQ(r.data_in[4], 0x02);  // completed with errors
+  const uint64_t done = uint64_t(base::load_be32(&r.data_in[8])) << (10 * r.data_in[7]);
+  EXPECT_LT(done, uint64_t(kSegments) * kSegmentBlocks * kBlockSize);
+  EXPECT_LT(base::load_be16(&r.data_in[5]), kSegments);
+  command(s_, 1, {0x00, 0, 0, 0, 0, 0}, {}, 0);  // a reset's unit attention, if any
+  EXPECT_EQ(read_lun(s_, 1, 0, 2048), pattern(2048, 0x5a));
+}
+
+TEST_F(CopyAbortTest, AbortTaskEndsARunningExtendedCopyPromptly) {
+  abort_running_copy(kAbortTask, "ABORT TASK");
+}
+
+TEST_F(CopyAbortTest, LogicalUnitResetEndsARunningExtendedCopyPromptly) {
+  abort_running_copy(kLuReset, "LOGICAL UNIT RESET");
+}
+
+// SAM-5 6.3.4: an I_T nexus loss aborts the nexus's tasks, a running copy too: the
+// connection drops 20 ms into the copy, and the copy's last blocks are never written.
+TEST_F(CopyAbortTest, ConnectionLossEndsARunningExtendedCopy) {
+  const uint64_t last = uint64_t(kSegments) * kSegmentBlocks - 2048;  // the copy's last 1 MiB
+  ASSERT_TRUE(s_.write(last, pattern(2048, 0x11)));
+  const auto t0 = Clock::now();
+  ASSERT_EQ(xcopy(s_, 1, big_copy_list(1, naa1_, naa2_)).status, SCSI_STATUS_GOOD);
+  const auto full = std::chrono::duration_cast<Millis>(Clock::now() - t0);
+  EXPECT_EQ(read_lun(s_, 2, 1024 + last, 2048), pattern(2048, 0x11));
+  // A marker on the destination's last blocks (LUN 2), which the copy would overwrite.
+  Bytes marker = pattern(2048, 0x22);
+  scsi_task* w = iscsi_write16_sync(s_.get(), 2, 1024 + last, marker.data(),
+                                    uint32_t(marker.size()), kBlockSize, 0, 0, 0, 0, 0);
+  ASSERT_NE(w, nullptr);
+  ASSERT_EQ(w->status, SCSI_STATUS_GOOD);
+  scsi_free_scsi_task(w);
+
+  RawIscsi raw;
+  ASSERT_TRUE(raw.connect(stgtd_.port()));
+  ASSERT_TRUE(raw.login());
+  ASSERT_TRUE(raw.clear_unit_attention());
+  const Bytes list = big_copy_list(2, naa1_, naa2_);
+  Bytes cdb(16, 0);
+  cdb[0] = 0x83;
+  base::store_be32(&cdb[10], uint32_t(list.size()));
+  ASSERT_TRUE(raw.send(raw.scsi_command(cdb, raw.next_itt(), raw.take_cmd_sn(),
+                                        uint32_t(list.size()), false, true,
+                                        uint32_t(list.size())),
+                       list));
+  std::this_thread::sleep_for(Millis(20));
+  raw.close();
+  // One and a half times what the whole copy took (allocating the destination, which the
+  // copy now overwrites faster): had it gone on, it would have ended by now.
+  std::this_thread::sleep_for(full * 3 / 2);
+  EXPECT_EQ(read_lun(s_, 2, 1024 + last, 2048), marker)
+      << "the copy went on after its connection was gone";
 }
 
 }  // namespace

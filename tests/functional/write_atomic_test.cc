@@ -1,16 +1,19 @@
 // WRITE ATOMIC (16) through stgtd. A memory LU offers it (its writes are all or nothing;
-// backing/backing_store.h); a file LU does not (no crash atomicity yet) and says so in the
-// Block Limits page. Two sessions on two reactors overwrite the same range with atomic
+// backing/backing_store.h), and so does a file LU, through its write-ahead journal (the side
+// file <image>.atomic-journal; backing/file/write_journal.h), 1 MiB in the Block Limits
+// page. On each, two sessions on two reactors overwrite the same range with atomic
 // writes while a third keeps writing a block inside it with plain WRITEs: every block of the
 // range ends as one whole atomic image or that block's plain write, and the atomic image
 // that is left is never mixed with another atomic image. This checks the command end to
 // end; it does not prove the exclusion: a memory store's write is one short memcpy, and
 // the test still passes with the extent hold made shared. The unit test
-// WriteAtomic.ExclusiveAgainstOverlappingWrites (held store writes) fails then.
+// WriteAtomic.ExclusiveAgainstOverlappingWrites (held store writes) fails then. Crash
+// atomicity is the fault test's (tests/faults/atomic_crash_test.cc).
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
 
 #include <cstring>
+#include <filesystem>
 #include <thread>
 #include <vector>
 
@@ -77,8 +80,13 @@ void atomic_writer(const std::string& portal, uint32_t writer, testing::Assertio
   out = s.logout();
 }
 
-TEST_F(StgtdTest, WriteAtomicOnAMemoryLuIsNeverMixed) {
-  stgtd_.write_config(stgtd_.base_config({StgtdProcess::memory_lun(kLunSize)}));
+class WriteAtomicTest : public StgtdTest {
+ protected:
+  void never_mixed(const config::LunConfig& lun);
+};
+
+void WriteAtomicTest::never_mixed(const config::LunConfig& lun) {
+  stgtd_.write_config(stgtd_.base_config({lun}));
   ASSERT_TRUE(stgtd_.start({"--reactors", "2"}));
   IscsiSession plain("iqn.2026-11.org.stgt.test:plain");
   ASSERT_TRUE(plain.login(stgtd_.portal(), kTargetIqn));
@@ -116,17 +124,26 @@ TEST_F(StgtdTest, WriteAtomicOnAMemoryLuIsNeverMixed) {
   EXPECT_EQ(round, uint32_t(kRounds - 1));  // the last image left is some writer's last
 }
 
-TEST_F(StgtdTest, WriteAtomicIsNotOfferedOnAFileLu) {
+TEST_F(WriteAtomicTest, OnAMemoryLuIsNeverMixed) {
+  never_mixed(StgtdProcess::memory_lun(kLunSize));
+}
+
+TEST_F(WriteAtomicTest, OnAFileLuIsNeverMixed) {
+  never_mixed(stgtd_.file_lun(kLunSize));
+}
+
+TEST_F(WriteAtomicTest, AFileLuOffersOneMibThroughItsJournal) {
   stgtd_.write_config(stgtd_.base_config({stgtd_.file_lun(kLunSize)}));
   ASSERT_TRUE(stgtd_.start());
   IscsiSession s;
   ASSERT_TRUE(s.login(stgtd_.portal(), kTargetIqn));
-  EXPECT_EQ(max_atomic_blocks(s), 0u);
+  EXPECT_EQ(max_atomic_blocks(s), (1u << 20) / kBlockSize);
+  EXPECT_TRUE(std::filesystem::exists(stgtd_.dir() + "/lun1.img.atomic-journal"));
   Bytes data = image(1, 0);
-  EXPECT_EQ(write_atomic(s, kLba, data), 0x100 | SCSI_SENSE_ILLEGAL_REQUEST);
+  EXPECT_EQ(write_atomic(s, kLba, data), SCSI_STATUS_GOOD);
   Bytes back;
-  ASSERT_TRUE(s.read(kLba, kBlockSize, back));
-  EXPECT_EQ(back, Bytes(kBlockSize, 0));  // nothing written
+  ASSERT_TRUE(s.read(kLba, data.size(), back));
+  EXPECT_EQ(back, data);
 }
 
 }  // namespace

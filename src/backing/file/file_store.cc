@@ -9,11 +9,17 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
+#include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "base/log.h"
 #include "reactor/blocking_io.h"
 #include "reactor/reactor.h"
 
@@ -113,7 +119,132 @@ bool can_punch_holes(int fd, uint64_t size, bool read_only) {
   return ::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(size), 4096) == 0;
 }
 
+bool env_flag(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr && std::strcmp(v, "1") == 0;
+}
+
 }  // namespace
+
+// The atomic-write thread of one store: runs queued atomic writes one at a time through the
+// journal (blocking) and posts each completion back to the reactor that asked.
+class FileStore::AtomicWriter {
+ public:
+  struct Op {
+    reactor::Reactor* r = nullptr;
+    std::span<const iovec> iov;
+    uint64_t offset = 0;
+    uint64_t length = 0;
+    StoreCompletion* done = nullptr;
+  };
+
+  AtomicWriter(WriteJournal& journal, int image_fd) : journal_(journal), image_fd_(image_fd) {}
+  ~AtomicWriter() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void submit(const Op& op) {
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back(op);
+      if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    }
+    cv_.notify_one();
+  }
+
+  // Without a reactor (tools, unit tests): on the calling thread, still one at a time.
+  int64_t write_now(std::span<const iovec> iov, uint64_t offset, uint64_t length) {
+    std::lock_guard lock(journal_mu_);
+    return journal_.write(image_fd_, iov, offset, length);
+  }
+
+ private:
+  void run() {
+    base::set_thread_log_tag("atomic");
+    for (;;) {
+      Op op;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        // Stopping drops what is queued: a store is destroyed only after its users are gone.
+        if (stopping_) return;
+        op = queue_.front();
+        queue_.pop_front();
+      }
+      const int64_t rc = write_now(op.iov, op.offset, op.length);
+      const int64_t result = rc < 0 ? rc : int64_t(op.length);
+      StoreCompletion* done = op.done;
+      op.r->post([done, result] { done->store_done(result); });
+    }
+  }
+
+  WriteJournal& journal_;
+  const int image_fd_;
+  std::mutex journal_mu_;  // one journal write at a time
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Op> queue_;   // guarded by mu_
+  bool stopping_ = false;  // guarded by mu_
+  std::thread thread_;     // started by the first submit, under mu_
+};
+
+FileStore::FileStore(base::UniqueFd fd, std::string path, uint64_t size, bool read_only, bool block,
+                     bool unmap_supported)
+    : fd_(std::move(fd)),
+      path_(std::move(path)),
+      size_(size),
+      read_only_(read_only),
+      block_device_(block),
+      unmap_supported_(unmap_supported) {}
+
+FileStore::~FileStore() = default;
+
+base::Result<void, std::string> FileStore::attach_journal() {
+  if (block_device_) return {};
+  const std::string jpath = journal_path(path_);
+  if (read_only_) {
+    base::UniqueFd jfd(::open(jpath.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!jfd.valid()) return {};
+    const WriteJournal::Layout layout{.slot_bytes = kMaxAtomicWriteBytes};
+    auto found = WriteJournal::scan(jfd.get(), size_, layout);
+    if (!found) return base::unexpected(fmt::format("journal {}: {}", jpath, found.error()));
+    if (found->live.empty()) return {};
+    return base::unexpected(fmt::format(
+        "{} holds {} atomic writes not yet replayed into {}; open it read-write once first", jpath,
+        found->live.size(), path_));
+  }
+  const bool existed = ::access(jpath.c_str(), F_OK) == 0;
+  WriteJournal::OpenStats stats;
+  auto journal =
+      WriteJournal::open(jpath, fd_.get(), size_, {.slot_bytes = kMaxAtomicWriteBytes}, &stats);
+  if (!journal) {
+    if (existed) return base::unexpected(journal.error());
+    STGT_LOG_WARN("{}: no atomic writes (WRITE ATOMIC (16) not offered): {}", path_,
+                  journal.error());
+    return {};
+  }
+  if (stats.replayed != 0 || stats.discarded != 0) {
+    STGT_LOG_INFO("{}: atomic-write journal replayed {} entries, discarded {} torn", path_,
+                  stats.replayed, stats.discarded);
+  }
+  // The test-only knob (file_store.h) still lets the journal replay what it holds.
+  if (env_flag("STGT_TEST_ATOMIC_WITHOUT_JOURNAL")) {
+    STGT_LOG_WARN(
+        "{}: atomic writes WITHOUT a journal (STGT_TEST_ATOMIC_WITHOUT_JOURNAL, "
+        "tests only): a crash can tear them",
+        path_);
+    unjournaled_atomic_ = true;
+    return {};
+  }
+  journal_ = std::move(journal).value();
+  writer_ = std::make_unique<AtomicWriter>(*journal_, fd_.get());
+  return {};
+}
 
 base::Result<std::unique_ptr<BackingStore>, std::string> FileStore::open(const StoreSpec& spec) {
   if (spec.path.empty()) return base::unexpected(std::string("a file store needs a path"));
@@ -137,8 +268,10 @@ base::Result<std::unique_ptr<BackingStore>, std::string> FileStore::open(const S
   struct stat st {};
   const bool block = ::fstat(fd.get(), &st) == 0 && S_ISBLK(st.st_mode);
   const bool unmap = !block && can_punch_holes(fd.get(), *actual, spec.read_only);
-  return std::unique_ptr<BackingStore>(
+  std::unique_ptr<FileStore> store(
       new FileStore(std::move(fd), spec.path, *actual, spec.read_only, block, unmap));
+  if (auto ok = store->attach_journal(); !ok) return base::unexpected(ok.error());
+  return std::unique_ptr<BackingStore>(std::move(store));
 }
 
 int FileStore::check_range(std::span<const iovec> iov, uint64_t offset, uint64_t* len) const {
@@ -190,6 +323,34 @@ void FileStore::write(reactor::Reactor* r, std::span<const iovec> iov, uint64_t 
   op->done = done;
   op->expected = len;
   r->submit_writev(fd_.get(), iov.data(), int(iov.size()), offset, fua, op);
+}
+
+void FileStore::write_atomic(reactor::Reactor* r, std::span<const iovec> iov, uint64_t offset,
+                             bool fua, StoreCompletion* done) {
+  if (writer_ == nullptr) {
+    if (unjournaled_atomic_ || read_only_) {
+      write(r, iov, offset, fua, done);
+      return;
+    }
+    done->store_done(-EOPNOTSUPP);
+    return;
+  }
+  uint64_t len = 0;
+  if (const int err = check_range(iov, offset, &len); err != 0) {
+    done->store_done(err);
+    return;
+  }
+  if (len > kMaxAtomicWriteBytes) {
+    done->store_done(-EINVAL);
+    return;
+  }
+  // Journaled writes are durable whatever `fua` says.
+  if (r == nullptr) {
+    const int64_t rc = writer_->write_now(iov, offset, len);
+    done->store_done(rc < 0 ? rc : int64_t(len));
+    return;
+  }
+  writer_->submit({.r = r, .iov = iov, .offset = offset, .length = len, .done = done});
 }
 
 void FileStore::flush(reactor::Reactor* r, StoreCompletion* done) {

@@ -17,12 +17,23 @@
 // truncated behind our back) is reported as -EIO. Writes to a read-only store fail with
 // -EROFS. flush is fdatasync.
 //
-// Atomic writes: none (max_atomic_write_bytes() 0, so no WRITE ATOMIC (16) on a file LU). A
-// single pwritev is atomic against other writes to the file, but not across a power
-// failure: the page cache writes back pages, and even O_DIRECT may tear at device
-// sectors. The path to it is RWF_ATOMIC (Linux 6.11+, O_DIRECT, within the limits statx
-// STATX_WRITE_ATOMIC reports; the virtio disk of the build machine reports none) or a
-// journal of the blocks in a side file; neither is here yet.
+// Atomic writes (WRITE ATOMIC (16)): a writable regular file gets a write-ahead journal in
+// the side file `<path>.atomic-journal` (write_journal.h: format, steps, replay), opened and
+// replayed by open() before the store serves I/O, and reports max_atomic_write_bytes()
+// kMaxAtomicWriteBytes. write_atomic() journals, writes in place, syncs and retires the
+// entry with blocking calls on the store's atomic-write thread (started at the first atomic
+// write), one write at a time, and posts the completion back to the calling reactor (or
+// runs inline with no reactor); write() and every other operation never touch the journal.
+// The journal is created when missing; if it cannot be (a read-only directory) the store
+// opens without atomic writes and says so in the log. A journal that exists but cannot be
+// replayed fails the open: serving the image would show a torn atomic write. A read-only
+// store does not replay: it refuses to open an image whose journal holds a live entry.
+// Block devices have no journal (no place for a side file): no atomic writes.
+// A single pwritev is not enough: a SIGKILL stops a buffered write between pages, and a
+// power failure may tear any multi-sector write (RWF_ATOMIC, Linux 6.11+ with O_DIRECT,
+// would be the kernel's way; the build machine's disk reports no atomic limit).
+// Test only: STGT_TEST_ATOMIC_WITHOUT_JOURNAL=1 in the environment offers atomic writes with
+// no journal (plain writes), so the crash test can show that it catches torn writes.
 //
 // Thin provisioning: a writable regular file supports unmap when its file system can punch
 // holes (probed once at open: a hole punched past the end of the file changes nothing); a
@@ -53,6 +64,7 @@
 #include <string>
 
 #include "backing/backing_store.h"
+#include "backing/file/write_journal.h"
 #include "base/unique_fd.h"
 
 namespace stgt::backing {
@@ -60,6 +72,10 @@ namespace stgt::backing {
 class FileStore final : public BackingStore {
  public:
   static base::Result<std::unique_ptr<BackingStore>, std::string> open(const StoreSpec& spec);
+  ~FileStore() override;
+
+  // Where the atomic-write journal of the image at `path` lives.
+  static std::string journal_path(const std::string& path) { return path + ".atomic-journal"; }
 
   std::string_view kind() const override { return "file"; }
   uint64_t size() const override { return size_; }
@@ -68,6 +84,11 @@ class FileStore final : public BackingStore {
   void write(reactor::Reactor* r, std::span<const iovec> iov, uint64_t offset, bool fua,
              StoreCompletion* done) override;
   void flush(reactor::Reactor* r, StoreCompletion* done) override;
+  uint64_t max_atomic_write_bytes() const override {
+    return journal_ != nullptr || unjournaled_atomic_ ? kMaxAtomicWriteBytes : 0;
+  }
+  void write_atomic(reactor::Reactor* r, std::span<const iovec> iov, uint64_t offset, bool fua,
+                    StoreCompletion* done) override;
   bool supports_unmap() const override { return unmap_supported_; }
   void unmap(reactor::Reactor* r, uint64_t offset, uint64_t length,
              StoreCompletion* done) override;
@@ -83,16 +104,14 @@ class FileStore final : public BackingStore {
 
  private:
   FileStore(base::UniqueFd fd, std::string path, uint64_t size, bool read_only, bool block,
-            bool unmap_supported)
-      : fd_(std::move(fd)),
-        path_(std::move(path)),
-        size_(size),
-        read_only_(read_only),
-        block_device_(block),
-        unmap_supported_(unmap_supported) {}
+            bool unmap_supported);
 
   // -EINVAL unless [offset, offset + len) lies inside the store and iov is usable.
   int check_range(std::span<const iovec> iov, uint64_t offset, uint64_t* len) const;
+  // Opens (and replays) the journal of a writable regular file, or checks a read-only one.
+  base::Result<void, std::string> attach_journal();
+
+  class AtomicWriter;
 
   base::UniqueFd fd_;
   std::string path_;
@@ -100,6 +119,9 @@ class FileStore final : public BackingStore {
   bool read_only_;
   bool block_device_;
   bool unmap_supported_;
+  bool unjournaled_atomic_ = false;  // the test-only knob above
+  std::unique_ptr<WriteJournal> journal_;
+  std::unique_ptr<AtomicWriter> writer_;  // last: its thread stops before the journal closes
 };
 
 }  // namespace stgt::backing

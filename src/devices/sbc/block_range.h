@@ -34,7 +34,8 @@ void read_blocks(scsi::Command& cmd, base::BufferChain& into, uint64_t lba,
 
 // Writes the first `bytes` of data-out at cmd.lba and completes the command (GOOD at once
 // when `bytes` is 0). Durable on completion when `fua` or the write cache is off.
-void write_data_out(scsi::Command& cmd, uint64_t bytes, bool fua);
+// `atomic`: through the store's write_atomic() (WRITE ATOMIC (16)), all or nothing.
+void write_data_out(scsi::Command& cmd, uint64_t bytes, bool fua, bool atomic = false);
 
 // write_data_out() under a shared hold on the blocks written (scsi/extent_lock.h), so a
 // COMPARE AND WRITE or ORWRITE of the same blocks never interleaves with it. Sets

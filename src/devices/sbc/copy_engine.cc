@@ -8,20 +8,21 @@
 namespace stgt::devices::sbc {
 
 void CopyJob::start(reactor::Reactor* r, base::BufferPool* pool, std::vector<CopyExtent> extents,
-                    Done done, SourceCheck check, Progress progress) {
+                    Done done, SourceCheck check, Progress progress, const scsi::Command* issuer) {
   auto* job = new CopyJob(r, pool, std::move(extents), std::move(done), std::move(check),
-                          std::move(progress));
+                          std::move(progress), issuer);
   job->next_chunk();
 }
 
 CopyJob::CopyJob(reactor::Reactor* r, base::BufferPool* pool, std::vector<CopyExtent> extents,
-                 Done done, SourceCheck check, Progress progress)
+                 Done done, SourceCheck check, Progress progress, const scsi::Command* issuer)
     : reactor_(r),
       pool_(pool),
       extents_(std::move(extents)),
       done_(std::move(done)),
       check_(std::move(check)),
-      progress_(std::move(progress)) {}
+      progress_(std::move(progress)),
+      issuer_(issuer) {}
 
 void CopyJob::prepare_io(scsi::LogicalUnit* lu) {
   io_.reset();
@@ -42,6 +43,12 @@ void CopyJob::finish(scsi::SenseReason reason) {
 }
 
 void CopyJob::next_chunk() {
+  // SAM-5 5.6: an aborted task stops; the chunk that was in flight has completed by now.
+  if (issuer_ != nullptr && issuer_->abort_requested) {
+    outcome_.aborted = true;
+    finish(scsi::SenseReason::kCopyAborted);
+    return;
+  }
   while (outcome_.extents_done < extents_.size() &&
          extent_blocks_done_ == extents_[outcome_.extents_done].blocks) {
     ++outcome_.extents_done;

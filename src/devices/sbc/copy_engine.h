@@ -12,6 +12,11 @@
 // shared_ptr for the job's life, so a LU removed by the control plane meanwhile stays valid
 // (its store is written, then freed with it). With a null reactor (unit tests) everything runs
 // inline.
+//
+// Aborts: when task management aborts the issuing command (`issuer`, its abort_requested
+// set by the transport on this same reactor), the job notices before its next chunk, issues
+// no more I/O, and ends with `aborted` set (reason kCopyAborted) once the chunk in flight
+// has completed, so the TMF response waits for at most one chunk, not the whole copy.
 #pragma once
 
 #include <sys/uio.h>
@@ -50,6 +55,9 @@ struct CopyOutcome {
   // Failed before anything was read: no chunk buffer could be had (memory budget spent), so
   // the issuer may answer TASK SET FULL and let the initiator retry.
   bool no_buffers = false;
+  // Stopped because task management aborted the issuing command (SAM-5 5.6): nothing was
+  // written after the last chunk counted in bytes_done.
+  bool aborted = false;
 };
 
 class CopyJob final : public scsi::CommandOwner {
@@ -64,15 +72,17 @@ class CopyJob final : public scsi::CommandOwner {
   static constexpr uint64_t kChunkBytes = base::BufferPool::kMaxBuffer;
 
   // Starts copying on `r` with buffers from `pool`. `done` runs exactly once (possibly
-  // inline when every store completes inline and r is null).
+  // inline when every store completes inline and r is null). `issuer`: the command the copy
+  // runs for, watched for an abort (it outlives the job: it completes from `done`).
   static void start(reactor::Reactor* r, base::BufferPool* pool, std::vector<CopyExtent> extents,
-                    Done done, SourceCheck check = {}, Progress progress = {});
+                    Done done, SourceCheck check = {}, Progress progress = {},
+                    const scsi::Command* issuer = nullptr);
 
   void command_done(scsi::Command& io) override;
 
  private:
   CopyJob(reactor::Reactor* r, base::BufferPool* pool, std::vector<CopyExtent> extents, Done done,
-          SourceCheck check, Progress progress);
+          SourceCheck check, Progress progress, const scsi::Command* issuer);
   void next_chunk();
   void finish(scsi::SenseReason reason);
   static void read_done(scsi::Command& io, int64_t result);
@@ -86,6 +96,7 @@ class CopyJob final : public scsi::CommandOwner {
   Done done_;
   SourceCheck check_;
   Progress progress_;
+  const scsi::Command* issuer_;
   CopyOutcome outcome_;
   uint64_t extent_blocks_done_ = 0;  // of extents_[outcome_.extents_done]
   uint64_t chunk_blocks_ = 0;

@@ -28,6 +28,7 @@ struct CopyRecord {
   uint8_t action = 0;  // the THIRD-PARTY COPY OUT service action that made it
   bool in_progress = true;
   bool failed = false;
+  bool aborted = false;  // failed because task management aborted the copy command
   uint16_t segments_processed = 0;
   uint64_t bytes_done = 0;
   std::array<uint8_t, scsi::kMaxSenseLength> sense{};  // of a failed copy

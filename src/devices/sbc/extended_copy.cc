@@ -114,6 +114,7 @@ void run_copy(scsi::Command& cmd, const CopyList& list, std::vector<CopyExtent> 
     scsi::SenseDetail detail;
     if (o.reason != SenseReason::kNone) {
       record.failed = true;
+      record.aborted = o.aborted;
       // SPC-5 6.4.3: the field pointer names the segment descriptor being processed.
       detail = list_field(offsets[std::min(o.extents_done, offsets.size() - 1)]);
       record.sense_length = uint8_t(scsi::encode_sense(cmd.lu->sense_format(), o.reason,
@@ -141,7 +142,7 @@ void run_copy(scsi::Command& cmd, const CopyList& list, std::vector<CopyExtent> 
     };
   }
   CopyJob::start(cmd.reactor, cmd.pool, std::move(extents), std::move(done), {},
-                 std::move(progress));
+                 std::move(progress), &cmd);
 }
 
 }  // namespace
@@ -203,6 +204,8 @@ namespace {
 void copy_status(scsi::Command& cmd, const CopyRecord& r, uint32_t allocation) {
   std::array<uint8_t, 12> out{};
   base::store_be32(&out[0], uint32_t(out.size() - 4));
+  // A copy aborted by task management is one that completed with errors (02h): the LID1
+  // COPY MANAGER STATUS has no code of its own for it (the LID4 one does, 60h).
   const uint8_t status = r.in_progress ? 0x00 : (r.failed ? 0x02 : 0x01);
   out[4] = status;  // HDD 0: no held data is discarded
   base::store_be16(&out[5], r.segments_processed);

@@ -61,7 +61,7 @@ void read(scsi::Command& cmd) {
 }
 
 // Writes the first `bytes` of data-out at cmd.lba (shared by WRITE and WRITE AND VERIFY).
-void write_data_out(scsi::Command& cmd, uint64_t bytes, bool fua) {
+void write_data_out(scsi::Command& cmd, uint64_t bytes, bool fua, bool atomic) {
   if (bytes == 0) {
     cmd.complete_good();
     return;
@@ -86,7 +86,12 @@ void write_data_out(scsi::Command& cmd, uint64_t bytes, bool fua) {
   cmd.on_store_done = write_done;
   // SBC-4 4.15: without a volatile write cache (WCE 0) every write is durable on completion.
   const bool durable = fua || !cmd.lu->wce();
-  cmd.lu->store()->write(cmd.reactor, iov, cmd.lba * cmd.lu->block_size(), durable, &cmd);
+  const uint64_t offset = cmd.lba * cmd.lu->block_size();
+  if (atomic) {
+    cmd.lu->store()->write_atomic(cmd.reactor, iov, offset, durable, &cmd);
+    return;
+  }
+  cmd.lu->store()->write(cmd.reactor, iov, offset, durable, &cmd);
 }
 
 // SBC-4 5.37-5.40: WRITE (6/10/12/16).

@@ -237,6 +237,7 @@ void write_using_token(scsi::Command& cmd) {
     r.transfer_blocks = o.bytes_done / cmd.lu->block_size();
     if (o.reason != SenseReason::kNone) {
       r.failed = true;
+      r.aborted = o.aborted;
       r.sense_length = uint8_t(scsi::encode_sense(cmd.lu->sense_format(), o.reason,
                                                   list_field(kTokenOffset), r.sense));
     }
@@ -252,7 +253,8 @@ void write_using_token(scsi::Command& cmd) {
     }
     cmd.complete_good();
   };
-  CopyJob::start(cmd.reactor, cmd.pool, std::move(extents), std::move(done), std::move(check));
+  CopyJob::start(cmd.reactor, cmd.pool, std::move(extents), std::move(done), std::move(check), {},
+                 &cmd);
 }
 
 // SPC-5 6.18.7: RECEIVE ROD TOKEN INFORMATION for a POPULATE TOKEN or WRITE USING TOKEN.
@@ -268,8 +270,8 @@ void receive_rod_token_information(scsi::Command& cmd) {
   std::vector<uint8_t> out(32 + r->sense_length, 0);
   out[4] = r->action;  // RESPONSE TO SERVICE ACTION
   // COPY OPERATION STATUS: 01h done, 02h done with errors, 03h done with partial transfer,
-  // 11h in progress.
-  out[5] = r->in_progress ? 0x11 : r->failed ? 0x02 : r->partial ? 0x03 : 0x01;
+  // 11h in progress, 60h aborted (by task management: the copy stopped between chunks).
+  out[5] = r->in_progress ? 0x11 : r->aborted ? 0x60 : r->failed ? 0x02 : r->partial ? 0x03 : 0x01;
   out[12] = r->failed ? 0x02 : 0x00;  // completion status: CHECK CONDITION or GOOD
   out[13] = r->sense_length;          // LENGTH OF THE SENSE DATA FIELD
   out[14] = r->sense_length;          // SENSE DATA LENGTH

@@ -86,7 +86,7 @@ void write_atomic16(scsi::Command& cmd) {
   cmd.blocks = blocks;
   cmd.fua = (cmd.cdb[1] & kFua) != 0;
   lu.extents().acquire(cmd, scsi::ExtentLock::Mode::kExclusive, lba, blocks, [](scsi::Command& c) {
-    write_data_out(c, uint64_t(c.blocks) * c.lu->block_size(), c.fua);
+    write_data_out(c, uint64_t(c.blocks) * c.lu->block_size(), c.fua, true);
   });
 }
 

@@ -109,8 +109,11 @@ void Connection::close(std::string_view why) {
   tx_tail_ = nullptr;
   if (tasks_ != nullptr) {
     // Commands that wait in a task set (for their data or an older command) never start;
-    // those that started finish and are dropped then.
-    tasks_->for_each_used([this](Task& t) { (void)take_back_unstarted(t, true); });
+    // those that started finish and are dropped then (SAM-5 6.3.4: the I_T nexus loss aborts
+    // them, so a long one, a copy, may end early).
+    tasks_->for_each_used([this](Task& t) {
+      if (!take_back_unstarted(t, true) && t.in_scsi) t.cmd.abort_requested = true;
+    });
     tasks_->release_idle(*this);
   }
   held_.clear();

@@ -64,7 +64,8 @@ bool Connection::abort_task(Task& t, bool report, bool release_successors) {
   t.aborted = true;
   t.abort_report = report;
   scsi::count_abort(t.cmd, task_lu(t));
-  (void)take_back_unstarted(t, release_successors);
+  // Started: it runs to its end, but a long one (a copy) may end early when asked.
+  if (!take_back_unstarted(t, release_successors) && t.in_scsi) t.cmd.abort_requested = true;
   return true;
 }
 

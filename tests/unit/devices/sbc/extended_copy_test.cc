@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "../../../common/copy_lists.h"
+#include "devices/sbc/copy_engine.h"
 #include "devices/sbc/copy_params.h"
 #include "harness.h"
 #include "scsi/reservations.h"
@@ -86,6 +87,37 @@ TEST(ExtendedCopy, CopiesBetweenTwoLus) {
   EXPECT_EQ(base::load_be16(&st[5]), 1);
   EXPECT_EQ(st[7], 0x00);  // bytes
   EXPECT_EQ(base::load_be32(&st[8]), 600u * kBs);
+}
+
+// Task management aborts the running copy (the transport sets abort_requested): the chunk
+// in flight completes, nothing more is read or written, the command ends, and RECEIVE COPY
+// RESULTS reports the copy as completed with errors after the chunk that was done.
+TEST(ExtendedCopy, AbortStopsTheCopyAfterTheChunkInFlight) {
+  TwoDisks d;
+  fill(*d.h.store, 0, 600, 'A');
+  d.store1->hold_writes = true;
+  const Bytes list = copy_list({cscd(d.naa0()), cscd(d.naa1())}, {b2b(0, 1, 600, 0, 20)});
+  auto c = d.h.run(xcopy_cdb(uint32_t(list.size())), 0, list);
+  EXPECT_EQ(d.h.completions, 0);  // the first 1 MiB chunk's write is in flight
+  ASSERT_EQ(d.store1->held.size(), 1u);
+  const int reads = d.h.store->reads;
+  c->abort_requested = true;
+  d.store1->release_writes(true);
+  EXPECT_TRUE(c->completed());  // the transport drops its result
+  EXPECT_TRUE(d.store1->held.empty());
+  EXPECT_EQ(d.store1->writes, 1);
+  EXPECT_EQ(d.h.store->reads, reads);  // no read after the abort
+  const uint64_t chunk = sbc::CopyJob::kChunkBytes / kBs;
+  EXPECT_TRUE(all_of(*d.store1, 20, chunk, 'A'));
+  EXPECT_TRUE(all_of(*d.store1, 20 + chunk, 600 - chunk, 0));
+  EXPECT_FALSE(d.h.disk->extents().tracking());
+
+  auto s = d.h.run(rcr_cdb(0x00, 1), 1024);
+  ASSERT_EQ(s->status, scsi::Status::kGood);
+  const Bytes st = test::data_in(*s);
+  ASSERT_EQ(st.size(), 12u);
+  EXPECT_EQ(st[4], 0x02);  // completed with errors
+  EXPECT_EQ(base::load_be32(&st[8]), sbc::CopyJob::kChunkBytes);
 }
 
 TEST(ExtendedCopy, SeveralSegmentsWithinOneLu) {

@@ -84,6 +84,33 @@ TEST(TokenCopy, PopulateThenWriteUsingTokenCopiesAcrossLus) {
   EXPECT_EQ(base::load_be64(&info[16]), 150u);
 }
 
+// Task management aborts the running WRITE USING TOKEN: it stops after the chunk in flight,
+// and RECEIVE ROD TOKEN INFORMATION reports 60h (operation aborted) with the blocks written.
+TEST(TokenCopy, AbortStopsWriteUsingTokenAfterTheChunkInFlight) {
+  TwoDisks d;
+  fill(*d.h.store, 10, 100, 'A');
+  fill(*d.h.store, 300, 50, 'B');
+  const Bytes token = populate(d, 1, {range(10, 100), range(300, 50)});
+  d.store1->hold_writes = true;
+  auto c = write_using(d, 2, write_list(token, {range(0, 120), range(500, 30)}));
+  EXPECT_EQ(d.h.completions, 0);
+  ASSERT_EQ(d.store1->held.size(), 1u);  // the first extent's chunk
+  c->abort_requested = true;
+  d.store1->release_writes(true);
+  EXPECT_TRUE(d.store1->held.empty());
+  EXPECT_EQ(d.store1->writes, 1);
+  EXPECT_TRUE(all_of(*d.store1, 0, 100, 'A'));
+  EXPECT_TRUE(all_of(*d.store1, 100, 20, 0));
+  EXPECT_TRUE(all_of(*d.store1, 500, 30, 0));
+  EXPECT_TRUE(c->completed());
+
+  auto r = d.h.run(rrti_cdb(2), 1024, {}, 1);
+  ASSERT_EQ(r->status, scsi::Status::kGood);
+  const Bytes info = test::data_in(*r);
+  EXPECT_EQ(info[5], 0x60);  // operation aborted
+  EXPECT_EQ(base::load_be64(&info[16]), 100u);
+}
+
 TEST(TokenCopy, OffsetIntoRodAndAShortRodIsAPartialTransfer) {
   TwoDisks d;
   fill(*d.h.store, 0, 10, 'C');
