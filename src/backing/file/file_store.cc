@@ -119,10 +119,12 @@ bool can_punch_holes(int fd, uint64_t size, bool read_only) {
   return ::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(size), 4096) == 0;
 }
 
+#ifdef STGT_TEST_HOOKS
 bool env_flag(const char* name) {
   const char* v = std::getenv(name);
   return v != nullptr && std::strcmp(v, "1") == 0;
 }
+#endif
 
 }  // namespace
 
@@ -232,6 +234,7 @@ base::Result<void, std::string> FileStore::attach_journal() {
     STGT_LOG_INFO("{}: atomic-write journal replayed {} entries, discarded {} torn", path_,
                   stats.replayed, stats.discarded);
   }
+#ifdef STGT_TEST_HOOKS
   // The test-only knob (file_store.h) still lets the journal replay what it holds.
   if (env_flag("STGT_TEST_ATOMIC_WITHOUT_JOURNAL")) {
     STGT_LOG_WARN(
@@ -241,6 +244,7 @@ base::Result<void, std::string> FileStore::attach_journal() {
     unjournaled_atomic_ = true;
     return {};
   }
+#endif
   journal_ = std::move(journal).value();
   writer_ = std::make_unique<AtomicWriter>(*journal_, fd_.get());
   return {};

@@ -32,8 +32,9 @@
 // A single pwritev is not enough: a SIGKILL stops a buffered write between pages, and a
 // power failure may tear any multi-sector write (RWF_ATOMIC, Linux 6.11+ with O_DIRECT,
 // would be the kernel's way; the build machine's disk reports no atomic limit).
-// Test only: STGT_TEST_ATOMIC_WITHOUT_JOURNAL=1 in the environment offers atomic writes with
-// no journal (plain writes), so the crash test can show that it catches torn writes.
+// Test only, in a build with -DSTGT_TEST_HOOKS=ON: STGT_TEST_ATOMIC_WITHOUT_JOURNAL=1 in the
+// environment offers atomic writes with no journal (plain writes), so the crash test can
+// show that it catches torn writes. Other builds ignore the variable.
 //
 // Thin provisioning: a writable regular file supports unmap when its file system can punch
 // holes (probed once at open: a hole punched past the end of the file changes nothing); a
