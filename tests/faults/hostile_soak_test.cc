@@ -777,7 +777,12 @@ TEST_F(HostileSoakTest, DaemonSurvivesTenThousandHostileRoundsWithFlatFootprint)
     }
   }
   ASSERT_GT(warm_rss, 0u);
-  EXPECT_LE(end_rss, warm_rss + kRssToleranceKib);
+  // ASan keeps freed memory in its quarantine (256 MiB by default) and maps shadow for it, so
+  // resident memory grows under ASan whatever the daemon does; there, leaks are ASan's own
+  // report at stgtd's exit, which fails the run.
+  if (!kUnderAddressSanitizer) {
+    EXPECT_LE(end_rss, warm_rss + kRssToleranceKib);
+  }
   EXPECT_LE(end_fds, warm_fds + kFdTolerance);
   // Closed connections are gone from the kernel too, not only from the descriptor table.
   EXPECT_EQ(orphans, 0);

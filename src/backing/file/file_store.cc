@@ -313,6 +313,10 @@ void FileStore::write(reactor::Reactor* r, std::span<const iovec> iov, uint64_t 
     done->store_done(-EROFS);
     return;
   }
+  if (journal_stuck()) {
+    done->store_done(-EIO);
+    return;
+  }
   if (const int err = check_range(iov, offset, &len); err != 0) {
     done->store_done(err);
     return;
@@ -372,6 +376,10 @@ void FileStore::unmap(reactor::Reactor*, uint64_t offset, uint64_t length,
                       StoreCompletion* done) {
   if (read_only_) {
     done->store_done(-EROFS);
+    return;
+  }
+  if (journal_stuck()) {
+    done->store_done(-EIO);
     return;
   }
   if (offset > size_ || length > size_ - offset) {

@@ -123,6 +123,10 @@ class FileStore final : public BackingStore {
   bool unjournaled_atomic_ = false;  // the test-only knob above
   std::unique_ptr<WriteJournal> journal_;
   std::unique_ptr<AtomicWriter> writer_;  // last: its thread stops before the journal closes
+
+  // An atomic write failed in place twice (WriteJournal::stuck): no more writes until the
+  // next open has replayed it.
+  bool journal_stuck() const { return journal_ != nullptr && journal_->stuck(); }
 };
 
 }  // namespace stgt::backing

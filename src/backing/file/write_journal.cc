@@ -226,14 +226,24 @@ int64_t WriteJournal::retire(uint32_t slot) {
 
 int64_t WriteJournal::write(int image_fd, std::span<const iovec> iov, uint64_t offset,
                             uint64_t length) {
+  if (stuck()) return -EIO;
   uint32_t slot = 0;
   if (const int64_t rc = append(iov, offset, length, &slot); rc < 0) return rc;
   // From here the write is committed: a crash replays it in place at the next open.
-  int64_t rc = reactor::blocking_writev(image_fd, iov.data(), int(iov.size()), offset, false);
-  if (rc >= 0 && uint64_t(rc) != length) rc = -EIO;
-  if (rc >= 0) rc = reactor::blocking_fdatasync(image_fd);
-  // After an error in place the entry stays live: the next open writes it again.
-  if (rc < 0) return rc;
+  auto in_place = [&] {
+    int64_t rc = reactor::blocking_writev(image_fd, iov.data(), int(iov.size()), offset, false);
+    if (rc >= 0 && uint64_t(rc) != length) rc = -EIO;
+    if (rc >= 0) rc = reactor::blocking_fdatasync(image_fd);
+    return rc;
+  };
+  int64_t rc = in_place();
+  if (rc < 0) rc = in_place();
+  if (rc < 0) {
+    // The entry stays live and the next open writes it again; nothing may be written to the
+    // image before that, or the replay would undo it.
+    stuck_.store(true, std::memory_order_release);
+    return rc;
+  }
   return retire(slot);
 }
 

@@ -30,6 +30,7 @@
 
 #include <sys/uio.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -91,7 +92,11 @@ class WriteJournal {
   // The atomic write of `iov` (total `length` <= slot_bytes) at `offset` of the image,
   // durable on return: 0, or -errno (then the blocks hold old data, new data, or, after an
   // I/O error in place, a mix that the next open replays to the new data).
+  // An I/O error in place is tried once more; if that fails too the entry stays live and the
+  // journal is stuck(): from then on every write to the image must fail (FileStore checks),
+  // because the replay at the next open would overwrite anything written after it.
   int64_t write(int image_fd, std::span<const iovec> iov, uint64_t offset, uint64_t length);
+  bool stuck() const { return stuck_.load(std::memory_order_acquire); }
 
   // The steps of write(), public for the unit tests (which crash between them).
   int64_t append(std::span<const iovec> iov, uint64_t offset, uint64_t length, uint32_t* slot);
@@ -108,6 +113,7 @@ class WriteJournal {
   base::UniqueFd fd_;
   Layout layout_;
   uint64_t next_seq_;
+  std::atomic<bool> stuck_{false};  // set by the atomic-write thread, read by reactors
 };
 
 }  // namespace stgt::backing

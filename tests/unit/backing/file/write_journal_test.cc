@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -100,6 +101,30 @@ TEST_F(WriteJournalTest, WriteLandsInPlaceAndRetires) {
   ASSERT_NE(open_journal(&stats), nullptr);
   EXPECT_EQ(stats.replayed, 0u);
   EXPECT_EQ(stats.discarded, 0u);
+}
+
+// A write in place that fails (here: the image descriptor is read-only) leaves the entry
+// live and the journal stuck, so nothing written later can be undone by the replay; the next
+// open writes the entry in place.
+TEST_F(WriteJournalTest, AFailedWriteInPlaceStaysLiveAndStopsFurtherWrites) {
+  const auto data = pattern(64 * 1024, 3);
+  iovec v{const_cast<uint8_t*>(data.data()), data.size()};
+  {
+    auto j = open_journal();
+    ASSERT_NE(j, nullptr);
+    base::UniqueFd read_only(::open(dir_.file("disk.img").c_str(), O_RDONLY | O_CLOEXEC));
+    ASSERT_TRUE(read_only.valid());
+    EXPECT_LT(j->write(read_only.get(), {&v, 1}, 0, data.size()), 0);
+    EXPECT_TRUE(j->stuck());
+    EXPECT_EQ(j->write(image_.get(), {&v, 1}, 1 << 20, data.size()), -EIO);
+    EXPECT_EQ(image_at(1 << 20, data.size()), std::vector<uint8_t>(data.size(), 0));
+  }
+  WriteJournal::OpenStats stats;
+  auto j = open_journal(&stats);
+  ASSERT_NE(j, nullptr);
+  EXPECT_EQ(stats.replayed, 1u);
+  EXPECT_FALSE(j->stuck());
+  EXPECT_EQ(image_at(0, data.size()), data);
 }
 
 TEST_F(WriteJournalTest, ReplaysACommittedEntryAtOpen) {
