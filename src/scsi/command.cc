@@ -94,6 +94,8 @@ void Command::reset() {
   step = 0;
   fua = false;
   on_store_done = nullptr;
+  on_abort = nullptr;
+  device_context = nullptr;
   extent = ExtentHold{};
   in_task_set = false;
   task_set = nullptr;
