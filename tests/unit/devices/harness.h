@@ -55,6 +55,10 @@ class MemoryStore final : public backing::BackingStore {
   void apply(std::span<const iovec> iov, uint64_t offset, bool fua,
              backing::StoreCompletion* done) {
     ++writes;
+    if (write_result != 0) {
+      done->store_done(write_result);
+      return;
+    }
     last_fua = fua;
     uint64_t at = offset;
     for (const iovec& v : iov) {
@@ -121,6 +125,7 @@ class MemoryStore final : public backing::BackingStore {
   bool unmap_capable = true;
   uint64_t atomic_bytes = 0;  // max_atomic_write_bytes(): 0, no WRITE ATOMIC
   int unmap_result = 0;  // 0: unmap works; else the -errno every unmap completes with
+  int write_result = 0;  // 0: writes work; else the -errno every write completes with
   // While set, writes stay in flight (not applied, not completed) until release_writes().
   bool hold_writes = false;
   struct Held {
