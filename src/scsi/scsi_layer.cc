@@ -86,8 +86,7 @@ constexpr uint8_t kSanitizeOpcode = 0x48;
 constexpr uint8_t kReportLunsOpcode = 0xa0;
 
 bool runs_while_sanitizing(uint8_t opcode) {
-  return opcode == kInquiryOpcode || opcode == kReportLunsOpcode ||
-         opcode == kRequestSenseOpcode;
+  return opcode == kInquiryOpcode || opcode == kReportLunsOpcode || opcode == kRequestSenseOpcode;
 }
 
 std::optional<Resolved> resolve(Command& cmd, const OpcodeEntry& entry) {

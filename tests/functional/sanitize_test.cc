@@ -38,8 +38,8 @@ struct Reply {
 // Sends one CDB (data-out when `out` is not empty, else up to `in_length` bytes in).
 Reply command(IscsiSession& s, Bytes cdb, Bytes out = {}, uint32_t in_length = 0) {
   const int dir = !out.empty() ? SCSI_XFER_WRITE : in_length > 0 ? SCSI_XFER_READ : SCSI_XFER_NONE;
-  scsi_task* task = scsi_create_task(int(cdb.size()), cdb.data(), dir,
-                                     int(out.empty() ? in_length : out.size()));
+  scsi_task* task =
+      scsi_create_task(int(cdb.size()), cdb.data(), dir, int(out.empty() ? in_length : out.size()));
   Reply r;
   if (task == nullptr) return r;
   iscsi_data d{out.size(), out.data()};
@@ -64,8 +64,8 @@ Bytes overwrite_list() {
 }
 
 Bytes overwrite_cdb(bool immed) {
-  return {0x48, uint8_t((immed ? 0x80 : 0) | 0x01), 0, 0, 0, 0, 0, 0,
-          uint8_t(overwrite_list().size()), 0};
+  return {0x48, uint8_t((immed ? 0x80 : 0) | 0x01), 0, 0, 0, 0, 0,
+          0,    uint8_t(overwrite_list().size()),   0};
 }
 
 // REQUEST SENSE (fixed format): the progress indication while NOT READY, SANITIZE IN
@@ -87,8 +87,8 @@ testing::AssertionResult wait_until_ready(IscsiSession& s, std::chrono::seconds 
     if (last == 0) return testing::AssertionSuccess();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return testing::AssertionFailure() << "not ready after " << limit.count() << " s, sense "
-                                     << std::hex << last;
+  return testing::AssertionFailure()
+         << "not ready after " << limit.count() << " s, sense " << std::hex << last;
 }
 
 testing::AssertionResult holds_pattern(IscsiSession& s, uint64_t lba, size_t bytes) {
@@ -96,8 +96,8 @@ testing::AssertionResult holds_pattern(IscsiSession& s, uint64_t lba, size_t byt
   if (testing::AssertionResult r = s.read(lba, bytes, back); !r) return r;
   for (size_t i = 0; i < back.size(); ++i) {
     if (back[i] != kPattern[i % kPattern.size()]) {
-      return testing::AssertionFailure() << "LBA " << lba << " byte " << i << " is "
-                                         << int(back[i]);
+      return testing::AssertionFailure()
+             << "LBA " << lba << " byte " << i << " is " << int(back[i]);
     }
   }
   return testing::AssertionSuccess();
@@ -143,7 +143,8 @@ TEST_F(SanitizeTest, OverwriteWithImmedReportsProgressAndLeavesThePattern) {
   EXPECT_TRUE(read_refused);
   EXPECT_TRUE(inquiry_ran);
   ASSERT_GE(progress.size(), 2u) << "saw no progress while the sanitize ran";
-  for (size_t i = 1; i < progress.size(); ++i) EXPECT_GT(progress[i], progress[i - 1]);
+  for (size_t i = 1; i < progress.size(); ++i)
+    EXPECT_GT(progress[i], progress[i - 1]);
 
   ASSERT_TRUE(wait_until_ready(b, std::chrono::seconds(10)));
   EXPECT_TRUE(holds_pattern(b, 0, 64 << 10));
@@ -162,8 +163,8 @@ TEST_F(SanitizeTest, AbortTaskLuResetAndSessionLossDoNotStopIt) {
   Bytes list = overwrite_list();
   iscsi_data data{list.size(), list.data()};
   scsi_task* sanitize = iscsi_sanitize_task(
-      a->get(), 1, 0, 0, 0x01, int(list.size()), &data,
-      [](iscsi_context*, int, void*, void*) {}, nullptr);
+      a->get(), 1, 0, 0, 0x01, int(list.size()), &data, [](iscsi_context*, int, void*, void*) {},
+      nullptr);
   ASSERT_NE(sanitize, nullptr);
   // The next command on the same session sends the SANITIZE ahead of it (CmdSN order).
   const auto deadline = Clock::now() + std::chrono::seconds(10);

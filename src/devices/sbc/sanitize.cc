@@ -87,7 +87,8 @@ bool decode_overwrite(scsi::Command& cmd, SanitizeRequest& out) {
   cmd.data.copy_out(kOverwriteHeader, pattern.data(), pattern.size());
   // The initialization pattern is repeated to fill each logical block.
   out.pattern.resize(bs);
-  for (uint32_t at = 0; at < bs; ++at) out.pattern[at] = pattern[at % pattern_length];
+  for (uint32_t at = 0; at < bs; ++at)
+    out.pattern[at] = pattern[at % pattern_length];
   out.kind = SanitizeRequest::Kind::kOverwrite;
   out.invert = (h[0] & kInvert) != 0;
   out.passes = uint8_t(h[0] & kOverwriteCount);

@@ -79,7 +79,8 @@ bool SanitizeJob::fill_buffer() {
   }
   std::vector<uint8_t> block = request_.pattern;
   if (want == 1) {
-    for (uint8_t& b : block) b = uint8_t(~b);
+    for (uint8_t& b : block)
+      b = uint8_t(~b);
   }
   for (uint64_t at = 0; at < kChunkBytes; at += block.size())
     buffer_.copy_in(at, block.data(), std::min<uint64_t>(block.size(), kChunkBytes - at));

@@ -92,10 +92,10 @@ class SanitizeJob final {
   scsi::Command* waiter_;
   uint64_t capacity_bytes_ = 0;
   uint8_t pass_ = 0;
-  uint64_t offset_ = 0;      // within the current pass
+  uint64_t offset_ = 0;  // within the current pass
   uint64_t chunk_bytes_ = 0;
-  bool unmapping_ = false;   // block erase through store unmap
-  int filled_for_ = -1;      // which pattern the buffer holds: 0 plain, 1 inverted
+  bool unmapping_ = false;  // block erase through store unmap
+  int filled_for_ = -1;     // which pattern the buffer holds: 0 plain, 1 inverted
   uint64_t written_bytes_ = 0;
   std::chrono::steady_clock::time_point started_;
   base::BufferChain buffer_;

@@ -38,8 +38,12 @@ Bytes overwrite_list(uint8_t byte0, const Bytes& pattern, int length_field = -1)
 }
 
 const Bytes kTur(6, 0);
-Bytes request_sense() { return {0x03, 0, 0, 0, 252, 0}; }
-Bytes inquiry() { return {0x12, 0, 0, 0, 96, 0}; }
+Bytes request_sense() {
+  return {0x03, 0, 0, 0, 252, 0};
+}
+Bytes inquiry() {
+  return {0x12, 0, 0, 0, 96, 0};
+}
 
 struct Case {
   const char* name;
@@ -62,16 +66,15 @@ std::vector<Case> cases() {
       {"service action 0", sanitize_cdb(0x00), {}, 0x5, 0x24, 1},
       {"service action 4", sanitize_cdb(0x04), {}, 0x5, 0x24, 1},
       {"block erase with a list", sanitize_cdb(kBlockErase, 8), Bytes(8, 0), 0x5, 0x24, 7},
-      {"exit failure mode with a list", sanitize_cdb(kExitFailureMode, 8), Bytes(8, 0), 0x5,
-       0x24, 7},
+      {"exit failure mode with a list", sanitize_cdb(kExitFailureMode, 8), Bytes(8, 0), 0x5, 0x24,
+       7},
       {"overwrite list of 4 bytes", sanitize_cdb(kOverwrite, 4), Bytes(4, 0), 0x5, 0x24, 7},
       {"overwrite list of 0 bytes", sanitize_cdb(kOverwrite, 0), {}, 0x5, 0x24, 7},
-      {"overwrite list of block + 5", sanitize_cdb(kOverwrite, 517), Bytes(520, 0), 0x5, 0x24,
+      {"overwrite list of block + 5", sanitize_cdb(kOverwrite, 517), Bytes(520, 0), 0x5, 0x24, 7},
+      {"overwrite count 0", sanitize_cdb(kOverwrite, 516), overwrite_list(0x00, block), 0x5, 0x24,
        7},
-      {"overwrite count 0", sanitize_cdb(kOverwrite, 516), overwrite_list(0x00, block), 0x5,
-       0x24, 7},
-      {"pattern length 0", sanitize_cdb(kOverwrite, 516), overwrite_list(0x01, block, 0), 0x5,
-       0x24, 7},
+      {"pattern length 0", sanitize_cdb(kOverwrite, 516), overwrite_list(0x01, block, 0), 0x5, 0x24,
+       7},
       {"pattern longer than a block", sanitize_cdb(kOverwrite, 516),
        overwrite_list(0x01, block, 516), 0x5, 0x24, 7},
       {"test field", sanitize_cdb(kOverwrite, 516), overwrite_list(0x21, block), 0x5, 0x26, 0,
@@ -87,8 +90,8 @@ std::vector<Case> cases() {
   }
   Bytes reserved_list = good;
   reserved_list[1] = 0x01;
-  v.push_back({"list byte 1 reserved", sanitize_cdb(kOverwrite, 516), reserved_list, 0x5, 0x26,
-               1, false});
+  v.push_back(
+      {"list byte 1 reserved", sanitize_cdb(kOverwrite, 516), reserved_list, 0x5, 0x26, 1, false});
   return v;
 }
 
@@ -256,7 +259,8 @@ TEST(SanitizeJob, WithoutImmedCompletesAtTheEnd) {
   auto cmd = h.run(sanitize_cdb(kOverwrite, 5), 0, overwrite_list(0x01, {0x44}));
   EXPECT_EQ(h.completions, 0);
   const int before = h.owner.calls;
-  for (int i = 0; i < 3; ++i) h.store->release_writes(true);
+  for (int i = 0; i < 3; ++i)
+    h.store->release_writes(true);
   EXPECT_EQ(h.owner.calls, before);
   h.store->release_writes(false);
   EXPECT_EQ(h.owner.calls, before + 1);
@@ -271,8 +275,8 @@ TEST(SanitizeJob, FailureModeUntilExitOrSuccess) {
     SCOPED_TRACE(ause);
     Harness h;
     h.store->write_result = -EIO;
-    auto cmd = h.run(sanitize_cdb(kOverwrite, 5, ause ? kAuse : 0), 0,
-                     overwrite_list(0x01, {0x11}));
+    auto cmd =
+        h.run(sanitize_cdb(kOverwrite, 5, ause ? kAuse : 0), 0, overwrite_list(0x01, {0x11}));
     ASSERT_EQ(cmd->status, scsi::Status::kCheckCondition);
     EXPECT_EQ(test::sense_of(*cmd).key, 0x3);
     EXPECT_EQ(test::sense_of(*cmd).asc, 0x31);
