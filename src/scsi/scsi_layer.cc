@@ -76,10 +76,9 @@ struct Resolved {
   uint8_t cdb_length = 0;
 };
 
-// Opcode table lookup; service-action opcodes by CDB byte 1 bits 4..0 (SPC-5 4.2.5.1).
-// Fails the command and returns nullopt when the opcode or service action is unknown.
-// SBC-4 4.11.2: the commands a logical unit processes while a sanitize runs. Only a disk LU
-// can be sanitizing; the opcodes are SPC-5's and the same for every device type.
+// SBC-4 4.11.2: the commands a logical unit processes while a sanitize runs (SPC-5 opcodes,
+// the same for every device type; only a disk LU can be sanitizing), and SANITIZE itself,
+// the one command that still reaches the medium after a failed sanitize.
 constexpr uint8_t kRequestSenseOpcode = 0x03;
 constexpr uint8_t kInquiryOpcode = 0x12;
 constexpr uint8_t kSanitizeOpcode = 0x48;
@@ -89,6 +88,8 @@ bool runs_while_sanitizing(uint8_t opcode) {
   return opcode == kInquiryOpcode || opcode == kReportLunsOpcode || opcode == kRequestSenseOpcode;
 }
 
+// Opcode table lookup; service-action opcodes by CDB byte 1 bits 4..0 (SPC-5 4.2.5.1).
+// Fails the command and returns nullopt when the opcode or service action is unknown.
 std::optional<Resolved> resolve(Command& cmd, const OpcodeEntry& entry) {
   if (!entry.service_actions.empty()) {
     const uint8_t sa = cmd.cdb[1] & 0x1f;

@@ -1,5 +1,6 @@
 // The mid-layer entry point. submit() runs the SAM gate for one command, in this order
-// (DESIGN.md): LUN exists and is mapped for this initiator -> ACA -> unit attention ->
+// (DESIGN.md): LUN exists and is mapped for this initiator -> ACA -> sanitize in progress
+// (SBC-4 4.11, NOT READY) -> unit attention ->
 // ALUA access state of the nexus's target port group -> reservation conflict -> task-set
 // capacity (TASK SET FULL / BUSY) -> task-set ordering -> CDB decode and range checks ->
 // execute.
