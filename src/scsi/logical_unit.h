@@ -80,7 +80,8 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   // Live resize (control thread): grows or shrinks the store to `bytes` and the capacity to
   // the whole blocks in it. Growing resizes the store first, shrinking the capacity first, so
   // no command is ever let past the end of the store. The caller tells the initiators
-  // (CAPACITY DATA HAS CHANGED). Fails, changing nothing, if the store cannot be resized.
+  // (CAPACITY DATA HAS CHANGED). Fails, changing nothing, if the store cannot be resized or
+  // a sanitize is running.
   base::Result<void, std::string> resize(uint64_t bytes);
   // Thin provisioned (SBC-4 4.7.3): configured thin and the store can unmap. Decides LBPME /
   // LBPRZ (READ CAPACITY 16), the provisioning VPD pages and whether UNMAP is honoured.

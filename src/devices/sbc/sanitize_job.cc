@@ -169,6 +169,8 @@ void SanitizeJob::finish(bool ok) {
   lu_->extents().release(hold_);
   lu_->end_sanitize(ok);
   scsi::Command* const waiter = waiter_;
+  // The LU outlives the waiter's completion even if the control plane removed it meanwhile.
+  const std::shared_ptr<scsi::LogicalUnit> lu = std::move(lu_);
   delete this;
   if (waiter == nullptr) return;
   waiter->on_abort = nullptr;
