@@ -163,7 +163,11 @@ TEST_F(SanitizeTest, AbortTaskLuResetAndSessionLossDoNotStopIt) {
   Bytes list = overwrite_list();
   iscsi_data data{list.size(), list.data()};
   scsi_task* sanitize = iscsi_sanitize_task(
-      a->get(), 1, 0, 0, 0x01, int(list.size()), &data, [](iscsi_context*, int, void*, void*) {},
+      a->get(), 1, 0, 0, 0x01, int(list.size()), &data,
+      // Called once, when the session is destroyed (the aborted task gets no response).
+      [](iscsi_context*, int, void* task, void*) {
+        scsi_free_scsi_task(static_cast<scsi_task*>(task));
+      },
       nullptr);
   ASSERT_NE(sanitize, nullptr);
   // The next command on the same session sends the SANITIZE ahead of it (CmdSN order).
