@@ -113,7 +113,13 @@ void SanitizeJob::write_chunk() {
   // A block of up to 4 KiB divides 1 MiB, so every chunk holds whole blocks of the pattern.
   chunk_bytes_ = std::min(capacity_bytes_ - offset_, kChunkBytes);
   if (!fill_buffer()) {
-    finish(false);  // no memory for the chunk buffer: the sanitize cannot go on
+    // The daemon's buffer budget is spent for the moment: try again shortly rather than
+    // fail the sanitize (without a reactor, in unit tests, there is no later).
+    if (reactor_ == nullptr) {
+      finish(false);
+      return;
+    }
+    reactor_->add_timer(kRetryAfter, false, [this] { next_chunk(); });
     return;
   }
   iov_count_ = buffer_.iovecs(0, chunk_bytes_, iov_);

@@ -59,6 +59,8 @@ class SanitizeJob final {
   // One store call deallocates at most this much (a file store punches holes inline).
   static constexpr uint64_t kUnmapChunkBytes = uint64_t{64} << 20;
   static constexpr uint64_t kWriteBytesPerSecond = uint64_t{128} << 20;
+  // When no chunk buffer can be had (memory budget spent), the next try comes this much later.
+  static constexpr std::chrono::milliseconds kRetryAfter{10};
 
   // Starts the job on `r` for `lu`, which the caller has already put into the running state
   // (LogicalUnit::begin_sanitize). `waiter`, if not null, is the SANITIZE command without
