@@ -95,6 +95,8 @@ void Command::reset() {
   fua = false;
   abort_requested = false;
   on_store_done = nullptr;
+  on_abort = nullptr;
+  device_context = nullptr;
   extent = ExtentHold{};
   in_task_set = false;
   task_set = nullptr;

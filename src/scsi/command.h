@@ -112,6 +112,14 @@ class Command final : public backing::StoreCompletion {
   bool abort_requested = false;
   // Continuation run by store_done(); devices set it before each store call.
   void (*on_store_done)(Command& cmd, int64_t result) = nullptr;
+  // Set by a device whose started command may be ended early by task management while the
+  // work it started goes on without it (SANITIZE without IMMED: the operation belongs to
+  // the LU, SBC-4 4.11). scsi::abort_started() calls it once, on the command's reactor;
+  // it must complete the command later (posted), never inline.
+  void (*on_abort)(Command& cmd) = nullptr;
+  // Device state that outlives the handler call and that on_abort needs (the sanitize job
+  // a waiting SANITIZE belongs to).
+  void* device_context = nullptr;
   // Device scratch buffer that must outlive a store call (e.g. the medium copy VERIFY
   // compares against, whose iovecs the store may keep until completion).
   base::BufferChain aux;

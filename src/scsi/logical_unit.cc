@@ -20,6 +20,10 @@ LogicalUnit::LogicalUnit(const DeviceType& type, std::unique_ptr<backing::Backin
 
 base::Result<void, std::string> LogicalUnit::resize(uint64_t bytes) {
   if (!store_) return base::unexpected(std::string("this logical unit has no medium to resize"));
+  // A sanitize writes up to the capacity it started with (devices/sbc/sanitize_job.h).
+  if (sanitize_state() == SanitizeState::kRunning) {
+    return base::unexpected(std::string("a SANITIZE is in progress on this logical unit"));
+  }
   const uint64_t blocks = bytes / settings_.block_size;
   if (blocks == 0) {
     return base::unexpected("the new size holds less than one " +

@@ -80,7 +80,8 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   // Live resize (control thread): grows or shrinks the store to `bytes` and the capacity to
   // the whole blocks in it. Growing resizes the store first, shrinking the capacity first, so
   // no command is ever let past the end of the store. The caller tells the initiators
-  // (CAPACITY DATA HAS CHANGED). Fails, changing nothing, if the store cannot be resized.
+  // (CAPACITY DATA HAS CHANGED). Fails, changing nothing, if the store cannot be resized or
+  // a sanitize is running.
   base::Result<void, std::string> resize(uint64_t bytes);
   // Thin provisioned (SBC-4 4.7.3): configured thin and the store can unmap. Decides LBPME /
   // LBPRZ (READ CAPACITY 16), the provisioning VPD pages and whether UNMAP is honoured.
@@ -114,6 +115,42 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   // commands run; the rest get NOT READY, LOGICAL UNIT NOT READY, OFFLINE (04/12).
   bool offline() const { return offline_.load(std::memory_order_relaxed); }
   void set_offline(bool v) { offline_.store(v, std::memory_order_relaxed); }
+  // SBC-4 4.11 sanitize operations. The operation belongs to the LU, not to the command
+  // that started it (devices/sbc/sanitize_job.h runs it): while kRunning every command but
+  // INQUIRY, REPORT LUNS and REQUEST SENSE gets NOT READY, SANITIZE IN PROGRESS (04/1B) with
+  // sanitize_progress() (0..65535) as its progress indication; after a failure (kFailed)
+  // medium access gets MEDIUM ERROR, SANITIZE COMMAND FAILED (31/03) until a SANITIZE EXIT
+  // FAILURE MODE (allowed only if the failed command had AUSE set) or a successful
+  // sanitize. One atomic load per command while kIdle (the SAM gate). Any thread.
+  enum class SanitizeState : uint8_t { kIdle, kRunning, kFailed };
+  SanitizeState sanitize_state() const { return sanitize_state_.load(std::memory_order_acquire); }
+  // kIdle or kFailed -> kRunning; false (nothing changed) if a sanitize already runs.
+  bool begin_sanitize(bool ause) {
+    SanitizeState s = sanitize_state_.load(std::memory_order_acquire);
+    do {
+      if (s == SanitizeState::kRunning) return false;
+    } while (!sanitize_state_.compare_exchange_weak(s, SanitizeState::kRunning,
+                                                    std::memory_order_acq_rel));
+    sanitize_ause_.store(ause, std::memory_order_relaxed);
+    sanitize_progress_.store(0, std::memory_order_relaxed);
+    return true;
+  }
+  // kRunning -> kIdle (ok) or kFailed.
+  void end_sanitize(bool ok) {
+    sanitize_progress_.store(0, std::memory_order_relaxed);
+    sanitize_state_.store(ok ? SanitizeState::kIdle : SanitizeState::kFailed,
+                          std::memory_order_release);
+  }
+  // kFailed -> kIdle when the failed sanitize allowed it (AUSE=1). False otherwise.
+  bool exit_sanitize_failure() {
+    if (!sanitize_ause_.load(std::memory_order_relaxed)) return false;
+    SanitizeState s = SanitizeState::kFailed;
+    return sanitize_state_.compare_exchange_strong(s, SanitizeState::kIdle,
+                                                   std::memory_order_acq_rel);
+  }
+  uint16_t sanitize_progress() const { return sanitize_progress_.load(std::memory_order_relaxed); }
+  void set_sanitize_progress(uint16_t v) { sanitize_progress_.store(v, std::memory_order_relaxed); }
+
   // Prevention is held per I_T nexus (SBC-4 5.15, SPC-5 6.x): removal is prevented while
   // any nexus prevents it, and a nexus's prevention ends with the nexus or a LU reset.
   bool removal_prevented() const { return preventing_count_.load(std::memory_order_acquire) > 0; }
@@ -171,6 +208,9 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   std::atomic<bool> tas_{true};
   std::atomic<bool> medium_present_{true};
   std::atomic<bool> offline_{false};
+  std::atomic<SanitizeState> sanitize_state_{SanitizeState::kIdle};
+  std::atomic<uint16_t> sanitize_progress_{0};
+  std::atomic<bool> sanitize_ause_{false};
   mutable std::mutex prevent_mu_;
   std::vector<uint64_t> preventing_;  // ItNexus::id() of every nexus that prevents removal
   std::atomic<uint32_t> preventing_count_{0};

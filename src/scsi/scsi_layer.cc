@@ -76,6 +76,18 @@ struct Resolved {
   uint8_t cdb_length = 0;
 };
 
+// SBC-4 4.11.2: the commands a logical unit processes while a sanitize runs (SPC-5 opcodes,
+// the same for every device type; only a disk LU can be sanitizing), and SANITIZE itself,
+// the one command that still reaches the medium after a failed sanitize.
+constexpr uint8_t kRequestSenseOpcode = 0x03;
+constexpr uint8_t kInquiryOpcode = 0x12;
+constexpr uint8_t kSanitizeOpcode = 0x48;
+constexpr uint8_t kReportLunsOpcode = 0xa0;
+
+bool runs_while_sanitizing(uint8_t opcode) {
+  return opcode == kInquiryOpcode || opcode == kReportLunsOpcode || opcode == kRequestSenseOpcode;
+}
+
 // Opcode table lookup; service-action opcodes by CDB byte 1 bits 4..0 (SPC-5 4.2.5.1).
 // Fails the command and returns nullopt when the opcode or service action is unknown.
 std::optional<Resolved> resolve(Command& cmd, const OpcodeEntry& entry) {
@@ -227,6 +239,13 @@ void nexus_lost(ItNexus& nexus) {
 
 void logical_unit_reset(LogicalUnit& lu) { lu.reset_nexus_state(); }
 
+void abort_started(Command& cmd) {
+  void (*hook)(Command&) = cmd.on_abort;
+  if (hook == nullptr) return;
+  cmd.on_abort = nullptr;
+  hook(cmd);
+}
+
 void submit(Command& cmd) {
   if (cmd.arrived_ns == 0) cmd.arrived_ns = stats_clock_ns();
   // 1. LUN exists and is mapped (SAM-5 4.7, SPC-5 4.2.2).
@@ -247,6 +266,18 @@ void submit(Command& cmd) {
   // command with the ACA attribute is refused (SAM-5 8.6.5).
   if (cmd.attribute == TaskAttribute::kAca) {
     cmd.complete_sense(SenseReason::kInvalidMessageError);
+    return;
+  }
+
+  // 2a. SBC-4 4.11: while a sanitize operation runs, every command but INQUIRY, REPORT
+  // LUNS and REQUEST SENSE gets NOT READY, SANITIZE IN PROGRESS with the progress
+  // indication. Before the unit attention, which stays pending until the sanitize ends
+  // (libiscsi Sanitize.Reset logs in again after a cold reset and expects SANITIZE IN
+  // PROGRESS from the new nexus's first TEST UNIT READY).
+  const LogicalUnit::SanitizeState sanitize = lu->sanitize_state();
+  if (sanitize == LogicalUnit::SanitizeState::kRunning && !runs_while_sanitizing(cmd.cdb[0])) {
+    cmd.complete_sense(SenseReason::kLunNotReadySanitizeInProgress,
+                       SenseDetail{.progress = lu->sanitize_progress()});
     return;
   }
 
@@ -279,6 +310,11 @@ void submit(Command& cmd) {
     // An LU the operator took offline answers the same medium-independent set.
     if (lu->offline()) {
       cmd.complete_sense(SenseReason::kLunNotReadyOffline);
+      return;
+    }
+    // SBC-4 4.11.4: after a failed sanitize only another SANITIZE reaches the medium.
+    if (sanitize == LogicalUnit::SanitizeState::kFailed && cmd.cdb[0] != kSanitizeOpcode) {
+      cmd.complete_sense(SenseReason::kSanitizeFailed);
       return;
     }
   }

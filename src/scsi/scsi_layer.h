@@ -1,5 +1,6 @@
 // The mid-layer entry point. submit() runs the SAM gate for one command, in this order
-// (DESIGN.md): LUN exists and is mapped for this initiator -> ACA -> unit attention ->
+// (DESIGN.md): LUN exists and is mapped for this initiator -> ACA -> sanitize in progress
+// (SBC-4 4.11, NOT READY) -> unit attention ->
 // ALUA access state of the nexus's target port group -> reservation conflict -> task-set
 // capacity (TASK SET FULL / BUSY) -> task-set ordering -> CDB decode and range checks ->
 // execute.
@@ -28,6 +29,12 @@ void data_ready(Command& cmd);
 // unit is in no task set; it counts as unstarted until its data is in. `release` false keeps
 // the commands it held back dormant (the caller is aborting them too: ABORT TASK SET, resets).
 bool abort_unstarted(Command& cmd, bool release = true);
+// Task management is aborting `cmd`, which has started: if its device lets it end before
+// the work it started (Command::on_abort; SANITIZE, whose operation belongs to the LU), the
+// command will complete soon (posted, never inline) and its result is to be dropped as for
+// any aborted task; otherwise nothing happens and the caller waits for it as before. At
+// most once per command. On the command's reactor.
+void abort_started(Command& cmd);
 
 // The transport tells the mid-layer when an I_T nexus starts (after a successful login,
 // with its owner set: ItNexus::set_owner) and when it is lost (logout, connection drop,

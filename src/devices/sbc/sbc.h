@@ -25,6 +25,10 @@ void compare_and_write(scsi::Command& cmd);  // 5.3 COMPARE AND WRITE
 void read_defect_data10(scsi::Command& cmd);  // 5.7
 void read_defect_data12(scsi::Command& cmd);  // 5.8
 void write_atomic16(scsi::Command& cmd);      // 5.48 WRITE ATOMIC (16)
+// SANITIZE (48h; sanitize.cc): SBC-4 5.30, one handler per service action.
+void sanitize_overwrite(scsi::Command& cmd);          // 01h
+void sanitize_block_erase(scsi::Command& cmd);        // 02h
+void sanitize_exit_failure_mode(scsi::Command& cmd);  // 1Fh
 
 // Third-party copy (SPC-4 5.17, 6.3, 6.18; extended_copy.cc): the copy manager of the LU.
 void extended_copy(scsi::Command& cmd);         // 83h/00h EXTENDED COPY (LID1)
@@ -33,6 +37,12 @@ void receive_copy_results(scsi::Command& cmd);  // 84h/00h, 01h, 03h, 04h
 void populate_token(scsi::Command& cmd);                 // 83h/10h
 void write_using_token(scsi::Command& cmd);              // 83h/11h
 void receive_rod_token_information(scsi::Command& cmd);  // 84h/07h
+
+// SANITIZE (48h) service actions. CRYPTOGRAPHIC ERASE (03h) is not offered: no store keeps
+// its data encrypted under a key it could drop.
+inline constexpr uint8_t kSanitizeOverwrite = 0x01;
+inline constexpr uint8_t kSanitizeBlockErase = 0x02;
+inline constexpr uint8_t kSanitizeExitFailureMode = 0x1f;
 
 // THIRD-PARTY COPY OUT (83h) service actions.
 inline constexpr uint8_t kExtendedCopyLid1 = 0x00;

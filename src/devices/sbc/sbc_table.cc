@@ -119,6 +119,22 @@ constexpr std::array<scsi::ServiceAction, 5> kThirdPartyCopyIn{{
               0xff, 0xff, 0, kControl})),
 }};
 
+// SBC-4 5.30: SANITIZE: byte 1 IMMED and AUSE with the service action, PARAMETER LIST
+// LENGTH in bytes 7..8. Media access from every nexus waits out the operation (the SAM
+// gate answers SANITIZE IN PROGRESS); refused by reservations like a write.
+constexpr Usage sanitize_usage(uint8_t action) {
+  return usage({0x48, uint8_t(0xa0 | action), 0, 0, 0, 0, 0, 0xff, 0xff, kControl});
+}
+
+constexpr std::array<scsi::ServiceAction, 3> kSanitize{{
+    sa(sbc::kSanitizeOverwrite, sbc::sanitize_overwrite, "SANITIZE / OVERWRITE", 10, kOut,
+       sanitize_usage(sbc::kSanitizeOverwrite)),
+    sa(sbc::kSanitizeBlockErase, sbc::sanitize_block_erase, "SANITIZE / BLOCK ERASE", 10, kNone,
+       sanitize_usage(sbc::kSanitizeBlockErase)),
+    sa(sbc::kSanitizeExitFailureMode, sbc::sanitize_exit_failure_mode,
+       "SANITIZE / EXIT FAILURE MODE", 10, kNone, sanitize_usage(sbc::kSanitizeExitFailureMode)),
+}};
+
 constexpr Usage rw10(uint8_t op, uint8_t flags) {
   return usage({op, flags, 0xff, 0xff, 0xff, 0xff, 0x3f, 0xff, 0xff, kControl});
 }
@@ -224,6 +240,7 @@ constexpr scsi::OpcodeTable kSbcOpcodes = [] {
   t[0x5e] = sa_op("PERSISTENT RESERVE IN", 10, kPersistentReserveIn, kNoMediumPersistentAllowed);
   t[0x5f] = sa_op("PERSISTENT RESERVE OUT", 10, kPersistentReserveOut,
                   kNoMediumPersistentAllowed);
+  t[0x48] = sa_op("SANITIZE", 10, kSanitize, kDefault);
   t[0x55] = op(spc::mode_select, "MODE SELECT (10)", kOut,
                usage({0x55, 0x11, 0, 0, 0, 0, 0, 0xff, 0xff, kControl}), kModeSelect);
   t[0x5a] = op(spc::mode_sense, "MODE SENSE (10)", kIn,

@@ -74,7 +74,11 @@ bool Connection::take_back_unstarted(Task& t, bool release_successors) {
   // Also a command to a LUN without a logical unit whose data is not yet in (it joins no
   // task set; scsi::abort_unstarted knows it by Command::unmapped_waiting). Before, such a
   // WRITE whose Data-Out never came kept ABORT TASK unanswered and its connection alive.
-  if (!scsi::abort_unstarted(t.cmd, release_successors)) return false;
+  if (!scsi::abort_unstarted(t.cmd, release_successors)) {
+    // Started: waited for, unless its device can let the command go first (SANITIZE).
+    scsi::abort_started(t.cmd);
+    return false;
+  }
   t.in_scsi = false;
   --tasks_busy_;
   return true;

@@ -55,6 +55,10 @@ class MemoryStore final : public backing::BackingStore {
   void apply(std::span<const iovec> iov, uint64_t offset, bool fua,
              backing::StoreCompletion* done) {
     ++writes;
+    if (write_result != 0) {
+      done->store_done(write_result);
+      return;
+    }
     last_fua = fua;
     uint64_t at = offset;
     for (const iovec& v : iov) {
@@ -121,6 +125,7 @@ class MemoryStore final : public backing::BackingStore {
   bool unmap_capable = true;
   uint64_t atomic_bytes = 0;  // max_atomic_write_bytes(): 0, no WRITE ATOMIC
   int unmap_result = 0;  // 0: unmap works; else the -errno every unmap completes with
+  int write_result = 0;  // 0: writes work; else the -errno every write completes with
   // While set, writes stay in flight (not applied, not completed) until release_writes().
   bool hold_writes = false;
   struct Held {
@@ -183,6 +188,23 @@ inline Bytes cdb6(uint8_t op, uint32_t lba, uint8_t len) {
   base::store_be24(&c[1], lba & 0x1fffff);
   c[4] = len;
   return c;
+}
+// SBC-4 5.30 SANITIZE: service action and IMMED/AUSE in byte 1, PARAMETER LIST LENGTH.
+inline Bytes sanitize_cdb(uint8_t action, uint16_t list_length = 0, uint8_t flags = 0) {
+  Bytes c(10, 0);
+  c[0] = 0x48;
+  c[1] = uint8_t(flags | action);
+  base::store_be16(&c[7], list_length);
+  return c;
+}
+
+// OVERWRITE parameter list: byte 0 INVERT/TEST/COUNT, bytes 2..3 the pattern length.
+inline Bytes overwrite_list(uint8_t byte0, const Bytes& pattern, int length_field = -1) {
+  Bytes l(4 + pattern.size(), 0);
+  l[0] = byte0;
+  base::store_be16(&l[2], uint16_t(length_field >= 0 ? length_field : int(pattern.size())));
+  std::copy(pattern.begin(), pattern.end(), l.begin() + 4);
+  return l;
 }
 
 struct SenseView {

@@ -44,6 +44,38 @@ TEST(LogicalUnit, ResizeFollowsTheStoreOrChangesNothing) {
   EXPECT_FALSE(bool(none.resize(4096)));
 }
 
+// SBC-4 4.11: idle -> running -> idle or failed; one sanitize at a time; failure mode is
+// left by EXIT FAILURE MODE only after a failed sanitize that had AUSE set, or by starting
+// another sanitize; no resize while one runs.
+TEST(LogicalUnit, SanitizeStateMachine) {
+  using State = LogicalUnit::SanitizeState;
+  LogicalUnit lu(test::kFakeType, std::make_unique<backing::NullStore>(4096 * 4), {},
+                 LuSettings{.block_size = 4096});
+  EXPECT_EQ(lu.sanitize_state(), State::kIdle);
+  EXPECT_FALSE(lu.exit_sanitize_failure());  // nothing failed
+  ASSERT_TRUE(lu.begin_sanitize(false));
+  EXPECT_EQ(lu.sanitize_state(), State::kRunning);
+  EXPECT_FALSE(lu.begin_sanitize(true));  // one at a time
+  lu.set_sanitize_progress(1234);
+  EXPECT_EQ(lu.sanitize_progress(), 1234);
+  const auto r = lu.resize(4096 * 8);
+  ASSERT_FALSE(bool(r));
+  EXPECT_EQ(lu.num_blocks(), 4u);
+  lu.end_sanitize(false);
+  EXPECT_EQ(lu.sanitize_state(), State::kFailed);
+  EXPECT_EQ(lu.sanitize_progress(), 0);
+  EXPECT_FALSE(lu.exit_sanitize_failure());  // AUSE was clear
+  EXPECT_EQ(lu.sanitize_state(), State::kFailed);
+  ASSERT_TRUE(lu.begin_sanitize(true));  // a new sanitize may start from failure mode
+  lu.end_sanitize(false);
+  EXPECT_TRUE(lu.exit_sanitize_failure());  // AUSE was set
+  EXPECT_EQ(lu.sanitize_state(), State::kIdle);
+  ASSERT_TRUE(lu.begin_sanitize(false));
+  lu.end_sanitize(true);
+  EXPECT_EQ(lu.sanitize_state(), State::kIdle);
+  EXPECT_TRUE(bool(lu.resize(4096 * 8)));
+}
+
 TEST(LogicalUnit, ModeParameters) {
   LogicalUnit lu(test::kFakeType, nullptr, {}, LuSettings{.write_cache = false});
   EXPECT_FALSE(lu.wce());

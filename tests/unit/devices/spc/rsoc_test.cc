@@ -51,13 +51,14 @@ TEST(Rsoc, AllCommandsFromTable) {
   // 37 plain commands and service actions, REPORT and SET TARGET PORT GROUPS, READ DEFECT
   // DATA (10)/(12), RESERVE/RELEASE (6)/(10), 4 PERSISTENT RESERVE IN and 8 PERSISTENT
   // RESERVE OUT service actions, 3 THIRD-PARTY COPY OUT (EXTENDED COPY, POPULATE TOKEN,
-  // WRITE USING TOKEN) and 5 THIRD-PARTY COPY IN service actions; without UNMAP (thick LU).
-  EXPECT_EQ(list.size(), 64u);
+  // WRITE USING TOKEN) and 5 THIRD-PARTY COPY IN service actions, 3 SANITIZE service
+  // actions (OVERWRITE, BLOCK ERASE, EXIT FAILURE MODE); without UNMAP (thick LU).
+  EXPECT_EQ(list.size(), 67u);
   for (const Descriptor& d : list) {
     EXPECT_FALSE(d.ctdp);
     EXPECT_EQ(d.servactv, d.opcode == 0x9e || d.opcode == 0xa3 || d.opcode == 0xa4 ||
                               d.opcode == 0x5e || d.opcode == 0x5f || d.opcode == 0x83 ||
-                              d.opcode == 0x84);
+                              d.opcode == 0x84 || d.opcode == 0x48);
   }
   for (const Descriptor& d : all_commands(h, true)) EXPECT_TRUE(d.ctdp);
 }
@@ -73,6 +74,16 @@ TEST(Rsoc, UnmapListedOnlyOnAThinLu) {
   Harness thin(512, scsi::LuSettings{.thin = true});
   EXPECT_TRUE(has_unmap(all_commands(thin, false)));
   EXPECT_EQ(test::data_in(*thin.run(rsoc(1, 0x42), 65535))[1] & 0x07, 0x03);
+}
+
+// SANITIZE: OVERWRITE, BLOCK ERASE and EXIT FAILURE MODE, not CRYPTOGRAPHIC ERASE (libiscsi
+// Sanitize.* look each one up before running it).
+TEST(Rsoc, SanitizeServiceActions) {
+  Harness h;
+  for (const uint16_t sa : {0x01, 0x02, 0x1f}) {
+    EXPECT_EQ(test::data_in(*h.run(rsoc(2, 0x48, sa), 65535))[1] & 0x07, 0x03) << sa;
+  }
+  EXPECT_EQ(test::data_in(*h.run(rsoc(2, 0x48, 0x03), 65535))[1] & 0x07, 0x01);
 }
 
 // libiscsi ReportSupportedOpcodes.OneCommand: option 1 only without service actions,

@@ -99,6 +99,7 @@ TEST(Vpd, BlockPagesFullLu) {
   EXPECT_EQ(base::load_be64(&bl[36]), 0xffffu);  // WRITE SAME works anyway
   const Bytes bdc = vpd(h, 0xb1);
   EXPECT_EQ(base::load_be16(&bdc[4]), 1);  // non-rotating
+  EXPECT_EQ(bdc[7] & 0xf0, 0x40);  // WABEREQ 01b (reads after BLOCK ERASE work), WACEREQ 00b
   const Bytes lbp = vpd(h, 0xb2);
   EXPECT_EQ(lbp[5], 0);            // no LBPU / LBPWS / LBPWS10 / LBPRZ
   EXPECT_EQ(lbp[6] & 0x07, 0x00);  // full

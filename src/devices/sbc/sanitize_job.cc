@@ -1,0 +1,191 @@
+#include "devices/sbc/sanitize_job.h"
+
+#include <algorithm>
+#include <cerrno>
+
+#include "reactor/reactor.h"
+#include "scsi/logical_unit.h"
+
+namespace stgt::devices::sbc {
+
+void SanitizeJob::start(reactor::Reactor* r, base::BufferPool* pool,
+                        std::shared_ptr<scsi::LogicalUnit> lu, SanitizeRequest request,
+                        scsi::Command* waiter) {
+  auto* job = new SanitizeJob(r, pool, std::move(lu), std::move(request), waiter);
+  if (waiter != nullptr) {
+    waiter->device_context = job;
+    waiter->on_abort = detach;
+  }
+  scsi::LogicalUnit& l = *job->lu_;
+  job->hold_.lu = &l;
+  job->hold_.reactor = r;
+  job->hold_.transport_context = job;
+  // Writes admitted before the LU turned "sanitizing" finish first; later ones wait for the
+  // whole job (the SAM gate refuses new ones meanwhile).
+  l.extents().acquire(job->hold_, scsi::ExtentLock::Mode::kExclusive, 0,
+                      std::max<uint64_t>(l.num_blocks(), 1), locked);
+}
+
+SanitizeJob::SanitizeJob(reactor::Reactor* r, base::BufferPool* pool,
+                         std::shared_ptr<scsi::LogicalUnit> lu, SanitizeRequest request,
+                         scsi::Command* waiter)
+    : reactor_(r),
+      pool_(pool),
+      lu_(std::move(lu)),
+      request_(std::move(request)),
+      waiter_(waiter),
+      capacity_bytes_(lu_->num_blocks() * lu_->block_size()),
+      started_(std::chrono::steady_clock::now()) {
+  unmapping_ = request_.kind == SanitizeRequest::Kind::kBlockErase && lu_->thin();
+  if (request_.kind == SanitizeRequest::Kind::kBlockErase) {
+    request_.pattern.assign(lu_->block_size(), 0);
+    request_.passes = 1;
+    request_.invert = false;
+  }
+}
+
+void SanitizeJob::detach(scsi::Command& waiter) {
+  auto* job = static_cast<SanitizeJob*>(waiter.device_context);
+  job->waiter_ = nullptr;
+  waiter.device_context = nullptr;
+  if (waiter.reactor == nullptr) {
+    waiter.complete_status(scsi::Status::kTaskAborted);
+    return;
+  }
+  // Not inline: the transport is in the middle of aborting this task.
+  scsi::Command* w = &waiter;
+  waiter.reactor->post([w] { w->complete_status(scsi::Status::kTaskAborted); });
+}
+
+void SanitizeJob::locked(scsi::Command& hold) {
+  static_cast<SanitizeJob*>(hold.transport_context)->next_chunk();
+}
+
+void SanitizeJob::prepare_io() {
+  io_.reset();
+  io_.lu = lu_.get();
+  io_.reactor = reactor_;
+  io_.pool = pool_;
+  io_.transport_context = this;
+}
+
+// Fills the chunk buffer with the pattern of the current pass (SBC-4 5.30.3: with INVERT
+// the pattern is inverted between consecutive passes, so passes 2, 4, ... write the inverse).
+bool SanitizeJob::fill_buffer() {
+  const int want = request_.invert && (pass_ % 2) == 1 ? 1 : 0;
+  if (filled_for_ == want) return true;
+  if (buffer_.empty() && (pool_ == nullptr || !buffer_.allocate(*pool_, kChunkBytes))) {
+    return false;
+  }
+  std::vector<uint8_t> block = request_.pattern;
+  if (want == 1) {
+    for (uint8_t& b : block)
+      b = uint8_t(~b);
+  }
+  for (uint64_t at = 0; at < kChunkBytes; at += block.size())
+    buffer_.copy_in(at, block.data(), std::min<uint64_t>(block.size(), kChunkBytes - at));
+  filled_for_ = want;
+  return true;
+}
+
+void SanitizeJob::next_chunk() {
+  if (offset_ == capacity_bytes_) {
+    offset_ = 0;
+    ++pass_;
+  }
+  if (pass_ >= request_.passes || capacity_bytes_ == 0) {
+    prepare_io();
+    io_.on_store_done = flushed;
+    lu_->store()->flush(reactor_, &io_);
+    return;
+  }
+  prepare_io();
+  io_.on_store_done = chunk_done;
+  if (unmapping_) {
+    chunk_bytes_ = std::min(capacity_bytes_ - offset_, kUnmapChunkBytes);
+    lu_->store()->unmap(reactor_, offset_, chunk_bytes_, &io_);
+    return;
+  }
+  write_chunk();
+}
+
+void SanitizeJob::write_chunk() {
+  // A block of up to 4 KiB divides 1 MiB, so every chunk holds whole blocks of the pattern.
+  chunk_bytes_ = std::min(capacity_bytes_ - offset_, kChunkBytes);
+  if (!fill_buffer()) {
+    // The daemon's buffer budget is spent for the moment: try again shortly rather than
+    // fail the sanitize (without a reactor, in unit tests, there is no later).
+    if (reactor_ == nullptr) {
+      finish(false);
+      return;
+    }
+    reactor_->add_timer(kRetryAfter, false, [this] { next_chunk(); });
+    return;
+  }
+  iov_count_ = buffer_.iovecs(0, chunk_bytes_, iov_);
+  lu_->store()->write(reactor_, std::span<const iovec>(iov_.data(), iov_count_), offset_, false,
+                      &io_);
+}
+
+void SanitizeJob::chunk_done(scsi::Command& io, int64_t result) {
+  auto* job = static_cast<SanitizeJob*>(io.transport_context);
+  if (job->unmapping_ && result == -EOPNOTSUPP) {
+    // The store cannot deallocate after all: the blocks must still read back as zeros.
+    job->unmapping_ = false;
+    job->write_chunk();
+    return;
+  }
+  if (result < 0) {
+    job->finish(false);
+    return;
+  }
+  if (!job->unmapping_) job->written_bytes_ += job->chunk_bytes_;
+  job->offset_ += job->chunk_bytes_;
+  const uint64_t total = job->capacity_bytes_ * job->request_.passes;
+  const uint64_t done = job->capacity_bytes_ * job->pass_ + job->offset_;
+  // SPC-5 4.4.2.4.4: the fraction done, in 65536ths.
+  job->lu_->set_sanitize_progress(uint16_t(std::min<uint64_t>(done * 65536 / total, 65535)));
+  job->schedule_next();
+}
+
+// From the reactor's loop, so other work runs between chunks and the stack does not grow;
+// after a timer when the writes are ahead of kWriteBytesPerSecond.
+void SanitizeJob::schedule_next() {
+  if (reactor_ == nullptr) {
+    next_chunk();
+    return;
+  }
+  using std::chrono::milliseconds;
+  const auto due = started_ + milliseconds(written_bytes_ * 1000 / kWriteBytesPerSecond);
+  const auto wait =
+      std::chrono::duration_cast<milliseconds>(due - std::chrono::steady_clock::now());
+  if (wait.count() >= 1) {
+    reactor_->add_timer(wait, false, [this] { next_chunk(); });
+    return;
+  }
+  reactor_->post([this] { next_chunk(); });
+}
+
+void SanitizeJob::flushed(scsi::Command& io, int64_t result) {
+  static_cast<SanitizeJob*>(io.transport_context)->finish(result >= 0);
+}
+
+void SanitizeJob::finish(bool ok) {
+  buffer_.reset();
+  lu_->extents().release(hold_);
+  lu_->end_sanitize(ok);
+  scsi::Command* const waiter = waiter_;
+  // The LU outlives the waiter's completion even if the control plane removed it meanwhile.
+  const std::shared_ptr<scsi::LogicalUnit> lu = std::move(lu_);
+  delete this;
+  if (waiter == nullptr) return;
+  waiter->on_abort = nullptr;
+  waiter->device_context = nullptr;
+  if (ok) {
+    waiter->complete_good();
+    return;
+  }
+  waiter->complete_sense(scsi::SenseReason::kSanitizeFailed);
+}
+
+}  // namespace stgt::devices::sbc

@@ -1,0 +1,110 @@
+// SanitizeJob: the sanitize operation of one disk LU (SBC-4 4.11, 5.30 SANITIZE). It belongs
+// to the LU, not to the command that started it: ABORT TASK, LOGICAL UNIT RESET, target
+// resets and I_T nexus loss end the command (scsi::abort_started) but not the job, which runs
+// to its end and leaves the LU idle (success) or in sanitize failure mode.
+//
+// What it does: first an exclusive extent hold over the whole LU (scsi/extent_lock.h), so
+// every write admitted before the LU turned "sanitizing" has completed and none can land
+// during the job (it also revokes the LU's ROD tokens); then, one chunk at a time through the
+// store's asynchronous interface, OVERWRITE passes of the pattern (inverted on every second
+// pass with INVERT) or a BLOCK ERASE (unmap on a thin LU, falling back to zeros if the store
+// cannot deallocate; zeros on a fully provisioned one); then a store flush, so that nothing
+// of the old data is left in a volatile cache when the job reports success.
+//
+// Pacing: writes are held to kWriteBytesPerSecond on average (a timer before the next
+// chunk once ahead), so a whole-LU overwrite never monopolises the store or the reactor for
+// the other LUs it serves. Between two chunks the reactor runs everything else.
+//
+// Threads and ownership: a job runs entirely on the reactor it was started on (the SANITIZE
+// command's), takes its one chunk buffer from that reactor's pool, holds its LU by shared_ptr
+// and owns itself: when done it updates the LU's sanitize state, completes the waiting
+// command (SANITIZE without IMMED, unless task management let it go) and deletes itself.
+// With a null reactor (unit tests) everything runs inline. A job still running when the
+// daemon stops is dropped with its reactor.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "base/buffer_pool.h"
+#include "scsi/command.h"
+
+namespace stgt::scsi {
+class LogicalUnit;
+}
+
+namespace stgt::devices::sbc {
+
+struct SanitizeRequest {
+  enum class Kind : uint8_t {
+    kOverwrite,   // `passes` passes of `pattern`
+    kBlockErase,  // unmap (thin LU) or zeros
+  };
+  Kind kind = Kind::kOverwrite;
+  // Overwrite: one logical block of the initialization pattern (repeated to the block
+  // length by the caller).
+  std::vector<uint8_t> pattern;
+  bool invert = false;  // odd passes write the bitwise inverse
+  uint8_t passes = 1;   // OVERWRITE COUNT, 1..31
+};
+
+class SanitizeJob final {
+ public:
+  static constexpr uint64_t kChunkBytes = base::BufferPool::kMaxBuffer;
+  // One store call deallocates at most this much (a file store punches holes inline).
+  static constexpr uint64_t kUnmapChunkBytes = uint64_t{64} << 20;
+  static constexpr uint64_t kWriteBytesPerSecond = uint64_t{128} << 20;
+  // When no chunk buffer can be had (memory budget spent), the next try comes this much later.
+  static constexpr std::chrono::milliseconds kRetryAfter{10};
+
+  // Starts the job on `r` for `lu`, which the caller has already put into the running state
+  // (LogicalUnit::begin_sanitize). `waiter`, if not null, is the SANITIZE command without
+  // IMMED: it completes when the job ends (GOOD, or MEDIUM ERROR, SANITIZE COMMAND FAILED),
+  // or earlier through its on_abort hook, which this sets. May finish inline (null reactor).
+  static void start(reactor::Reactor* r, base::BufferPool* pool,
+                    std::shared_ptr<scsi::LogicalUnit> lu, SanitizeRequest request,
+                    scsi::Command* waiter);
+
+  // Command::on_abort of the waiting SANITIZE: the job forgets the command, which completes
+  // with TASK ABORTED from the reactor's loop (inline with a null reactor); the job goes on.
+  static void detach(scsi::Command& waiter);
+
+ private:
+  SanitizeJob(reactor::Reactor* r, base::BufferPool* pool, std::shared_ptr<scsi::LogicalUnit> lu,
+              SanitizeRequest request, scsi::Command* waiter);
+  static void locked(scsi::Command& hold);
+  static void chunk_done(scsi::Command& io, int64_t result);
+  static void flushed(scsi::Command& io, int64_t result);
+  void next_chunk();
+  void schedule_next();
+  bool fill_buffer();
+  void write_chunk();
+  void finish(bool ok);
+  void prepare_io();
+
+  reactor::Reactor* reactor_;
+  base::BufferPool* pool_;
+  std::shared_ptr<scsi::LogicalUnit> lu_;
+  SanitizeRequest request_;
+  scsi::Command* waiter_;
+  uint64_t capacity_bytes_ = 0;
+  uint8_t pass_ = 0;
+  uint64_t offset_ = 0;  // within the current pass
+  uint64_t chunk_bytes_ = 0;
+  bool unmapping_ = false;  // block erase through store unmap
+  int filled_for_ = -1;     // which pattern the buffer holds: 0 plain, 1 inverted
+  uint64_t written_bytes_ = 0;
+  std::chrono::steady_clock::time_point started_;
+  base::BufferChain buffer_;
+  std::array<iovec, base::BufferChain::kMaxSegments> iov_{};
+  size_t iov_count_ = 0;
+  scsi::Command hold_;  // the exclusive extent hold over the whole LU
+  scsi::Command io_;    // carries store completions
+};
+
+}  // namespace stgt::devices::sbc

@@ -1,0 +1,201 @@
+// SANITIZE through stgtd (SBC-4 5.30, 4.11). An OVERWRITE with IMMED completes at once and
+// runs in the background: REQUEST SENSE reports NOT READY, SANITIZE IN PROGRESS with a
+// growing progress indication, media access from every session gets the same answer,
+// INQUIRY still works, and afterwards every block holds the pattern. An OVERWRITE without
+// IMMED belongs to the LU, not to its task: ABORT TASK, LOGICAL UNIT RESET and the loss of
+// the issuing session end the command at once, and the operation goes on to its end.
+// The job writes at most 128 MiB/s (devices/sbc/sanitize_job.h), so a 256 MiB LU takes
+// about two seconds.
+#include <iscsi/iscsi.h>
+#include <iscsi/scsi-lowlevel.h>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "iscsi_session.h"
+#include "stgtd_fixture.h"
+
+namespace stgt::functional {
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+using Clock = std::chrono::steady_clock;
+
+constexpr uint64_t kLunSize = uint64_t{256} << 20;
+constexpr uint64_t kLunBlocks = kLunSize / kBlockSize;
+constexpr int kSanitizeInProgress = 0x041b;
+const Bytes kPattern = {0xde, 0xad, 0xbe, 0xef};
+
+struct Reply {
+  int status = -1;
+  int key = 0;
+  int ascq = 0;
+  Bytes data;
+};
+
+// Sends one CDB (data-out when `out` is not empty, else up to `in_length` bytes in).
+Reply command(IscsiSession& s, Bytes cdb, Bytes out = {}, uint32_t in_length = 0) {
+  const int dir = !out.empty() ? SCSI_XFER_WRITE : in_length > 0 ? SCSI_XFER_READ : SCSI_XFER_NONE;
+  scsi_task* task =
+      scsi_create_task(int(cdb.size()), cdb.data(), dir, int(out.empty() ? in_length : out.size()));
+  Reply r;
+  if (task == nullptr) return r;
+  iscsi_data d{out.size(), out.data()};
+  if (iscsi_scsi_command_sync(s.get(), 1, task, out.empty() ? nullptr : &d) == nullptr) {
+    return r;
+  }
+  r.status = task->status;
+  r.key = task->sense.key;
+  r.ascq = task->sense.ascq;
+  r.data.assign(task->datain.data, task->datain.data + task->datain.size);
+  scsi_free_scsi_task(task);
+  return r;
+}
+
+// OVERWRITE parameter list: one pass of kPattern.
+Bytes overwrite_list() {
+  Bytes l(4 + kPattern.size(), 0);
+  l[0] = 0x01;  // OVERWRITE COUNT 1
+  l[3] = uint8_t(kPattern.size());
+  std::copy(kPattern.begin(), kPattern.end(), l.begin() + 4);
+  return l;
+}
+
+Bytes overwrite_cdb(bool immed) {
+  return {0x48, uint8_t((immed ? 0x80 : 0) | 0x01), 0, 0, 0, 0, 0,
+          0,    uint8_t(overwrite_list().size()),   0};
+}
+
+// REQUEST SENSE (fixed format): the progress indication while NOT READY, SANITIZE IN
+// PROGRESS; -1 once the LU is ready (NO SENSE or anything else); -2 on no answer.
+int sanitize_progress(IscsiSession& s) {
+  const Reply r = command(s, {0x03, 0, 0, 0, 252, 0}, {}, 252);
+  if (r.status != SCSI_STATUS_GOOD || r.data.size() < 18) return -2;
+  if ((r.data[2] & 0x0f) != 0x02 || r.data[12] != 0x04 || r.data[13] != 0x1b) return -1;
+  if ((r.data[15] & 0x80) == 0) return -2;  // SKSV: the progress indication must be there
+  return r.data[16] << 8 | r.data[17];
+}
+
+// Waits (TEST UNIT READY, unit attentions cleared) until the LU is ready again.
+testing::AssertionResult wait_until_ready(IscsiSession& s, std::chrono::seconds limit) {
+  const auto deadline = Clock::now() + limit;
+  int last = -1;
+  while (Clock::now() < deadline) {
+    last = tur_sense(s, 1);
+    if (last == 0) return testing::AssertionSuccess();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return testing::AssertionFailure()
+         << "not ready after " << limit.count() << " s, sense " << std::hex << last;
+}
+
+testing::AssertionResult holds_pattern(IscsiSession& s, uint64_t lba, size_t bytes) {
+  Bytes back;
+  if (testing::AssertionResult r = s.read(lba, bytes, back); !r) return r;
+  for (size_t i = 0; i < back.size(); ++i) {
+    if (back[i] != kPattern[i % kPattern.size()]) {
+      return testing::AssertionFailure()
+             << "LBA " << lba << " byte " << i << " is " << int(back[i]);
+    }
+  }
+  return testing::AssertionSuccess();
+}
+
+class SanitizeTest : public StgtdTest {
+ protected:
+  void start() {
+    config::LunConfig lun = stgtd_.file_lun(kLunSize);
+    stgtd_.write_config(stgtd_.base_config({lun}));
+    ASSERT_TRUE(stgtd_.start({"--reactors", "2"}));
+  }
+};
+
+TEST_F(SanitizeTest, OverwriteWithImmedReportsProgressAndLeavesThePattern) {
+  start();
+  IscsiSession a("iqn.2026-11.org.stgt.test:sanitize-a");
+  IscsiSession b("iqn.2026-11.org.stgt.test:sanitize-b");
+  ASSERT_TRUE(a.login(stgtd_.portal(), kTargetIqn));
+  ASSERT_TRUE(b.login(stgtd_.portal(), kTargetIqn));
+  ASSERT_TRUE(a.write(0, make_pattern(1, 64 << 10)));
+  ASSERT_TRUE(a.write(kLunBlocks - 128, make_pattern(2, 64 << 10)));
+
+  const Reply started = command(a, overwrite_cdb(true), overwrite_list());
+  ASSERT_EQ(started.status, SCSI_STATUS_GOOD);
+
+  std::vector<int> progress;
+  bool other_nexus_refused = false, read_refused = false, inquiry_ran = false;
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  for (int p = sanitize_progress(a); p != -1; p = sanitize_progress(a)) {
+    ASSERT_GE(p, 0) << "REQUEST SENSE failed";
+    ASSERT_LT(Clock::now(), deadline) << "the sanitize did not end";
+    if (progress.empty() || progress.back() != p) progress.push_back(p);
+    if (!other_nexus_refused) other_nexus_refused = tur_sense(b, 1) == kSanitizeInProgress;
+    if (!read_refused) {
+      const Reply r = command(b, {0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0}, {}, kBlockSize);
+      read_refused = r.status == SCSI_STATUS_CHECK_CONDITION && r.ascq == kSanitizeInProgress;
+    }
+    if (!inquiry_ran) inquiry_ran = command(b, {0x12, 0, 0, 0, 96, 0}, {}, 96).status == 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(other_nexus_refused);
+  EXPECT_TRUE(read_refused);
+  EXPECT_TRUE(inquiry_ran);
+  ASSERT_GE(progress.size(), 2u) << "saw no progress while the sanitize ran";
+  for (size_t i = 1; i < progress.size(); ++i)
+    EXPECT_GT(progress[i], progress[i - 1]);
+
+  ASSERT_TRUE(wait_until_ready(b, std::chrono::seconds(10)));
+  EXPECT_TRUE(holds_pattern(b, 0, 64 << 10));
+  EXPECT_TRUE(holds_pattern(b, kLunBlocks / 2, 64 << 10));
+  EXPECT_TRUE(holds_pattern(b, kLunBlocks - 128, 64 << 10));
+}
+
+TEST_F(SanitizeTest, AbortTaskLuResetAndSessionLossDoNotStopIt) {
+  start();
+  auto a = std::make_unique<IscsiSession>("iqn.2026-11.org.stgt.test:sanitize-a");
+  IscsiSession b("iqn.2026-11.org.stgt.test:sanitize-b");
+  ASSERT_TRUE(a->login(stgtd_.portal(), kTargetIqn));
+  ASSERT_TRUE(b.login(stgtd_.portal(), kTargetIqn));
+  ASSERT_TRUE(a->write(0, make_pattern(3, 64 << 10)));
+
+  Bytes list = overwrite_list();
+  iscsi_data data{list.size(), list.data()};
+  scsi_task* sanitize = iscsi_sanitize_task(
+      a->get(), 1, 0, 0, 0x01, int(list.size()), &data,
+      // Called once, when the session is destroyed (the aborted task gets no response).
+      [](iscsi_context*, int, void* task, void*) {
+        scsi_free_scsi_task(static_cast<scsi_task*>(task));
+      },
+      nullptr);
+  ASSERT_NE(sanitize, nullptr);
+  // The next command on the same session sends the SANITIZE ahead of it (CmdSN order).
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (tur_sense(*a, 1) != kSanitizeInProgress) {
+    ASSERT_LT(Clock::now(), deadline) << "the sanitize did not start";
+  }
+
+  const auto before_abort = Clock::now();
+  ASSERT_EQ(iscsi_task_mgmt_abort_task_sync(a->get(), sanitize), 0) << a->error();
+  EXPECT_LT(Clock::now() - before_abort, std::chrono::seconds(1))
+      << "ABORT TASK waited for the whole sanitize";
+  EXPECT_EQ(tur_sense(b, 1), kSanitizeInProgress);
+  ASSERT_EQ(iscsi_task_mgmt_lun_reset_sync(a->get(), 1), 0) << a->error();
+  EXPECT_EQ(tur_sense(b, 1), kSanitizeInProgress);
+
+  // I_T nexus loss: the issuing session goes away; a new one still sees the sanitize,
+  // before its unit attention.
+  a.reset();
+  IscsiSession c("iqn.2026-11.org.stgt.test:sanitize-a");
+  ASSERT_TRUE(c.login(stgtd_.portal(), kTargetIqn));
+  const int seen = tur_sense(c, 1);
+  EXPECT_TRUE(seen == kSanitizeInProgress) << std::hex << seen;
+
+  ASSERT_TRUE(wait_until_ready(b, std::chrono::seconds(60)));
+  EXPECT_TRUE(holds_pattern(b, 0, 64 << 10));
+  EXPECT_TRUE(holds_pattern(b, kLunBlocks - 128, 64 << 10));
+}
+
+}  // namespace
+}  // namespace stgt::functional
