@@ -165,6 +165,12 @@ WatchId ReactorCore::add_watch(int fd, uint32_t events, FdHandler handler) {
   return WatchId{uint64_t(w.generation) << 32 | slot};
 }
 
+WatchId ReactorCore::add_stream_watch(int fd, StreamHandler handler) {
+  const WatchId id = add_watch(fd, 0, nullptr);
+  watches_[slot_of(id.value)].stream = std::move(handler);
+  return id;
+}
+
 ReactorCore::Watch* ReactorCore::find_watch(uint64_t id) {
   const uint32_t slot = slot_of(id);
   if (slot >= watches_.size()) return nullptr;
@@ -187,6 +193,7 @@ ReactorCore::Watch* ReactorCore::remove_watch(uint64_t id) {
 void ReactorCore::release_retired() {
   for (const uint32_t slot : retired_slots_) {
     watches_[slot].handler = nullptr;
+    watches_[slot].stream = nullptr;
     free_slots_.push_back(slot);
   }
   retired_slots_.clear();
@@ -197,6 +204,16 @@ void ReactorCore::dispatch(uint64_t id, uint32_t events) {
   if (w == nullptr || events == 0) return;
   // The handler object stays in place even if it unwatches itself (see remove_watch).
   w->handler(events);
+}
+
+}  // namespace stgt::reactor
+
+namespace stgt::reactor {
+
+void ReactorCore::dispatch_stream(uint64_t id, std::span<const uint8_t> data, int error) {
+  Watch* w = find_watch(id);
+  if (w == nullptr || !w->stream) return;
+  w->stream(data, error);
 }
 
 }  // namespace stgt::reactor

@@ -58,9 +58,11 @@ class ReactorCore : public Reactor {
     uint32_t generation = 1;
     bool active = false;
     FdHandler handler;
+    StreamHandler stream;  // watch_stream
   };
   // Reserves a slot and returns its id; the backend arms the fd.
   WatchId add_watch(int fd, uint32_t events, FdHandler handler);
+  WatchId add_stream_watch(int fd, StreamHandler handler);
   // The live watch for `id`, or null if it was unwatched (stale id).
   Watch* find_watch(uint64_t id);
   // Retires the slot: its handler is destroyed at the end of the iteration. Returns the
@@ -68,6 +70,8 @@ class ReactorCore : public Reactor {
   Watch* remove_watch(uint64_t id);
   // Calls the handler of `id` if it is still live.
   void dispatch(uint64_t id, uint32_t events);
+  // Calls the stream handler of `id` if it is still live.
+  void dispatch_stream(uint64_t id, std::span<const uint8_t> data, int error);
 
   static uint32_t slot_of(uint64_t id) { return uint32_t(id); }
   static uint32_t generation_of(uint64_t id) { return uint32_t(id >> 32); }
