@@ -145,9 +145,16 @@ class Reactor {
   // This reactor's data buffers (not thread-safe; use only on this reactor's thread).
   base::BufferPool& buffers() { return buffers_; }
 
+  // std::chrono::steady_clock in nanoseconds, read once per loop iteration right after the
+  // wait for events returned and before they are dispatched: every handler of the batch may
+  // take it instead of reading the clock itself (reactor thread only; 0 before the first
+  // iteration).
+  uint64_t loop_time_ns() const { return loop_time_ns_; }
+
  protected:
   explicit Reactor(unsigned id) : id_(id) {}
   static void set_current(Reactor* r);
+  uint64_t loop_time_ns_ = 0;
 
  private:
   unsigned id_;

@@ -27,13 +27,19 @@ void ReactorCore::drain_wakeup() {
 void ReactorCore::run() {
   set_current(this);
   while (!stopping_.load(std::memory_order_acquire)) {
-    poll_once(next_timeout());
-    run_timers();
+    poll_once(next_timeout());  // stamps the loop time after its wait
+    run_timers(loop_time_);
     run_posted();
     run_deferred();
     release_retired();
   }
   set_current(nullptr);
+}
+
+void ReactorCore::stamp_loop_time() {
+  loop_time_ = Clock::now();
+  loop_time_ns_ = uint64_t(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(loop_time_.time_since_epoch()).count());
 }
 
 void ReactorCore::stop() {
@@ -108,9 +114,8 @@ void ReactorCore::cancel_timer(TimerId id) {
   timers_.erase(it);
 }
 
-void ReactorCore::run_timers() {
+void ReactorCore::run_timers(Clock::time_point now) {
   if (timer_queue_.empty()) return;
-  const auto now = Clock::now();
   // Timers added by a callback with zero delay wait for the next iteration, so a periodic
   // 0 ms timer cannot starve the loop.
   auto& due = due_timers_;

@@ -49,8 +49,10 @@ class ReactorCore : public Reactor {
   void drain_wakeup();
 
   // One backend iteration: submit what is queued, wait at most `timeout` (negative: no
-  // limit, zero: poll) and dispatch what arrived.
+  // limit, zero: poll), call stamp_loop_time(), and dispatch what arrived.
   virtual void poll_once(std::chrono::nanoseconds timeout) = 0;
+  // Reads the clock once for the iteration (Reactor::loop_time_ns, the timers' "now").
+  void stamp_loop_time();
 
   struct Watch {
     int fd = -1;
@@ -78,10 +80,11 @@ class ReactorCore : public Reactor {
 
  private:
   void run_posted();
-  void run_timers();
+  void run_timers(Clock::time_point now);
   void run_deferred();
   std::chrono::nanoseconds next_timeout();
 
+  Clock::time_point loop_time_{};
   base::UniqueFd wakeup_fd_;
   std::atomic<bool> stopping_{false};
 

@@ -377,6 +377,7 @@ void UringReactor::poll_once(std::chrono::nanoseconds timeout) {
     ts.tv_nsec = timeout.count() % 1'000'000'000;
     io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
   }
+  stamp_loop_time();
   // Copy a batch out and advance the ring before dispatching, so callbacks may queue
   // (and, when the SQ fills, submit) new work freely.
   struct Entry {
