@@ -111,12 +111,12 @@ bool UringReactor::init() {
 
 bool UringReactor::init_recv_buffers() {
   if (!kernel_has_multishot_recv()) return false;
-  void* ring = ::mmap(nullptr, kRecvRingBytes, PROT_READ | PROT_WRITE,
-                      MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  void* ring =
+      ::mmap(nullptr, kRecvRingBytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   if (ring == MAP_FAILED) return false;
   // Anonymous memory: pages become resident only once the kernel has received into them.
-  void* buffers = ::mmap(nullptr, kRecvBufferBytes, PROT_READ | PROT_WRITE,
-                         MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  void* buffers =
+      ::mmap(nullptr, kRecvBufferBytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   if (buffers == MAP_FAILED) {
     ::munmap(ring, kRecvRingBytes);
     return false;

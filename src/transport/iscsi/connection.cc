@@ -136,8 +136,7 @@ void Connection::schedule_drop() {
 void Connection::on_events(uint32_t events) {
   if (closed_) return;
   // In stream mode an error or hang-up also ends the reactor's receive, which reports it.
-  if (!rx_stream_ &&
-      ((events & reactor::kReadable) != 0 || (events & reactor::kHangup) != 0)) {
+  if (!rx_stream_ && ((events & reactor::kReadable) != 0 || (events & reactor::kHangup) != 0)) {
     rx_drained_ = false;
     if ((events & reactor::kPeerClosed) != 0) rx_peer_closed_ = true;
     receive();

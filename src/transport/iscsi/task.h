@@ -79,7 +79,8 @@ struct Task {
     // the last reset left them: a write carried whole by immediate/unsolicited data (and
     // every READ) skips the 16-slot reset (~100 instructions per command).
     if (r2t_sn != 0) {
-      for (R2tSlot& r : r2ts) r = R2tSlot{};
+      for (R2tSlot& r : r2ts)
+        r = R2tSlot{};
     }
     next_r2t_offset = r2t_sn = outstanding_r2ts = 0;
     data_sn = 0;

@@ -582,7 +582,8 @@ TEST_P(ReactorTest, StreamSurvivesRunningOutOfReceiveBuffers) {
   if (!ok) return;
   constexpr size_t kTotal = 6 << 20;
   std::string pattern(kTotal, '\0');
-  for (size_t i = 0; i < kTotal; ++i) pattern[i] = char(i * 7 / 4096);
+  for (size_t i = 0; i < kTotal; ++i)
+    pattern[i] = char(i * 7 / 4096);
   std::atomic<bool> stalled{true};
   reactor_->post([&] {
     while (stalled.load()) {  // keep the reactor from returning buffers for a while
