@@ -97,6 +97,7 @@ void EpollReactor::poll_once(std::chrono::nanoseconds timeout) {
     ms = int(std::min<int64_t>((timeout.count() + 999'999) / 1'000'000, kMaxWaitMs));
   }
   const int n = ::epoll_wait(epoll_fd_.get(), events_.data(), kMaxEvents, ms);
+  stamp_loop_time();
   for (int i = 0; i < n; ++i) {
     const uint64_t data = events_[size_t(i)].data.u64;
     if (data == kWakeupData) {

@@ -2,7 +2,8 @@
 // command lives on exactly one reactor; other threads reach it only through post().
 //
 // Backends (chosen at start, see reactor_group.h):
-//   - io_uring: one ring carries socket readiness (multishot POLL_ADD), file I/O
+//   - io_uring: one ring carries socket readiness (multishot POLL_ADD), socket receives
+//     (multishot RECV into a ring of provided buffers, see watch_stream), file I/O
 //     (READV/WRITEV/FSYNC) and the wake-up eventfd.
 //   - epoll: readiness through epoll (edge-triggered); file I/O runs on a small blocking
 //     thread pool whose completions are posted back to the reactor.
@@ -22,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string_view>
 
 #include "base/buffer_pool.h"
@@ -41,6 +43,11 @@ inline constexpr uint32_t kHangup = 4;  // error or peer hang-up; the handler sh
 inline constexpr uint32_t kPeerClosed = 8;
 
 using FdHandler = std::function<void(uint32_t events)>;
+
+// Bytes received on a stream socket by the reactor (watch_stream). `data` is valid only
+// during the call (it is the reactor's buffer, reused at once). An empty `data` ends the
+// stream: error 0 is the peer's FIN, a negative error is -errno. Nothing follows the end.
+using StreamHandler = std::function<void(std::span<const uint8_t> data, int error)>;
 
 // Completion of one asynchronous file operation: result is bytes transferred or -errno.
 // The object must stay alive until on_file_io is called.
@@ -106,6 +113,18 @@ class Reactor {
   virtual WatchId watch_fd(int fd, uint32_t events, FdHandler handler) = 0;
   virtual void unwatch_fd(WatchId id) = 0;
 
+  // Receives on a connected, non-blocking stream socket for the caller: the reactor reads
+  // whatever arrives and calls `handler` with it, in order, so the caller makes no recv of
+  // its own (io_uring: one multishot RECV into a ring of provided buffers, the bytes come
+  // with the completion; no recv syscall and no readiness wake-up per read). Stop with
+  // unwatch_fd(id) before closing the fd. Returns an invalid id when the backend cannot
+  // (the epoll backend, or a kernel without multishot receive): watch readiness and recv.
+  virtual WatchId watch_stream(int fd, StreamHandler handler) {
+    (void)fd;
+    (void)handler;
+    return {};
+  }
+
   // Asynchronous file I/O at `offset`. iov must stay valid until completion.
   // `fua` makes the write durable before it completes (RWF_DSYNC).
   virtual void submit_readv(int fd, const iovec* iov, int iovcnt, uint64_t offset,
@@ -126,9 +145,16 @@ class Reactor {
   // This reactor's data buffers (not thread-safe; use only on this reactor's thread).
   base::BufferPool& buffers() { return buffers_; }
 
+  // std::chrono::steady_clock in nanoseconds, read once per loop iteration right after the
+  // wait for events returned and before they are dispatched: every handler of the batch may
+  // take it instead of reading the clock itself (reactor thread only; 0 before the first
+  // iteration).
+  uint64_t loop_time_ns() const { return loop_time_ns_; }
+
  protected:
   explicit Reactor(unsigned id) : id_(id) {}
   static void set_current(Reactor* r);
+  uint64_t loop_time_ns_ = 0;
 
  private:
   unsigned id_;

@@ -27,13 +27,19 @@ void ReactorCore::drain_wakeup() {
 void ReactorCore::run() {
   set_current(this);
   while (!stopping_.load(std::memory_order_acquire)) {
-    poll_once(next_timeout());
-    run_timers();
+    poll_once(next_timeout());  // stamps the loop time after its wait
+    run_timers(loop_time_);
     run_posted();
     run_deferred();
     release_retired();
   }
   set_current(nullptr);
+}
+
+void ReactorCore::stamp_loop_time() {
+  loop_time_ = Clock::now();
+  loop_time_ns_ = uint64_t(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(loop_time_.time_since_epoch()).count());
 }
 
 void ReactorCore::stop() {
@@ -108,9 +114,8 @@ void ReactorCore::cancel_timer(TimerId id) {
   timers_.erase(it);
 }
 
-void ReactorCore::run_timers() {
+void ReactorCore::run_timers(Clock::time_point now) {
   if (timer_queue_.empty()) return;
-  const auto now = Clock::now();
   // Timers added by a callback with zero delay wait for the next iteration, so a periodic
   // 0 ms timer cannot starve the loop.
   auto& due = due_timers_;
@@ -165,6 +170,12 @@ WatchId ReactorCore::add_watch(int fd, uint32_t events, FdHandler handler) {
   return WatchId{uint64_t(w.generation) << 32 | slot};
 }
 
+WatchId ReactorCore::add_stream_watch(int fd, StreamHandler handler) {
+  const WatchId id = add_watch(fd, 0, nullptr);
+  watches_[slot_of(id.value)].stream = std::move(handler);
+  return id;
+}
+
 ReactorCore::Watch* ReactorCore::find_watch(uint64_t id) {
   const uint32_t slot = slot_of(id);
   if (slot >= watches_.size()) return nullptr;
@@ -187,6 +198,7 @@ ReactorCore::Watch* ReactorCore::remove_watch(uint64_t id) {
 void ReactorCore::release_retired() {
   for (const uint32_t slot : retired_slots_) {
     watches_[slot].handler = nullptr;
+    watches_[slot].stream = nullptr;
     free_slots_.push_back(slot);
   }
   retired_slots_.clear();
@@ -197,6 +209,16 @@ void ReactorCore::dispatch(uint64_t id, uint32_t events) {
   if (w == nullptr || events == 0) return;
   // The handler object stays in place even if it unwatches itself (see remove_watch).
   w->handler(events);
+}
+
+}  // namespace stgt::reactor
+
+namespace stgt::reactor {
+
+void ReactorCore::dispatch_stream(uint64_t id, std::span<const uint8_t> data, int error) {
+  Watch* w = find_watch(id);
+  if (w == nullptr || !w->stream) return;
+  w->stream(data, error);
 }
 
 }  // namespace stgt::reactor

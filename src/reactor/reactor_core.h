@@ -49,8 +49,10 @@ class ReactorCore : public Reactor {
   void drain_wakeup();
 
   // One backend iteration: submit what is queued, wait at most `timeout` (negative: no
-  // limit, zero: poll) and dispatch what arrived.
+  // limit, zero: poll), call stamp_loop_time(), and dispatch what arrived.
   virtual void poll_once(std::chrono::nanoseconds timeout) = 0;
+  // Reads the clock once for the iteration (Reactor::loop_time_ns, the timers' "now").
+  void stamp_loop_time();
 
   struct Watch {
     int fd = -1;
@@ -58,9 +60,11 @@ class ReactorCore : public Reactor {
     uint32_t generation = 1;
     bool active = false;
     FdHandler handler;
+    StreamHandler stream;  // watch_stream
   };
   // Reserves a slot and returns its id; the backend arms the fd.
   WatchId add_watch(int fd, uint32_t events, FdHandler handler);
+  WatchId add_stream_watch(int fd, StreamHandler handler);
   // The live watch for `id`, or null if it was unwatched (stale id).
   Watch* find_watch(uint64_t id);
   // Retires the slot: its handler is destroyed at the end of the iteration. Returns the
@@ -68,16 +72,19 @@ class ReactorCore : public Reactor {
   Watch* remove_watch(uint64_t id);
   // Calls the handler of `id` if it is still live.
   void dispatch(uint64_t id, uint32_t events);
+  // Calls the stream handler of `id` if it is still live.
+  void dispatch_stream(uint64_t id, std::span<const uint8_t> data, int error);
 
   static uint32_t slot_of(uint64_t id) { return uint32_t(id); }
   static uint32_t generation_of(uint64_t id) { return uint32_t(id >> 32); }
 
  private:
   void run_posted();
-  void run_timers();
+  void run_timers(Clock::time_point now);
   void run_deferred();
   std::chrono::nanoseconds next_timeout();
 
+  Clock::time_point loop_time_{};
   base::UniqueFd wakeup_fd_;
   std::atomic<bool> stopping_{false};
 

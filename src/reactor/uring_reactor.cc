@@ -1,9 +1,12 @@
 #include "reactor/uring_reactor.h"
 
 #include <poll.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
 
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "base/log.h"
@@ -14,10 +17,15 @@ namespace {
 constexpr unsigned kRingEntries = 512;
 constexpr unsigned kCqEntries = 4096;
 constexpr unsigned kCqeBatch = 128;
+constexpr unsigned kRecvBuffers = 64;  // a power of two (ring mask)
+constexpr size_t kRecvBufferSize = 16 * 1024;
+constexpr uint16_t kRecvGroup = 0;
+constexpr size_t kRecvRingBytes = kRecvBuffers * sizeof(io_uring_buf);
+constexpr size_t kRecvBufferBytes = kRecvBuffers * kRecvBufferSize;
 
 // user_data: an 8-bit tag above a 56-bit payload (a watch id or a FileOp pointer; user
 // space pointers on Linux fit in 56 bits).
-enum class Tag : uint64_t { kPoll = 1, kWakeup = 2, kFile = 3, kIgnore = 4 };
+enum class Tag : uint64_t { kPoll = 1, kWakeup = 2, kFile = 3, kIgnore = 4, kRecv = 5 };
 constexpr int kTagShift = 56;
 constexpr uint64_t kPayloadMask = (uint64_t{1} << kTagShift) - 1;
 
@@ -41,6 +49,16 @@ uint32_t events_from_poll(uint32_t mask) {
   return events;
 }
 
+// Multishot receive needs Linux 6.0 (provided buffer rings: 5.19). An older kernel fails
+// the first receive with EINVAL, too late to fall back, so ask uname.
+bool kernel_has_multishot_recv() {
+  utsname u{};
+  if (::uname(&u) != 0) return false;
+  unsigned major = 0;
+  if (std::sscanf(u.release, "%u.", &major) != 1) return false;
+  return major >= 6;
+}
+
 uint64_t iov_total(const iovec* iov, int n) {
   uint64_t total = 0;
   for (int i = 0; i < n; ++i)
@@ -54,6 +72,8 @@ UringReactor::UringReactor(unsigned id) : ReactorCore(id) {}
 
 UringReactor::~UringReactor() {
   if (ring_ready_) io_uring_queue_exit(&ring_);
+  if (recv_ring_ != nullptr) ::munmap(recv_ring_, kRecvRingBytes);
+  if (recv_buffers_ != nullptr) ::munmap(recv_buffers_, kRecvBufferBytes);
 }
 
 std::unique_ptr<UringReactor> UringReactor::create(unsigned id) {
@@ -85,7 +105,42 @@ bool UringReactor::init() {
     return false;
   }
   arm_poll(make_user_data(Tag::kWakeup, 0), wakeup_fd(), kReadable);
+  if (!init_recv_buffers()) STGT_LOG_DEBUG("io_uring: no multishot receive; polling sockets");
   return io_uring_submit(&ring_) >= 0;
+}
+
+bool UringReactor::init_recv_buffers() {
+  if (!kernel_has_multishot_recv()) return false;
+  void* ring =
+      ::mmap(nullptr, kRecvRingBytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  if (ring == MAP_FAILED) return false;
+  // Anonymous memory: pages become resident only once the kernel has received into them.
+  void* buffers =
+      ::mmap(nullptr, kRecvBufferBytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  if (buffers == MAP_FAILED) {
+    ::munmap(ring, kRecvRingBytes);
+    return false;
+  }
+  auto* br = static_cast<io_uring_buf_ring*>(ring);
+  io_uring_buf_ring_init(br);
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<uintptr_t>(ring);
+  reg.ring_entries = kRecvBuffers;
+  reg.bgid = kRecvGroup;
+  if (io_uring_register_buf_ring(&ring_, &reg, 0) < 0) {
+    ::munmap(ring, kRecvRingBytes);
+    ::munmap(buffers, kRecvBufferBytes);
+    return false;
+  }
+  recv_ring_ = br;
+  recv_buffers_ = static_cast<uint8_t*>(buffers);
+  const int mask = io_uring_buf_ring_mask(kRecvBuffers);
+  for (unsigned i = 0; i < kRecvBuffers; ++i) {
+    io_uring_buf_ring_add(br, recv_buffers_ + size_t(i) * kRecvBufferSize, kRecvBufferSize,
+                          uint16_t(i), mask, int(i));
+  }
+  io_uring_buf_ring_advance(br, int(kRecvBuffers));
+  return true;
 }
 
 io_uring_sqe* UringReactor::get_sqe() {
@@ -113,8 +168,51 @@ WatchId UringReactor::watch_fd(int fd, uint32_t events, FdHandler handler) {
   return id;
 }
 
+WatchId UringReactor::watch_stream(int fd, StreamHandler handler) {
+  if (recv_ring_ == nullptr) return {};
+  const WatchId id = add_stream_watch(fd, std::move(handler));
+  arm_recv(id.value, fd);
+  return id;
+}
+
+void UringReactor::arm_recv(uint64_t id, int fd) {
+  io_uring_sqe* sqe = get_sqe();
+  if (sqe == nullptr) {
+    STGT_LOG_ERROR("io_uring submission queue stuck; fd {} not armed", fd);
+    return;
+  }
+  io_uring_prep_recv_multishot(sqe, fd, nullptr, 0, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = kRecvGroup;
+  io_uring_sqe_set_data64(sqe, make_user_data(Tag::kRecv, id));
+}
+
+void UringReactor::handle_recv(uint64_t id, int32_t res, uint32_t flags) {
+  if (flags & IORING_CQE_F_BUFFER) {
+    const auto bid = uint16_t(flags >> IORING_CQE_BUFFER_SHIFT);
+    uint8_t* buf = recv_buffers_ + size_t(bid) * kRecvBufferSize;
+    // The buffer is the handler's only during the call; then it goes back to the ring.
+    if (res > 0) dispatch_stream(id, {buf, size_t(res)}, 0);
+    io_uring_buf_ring_add(recv_ring_, buf, kRecvBufferSize, bid,
+                          io_uring_buf_ring_mask(kRecvBuffers), 0);
+    io_uring_buf_ring_advance(recv_ring_, 1);
+  }
+  if (res > 0 || res == -ENOBUFS) {
+    // More to come, or the kernel ended the multishot receive (ring ran dry, CQ overflow):
+    // re-arm; what it did not take waits in the socket.
+    if (!(flags & IORING_CQE_F_MORE)) {
+      if (Watch* w = find_watch(id)) arm_recv(id, w->fd);
+    }
+    return;
+  }
+  if (res == -ECANCELED) return;  // unwatched
+  dispatch_stream(id, {}, res);   // 0: the peer's FIN; else -errno
+}
+
 void UringReactor::unwatch_fd(WatchId id) {
-  if (remove_watch(id.value) == nullptr) return;
+  Watch* w = remove_watch(id.value);
+  if (w == nullptr) return;
+  const bool w_stream = static_cast<bool>(w->stream);
   io_uring_sqe* sqe = get_sqe();
   if (sqe == nullptr) return;  // a stale CQE is dropped by its generation anyway
   // An async cancel, not IORING_OP_POLL_REMOVE: a poll remove fails (-EALREADY) while a
@@ -124,7 +222,10 @@ void UringReactor::unwatch_fd(WatchId id) {
   // released and sat in CLOSE-WAIT after the peer's FIN (seen after logouts under
   // MultipathIO, and as sockets that never sent FIN or RST by tests/faults/hostile_soak_test.cc).
   // A cancel marks such a poll cancelled and its task work ends it.
-  io_uring_prep_cancel64(sqe, make_user_data(Tag::kPoll, id.value), 0);
+  // Every op of the watch (a poll or a multishot receive) carries the id in its user_data;
+  // IORING_ASYNC_CANCEL_ANY is not used: a watch has exactly one op armed.
+  const Tag tag = w_stream ? Tag::kRecv : Tag::kPoll;
+  io_uring_prep_cancel64(sqe, make_user_data(tag, id.value), 0);
   io_uring_sqe_set_data64(sqe, make_user_data(Tag::kIgnore, 0));
   // The poll holds a reference to the file: submit now so that the caller's close() of
   // the fd takes effect (e.g. sends FIN) without waiting for the next iteration.
@@ -256,6 +357,9 @@ void UringReactor::handle_cqe(uint64_t user_data, int32_t res, uint32_t flags) {
     case Tag::kFile:
       handle_file(reinterpret_cast<FileOp*>(payload), res);
       return;
+    case Tag::kRecv:
+      handle_recv(payload, res, flags);
+      return;
     case Tag::kIgnore:
       return;
   }
@@ -273,6 +377,7 @@ void UringReactor::poll_once(std::chrono::nanoseconds timeout) {
     ts.tv_nsec = timeout.count() % 1'000'000'000;
     io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
   }
+  stamp_loop_time();
   // Copy a batch out and advance the ring before dispatching, so callbacks may queue
   // (and, when the SQ fills, submit) new work freely.
   struct Entry {

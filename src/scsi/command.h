@@ -137,7 +137,7 @@ class Command final : public backing::StoreCompletion {
   TaskState task_state = TaskState::kOutside;
   bool data_ready = false;  // all data-out is in (scsi::data_ready)
   bool unmapped_waiting = false;  // arrived for a LUN without an LU, its data not yet in
-  // When the command arrived (scsi::stats_clock_ns, 0: not yet); its latency is counted
+  // When the command arrived (scsi::arrival_stamp_ns, 0: not yet); its latency is counted
   // from here by Command::finish (scsi/io_stats.h).
   uint64_t arrived_ns = 0;
 

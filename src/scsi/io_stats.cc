@@ -146,6 +146,13 @@ uint64_t stats_clock_ns() {
                       .count());
 }
 
+uint64_t arrival_stamp_ns(const Command& cmd) {
+  if (cmd.reactor != nullptr && cmd.reactor->loop_time_ns() != 0) {
+    return cmd.reactor->loop_time_ns();
+  }
+  return stats_clock_ns();
+}
+
 void count_completion(const Command& cmd) {
   if (cmd.nexus == nullptr && cmd.lu == nullptr) return;
   Completion c;

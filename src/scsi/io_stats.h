@@ -98,7 +98,10 @@ class LuStats {
 void count_completion(const Command& cmd);
 void count_abort(const Command& cmd, LogicalUnit* lu);
 
-// Monotonic clock in nanoseconds (the command's arrival stamp).
+// Monotonic clock in nanoseconds (steady_clock; a command's completion stamp).
 uint64_t stats_clock_ns();
+// A command's arrival stamp: its reactor's loop time (the moment the reactor woke up for the
+// batch that brought the command; no clock read per command), or the clock off a reactor.
+uint64_t arrival_stamp_ns(const Command& cmd);
 
 }  // namespace stgt::scsi

@@ -172,7 +172,7 @@ bool reservation_allows(const Command& cmd, const LogicalUnit& lu, const OpcodeE
 }  // namespace
 
 void arrive(Command& cmd) {
-  cmd.arrived_ns = stats_clock_ns();
+  cmd.arrived_ns = arrival_stamp_ns(cmd);
   const std::optional<uint32_t> lun = decode_lun(cmd.lun);
   LogicalUnit* lu = nullptr;
   if (lun && cmd.nexus != nullptr) lu = cmd.nexus->target().lookup(*lun, &cmd.read_only_view);
@@ -247,7 +247,7 @@ void abort_started(Command& cmd) {
 }
 
 void submit(Command& cmd) {
-  if (cmd.arrived_ns == 0) cmd.arrived_ns = stats_clock_ns();
+  if (cmd.arrived_ns == 0) cmd.arrived_ns = arrival_stamp_ns(cmd);
   // 1. LUN exists and is mapped (SAM-5 4.7, SPC-5 4.2.2).
   const std::optional<uint32_t> lun = decode_lun(cmd.lun);
   // A command that came through arrive() has its LU (and its map's read-only flag) already.

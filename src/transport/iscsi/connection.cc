@@ -69,8 +69,12 @@ void Connection::start() {
   auth_ = std::make_unique<ChapAuthenticator>(
       [shared = shared_](const LoginIdentity& who) { return shared->catalog.get()->chap_for(who); });
   login_ = std::make_unique<LoginMachine>(*this, auth_.get());
-  watch_ = reactor_.watch_fd(fd_.get(), reactor::kReadable | reactor::kWritable,
-                             [this](uint32_t ev) { on_events(ev); });
+  stream_watch_ = reactor_.watch_stream(
+      fd_.get(), [this](std::span<const uint8_t> data, int error) { on_stream(data, error); });
+  rx_stream_ = stream_watch_.valid();
+  // In stream mode readiness matters only for a send that hit a full socket buffer.
+  const uint32_t events = rx_stream_ ? reactor::kWritable : reactor::kReadable | reactor::kWritable;
+  watch_ = reactor_.watch_fd(fd_.get(), events, [this](uint32_t ev) { on_events(ev); });
   timer_ = reactor_.add_timer(std::chrono::seconds(1), true, [this] { on_timer(); });
   STGT_LOG_DEBUG("connection {} from {} to {}", id_, peer_address_, local_address_);
 }
@@ -87,11 +91,13 @@ void Connection::close(std::string_view why) {
     STGT_LOG_DEBUG("connection {} from {} closed: {}", id_, peer_address_, why);
   }
   if (watch_.valid()) reactor_.unwatch_fd(watch_);
+  if (stream_watch_.valid()) reactor_.unwatch_fd(stream_watch_);
   if (timer_.valid()) reactor_.cancel_timer(timer_);
   reactor_.cancel_deferred(flush_hook_);
   rx_stage_buf_.reset();
   rx_stage_head_ = rx_stage_tail_ = 0;
   watch_ = {};
+  stream_watch_ = {};
   timer_ = {};
   // The peer learns of the close now, whatever else may still hold the file (an io_uring
   // poll being cancelled): shutdown acts on the socket, close only on our descriptor.
@@ -132,12 +138,38 @@ void Connection::schedule_drop() {
 
 void Connection::on_events(uint32_t events) {
   if (closed_) return;
-  if ((events & reactor::kReadable) != 0 || (events & reactor::kHangup) != 0) {
+  // In stream mode an error or hang-up also ends the reactor's receive, which reports it.
+  if (!rx_stream_ && ((events & reactor::kReadable) != 0 || (events & reactor::kHangup) != 0)) {
     rx_drained_ = false;
     if ((events & reactor::kPeerClosed) != 0) rx_peer_closed_ = true;
     receive();
   }
   if (!closed_ && (events & reactor::kWritable) != 0 && tx_blocked_) flush_tx();
+  schedule_flush();
+}
+
+void Connection::on_stream(std::span<const uint8_t> data, int error) {
+  if (closed_) return;
+  if (data.empty()) {
+    close(error == 0 ? std::string("connection closed by the initiator")
+                     : fmt::format("receive failed: {}", std::strerror(-error)));
+    return;
+  }
+  rx_activity_ = true;
+  rx_ext_ = data;
+  receive();
+  // The parser takes every byte it is given (rx_fill stops only when its source is empty)
+  // unless the connection closed; keep any rest anyway, ahead of the next buffer.
+  if (!closed_ && !rx_ext_.empty()) {
+    if (rx_stage_buf_.empty()) rx_stage_buf_ = reactor_.buffers().get(kStageBufferSize);
+    if (rx_stage_buf_.empty() || rx_ext_.size() > kStageBufferSize - rx_stage_tail_) {
+      close("out of receive buffers");
+    } else {
+      std::memcpy(rx_stage_buf_.data() + rx_stage_tail_, rx_ext_.data(), rx_ext_.size());
+      rx_stage_tail_ += rx_ext_.size();
+    }
+  }
+  rx_ext_ = {};
   schedule_flush();
 }
 
@@ -153,6 +185,10 @@ void Connection::FlushHook::run_deferred() {
 void Connection::on_timer() {
   if (closed_) return;
   const auto now = std::chrono::steady_clock::now();
+  if (rx_activity_) {
+    last_rx_ = now;
+    rx_activity_ = false;
+  }
   const IscsiSettings& s = shared_->settings;
   if (phase_ == Phase::kLogin) {
     if (now - started_at_ > s.login_timeout) close("login timed out");
@@ -194,6 +230,14 @@ bool Connection::rx_fill(std::span<iovec> dest, size_t& done, size_t need, bool 
       if (rx_stage_head_ == rx_stage_tail_) rx_stage_head_ = rx_stage_tail_ = 0;
       continue;
     }
+    if (!rx_ext_.empty()) {  // stream mode: the reactor's buffer
+      const size_t n = std::min({rx_ext_.size(), dest[idx].iov_len - skip, need - done});
+      std::memcpy(static_cast<uint8_t*>(dest[idx].iov_base) + skip, rx_ext_.data(), n);
+      rx_ext_ = rx_ext_.subspan(n);
+      done += n;
+      continue;
+    }
+    if (rx_stream_) return false;  // the reactor receives; wait for its next buffer
     if (rx_drained_ && !rx_peer_closed_) return false;  // nothing more until the next event
     if (rx_stage_buf_.empty()) {
       rx_stage_buf_ = reactor_.buffers().get(kStageBufferSize);
@@ -210,7 +254,7 @@ bool Connection::rx_fill(std::span<iovec> dest, size_t& done, size_t need, bool 
         done += into_dest;
         rx_stage_head_ = 0;
         rx_stage_tail_ = size_t(n) - into_dest;
-        last_rx_ = std::chrono::steady_clock::now();
+        rx_activity_ = true;
         continue;
       }
     } else {
@@ -220,7 +264,7 @@ bool Connection::rx_fill(std::span<iovec> dest, size_t& done, size_t need, bool 
         rx_drained_ = size_t(n) < asked;
         rx_stage_head_ = 0;
         rx_stage_tail_ = size_t(n);
-        last_rx_ = std::chrono::steady_clock::now();
+        rx_activity_ = true;
         continue;
       }
     }

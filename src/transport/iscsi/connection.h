@@ -91,6 +91,8 @@ class Connection final : public scsi::CommandOwner,
 
   // ---- socket events ----
   void on_events(uint32_t events);
+  // Bytes the reactor received for us (stream mode, Reactor::watch_stream).
+  void on_stream(std::span<const uint8_t> data, int error);
   void receive();
   void flush_tx();
   // Sends the queue at the end of this reactor iteration: every response the iteration
@@ -178,7 +180,8 @@ class Connection final : public scsi::CommandOwner,
   uint64_t id_;
   std::string local_address_;
   std::string peer_address_;
-  reactor::WatchId watch_;
+  reactor::WatchId watch_;         // readiness (writable only in stream mode)
+  reactor::WatchId stream_watch_;  // stream mode: the reactor receives for us
   reactor::TimerId timer_;
   bool closed_ = false;
   bool close_after_tx_ = false;
@@ -254,6 +257,13 @@ class Connection final : public scsi::CommandOwner,
   // reads go on until recv returns 0. A truncated PDU followed by FIN in one readiness event
   // otherwise left the connection open for ever (tests/faults/hostile_soak_test.cc).
   bool rx_peer_closed_ = false;
+  // Stream mode (the io_uring backend): the reactor receives into its own buffers and hands
+  // them over (on_stream); the parser consumes rx_ext_ whole, and never calls recv itself.
+  bool rx_stream_ = false;
+  std::span<const uint8_t> rx_ext_;
+  // Bytes arrived since the last tick of the 1 s timer, which then stamps last_rx_: one
+  // clock read per second instead of one per receive.
+  bool rx_activity_ = false;
 
   // Tasks.
   std::unique_ptr<TaskTable> tasks_;

@@ -46,7 +46,7 @@ class Connection::TaskTable {
     if (free_ == nullptr && tasks_.size() < max_slots_) {
       tasks_.push_back(std::make_unique<Task>());
       tasks_.back()->slot = uint32_t(tasks_.size() - 1);
-      itts_.push_back(0);
+      itts_.push_back(kReservedTag);
       used_.push_back(false);
       free_ = tasks_.back().get();
     }
@@ -60,9 +60,12 @@ class Connection::TaskTable {
     return t;
   }
 
+  // Runs for every SCSI Command PDU (the overlapped-command check), so the scan compares
+  // the packed ITTs first and reads the vector<bool> only on a match (a free slot's ITT is
+  // kReservedTag, which no task has in use as a rule).
   Task* find(uint32_t itt) {
     for (uint32_t i = 0; i < itts_.size(); ++i) {
-      if (used_[i] && itts_[i] == itt) return tasks_[i].get();
+      if (itts_[i] == itt && used_[i]) return tasks_[i].get();
     }
     return nullptr;
   }
@@ -74,6 +77,7 @@ class Connection::TaskTable {
 
   void free(Task& t) {
     used_[t.slot] = false;
+    itts_[t.slot] = kReservedTag;
     t.reset();
     t.next_free = free_;
     free_ = &t;

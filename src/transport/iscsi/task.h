@@ -75,8 +75,14 @@ struct Task {
     buffered = 0;
     received = unsolicited_end = unsolicited_received = unsolicited_next_data_sn = 0;
     unsolicited_done = true;
+    // Every R2T slot activation counts in r2t_sn, so with r2t_sn == 0 the slots are still as
+    // the last reset left them: a write carried whole by immediate/unsolicited data (and
+    // every READ) skips the 16-slot reset (~100 instructions per command).
+    if (r2t_sn != 0) {
+      for (R2tSlot& r : r2ts)
+        r = R2tSlot{};
+    }
     next_r2t_offset = r2t_sn = outstanding_r2ts = 0;
-    for (R2tSlot& r : r2ts) r = R2tSlot{};
     data_sn = 0;
     pdus_in_flight = 0;
     next_free = nullptr;
