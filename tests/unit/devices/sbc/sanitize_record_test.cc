@@ -97,8 +97,8 @@ TEST(SanitizeRecord, TornOrDamagedIsRefused) {
   const std::string image = sbc::encode_sanitize_record(overwrite_record());
   for (size_t n = 0; n < image.size(); ++n) {
     auto r = sbc::decode_sanitize_record(image.substr(0, n));
-    EXPECT_FALSE(bool(r)) << "prefix of " << n << " bytes";
-    if (!r) EXPECT_FALSE(r.error().empty());
+    ASSERT_FALSE(bool(r)) << "prefix of " << n << " bytes";
+    EXPECT_FALSE(r.error().empty());
   }
   for (size_t at = 0; at < image.size(); ++at) {
     std::string bad = image;
