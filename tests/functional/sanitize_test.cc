@@ -11,6 +11,9 @@
 // failure mode.
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -120,9 +123,27 @@ class SanitizeTest : public StgtdTest {
     ASSERT_TRUE(stgtd_.start({"--reactors", "2", "--var-dir", var_dir()}));
   }
   // Starts again after a stop or crash; returns once the targets are published.
+  // Right after a SIGKILL the kernel may still hold the dead daemon's listening socket for a
+  // moment (its io_uring is torn down asynchronously): the new daemon starts once the port
+  // refuses connections, or its bind would fail.
   void restart(size_t starts) {
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (port_accepts()) {
+      ASSERT_LT(Clock::now(), deadline) << "the dead daemon's portal still accepts";
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
     ASSERT_TRUE(stgtd_.start({"--reactors", "2", "--var-dir", var_dir()}));
     ASSERT_TRUE(stgtd_.wait_for_log("stgtd ready", starts));
+  }
+  bool port_accepts() const {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(stgtd_.port());
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    return ok;
   }
   std::string var_dir() const { return stgtd_.dir() + "/var"; }
   // The LU's sanitize record ("<var>/pr/<NAA>.sanitize"), or "" if there is none.
@@ -152,6 +173,7 @@ class SanitizeTest : public StgtdTest {
     }
     ASSERT_GE(p, 8192) << "the sanitize ended before the crash";
     ASSERT_LT(p, 49152) << "too close to the end to call it mid-way";
+    a.abandon();  // no logout from a dead daemon (libiscsi would reconnect forever)
     ASSERT_TRUE(stgtd_.kill_hard());
   }
 };
@@ -284,6 +306,7 @@ TEST_F(SanitizeTest, OverwriteInterruptedByACrashResumesAfterRestart) {
   }
   // Done for good: the next start does not sanitize again.
   ASSERT_TRUE(b.write(0, make_pattern(7, 64 << 10)));
+  ASSERT_TRUE(b.logout());
   ASSERT_TRUE(stgtd_.stop());
   ASSERT_NO_FATAL_FAILURE(restart(3));
   IscsiSession c("iqn.2026-11.org.stgt.test:sanitize-c");
@@ -304,8 +327,9 @@ TEST_F(SanitizeTest, FailureModeSurvivesARestart) {
   ASSERT_FALSE(path.empty());
   replace_file(path, sealed("stgt-sanitize 1\nstate failed\nause 1\n"));
   ASSERT_NO_FATAL_FAILURE(restart(2));
+  // Logged in through LUN 0: libiscsi's login gives up on LUN 1's MEDIUM ERROR.
   IscsiSession b("iqn.2026-11.org.stgt.test:sanitize-b");
-  ASSERT_TRUE(b.login(stgtd_.portal(), kTargetIqn));
+  ASSERT_TRUE(b.login(stgtd_.portal(), kTargetIqn, 0));
   Reply read = read_block(b);
   for (int i = 0; i < 5 && read.key == SCSI_SENSE_UNIT_ATTENTION; ++i) read = read_block(b);
   EXPECT_EQ(read.status, SCSI_STATUS_CHECK_CONDITION);
@@ -327,8 +351,9 @@ TEST_F(SanitizeTest, DamagedRecordComesBackAsFailureMode) {
   replace_file(path, "stgt-sanitize 1\nstate runn\x01garbage");
   ASSERT_NO_FATAL_FAILURE(restart(2));
   EXPECT_TRUE(stgtd_.wait_for_log("unusable"));
+  // Logged in through LUN 0: libiscsi's login gives up on LUN 1's MEDIUM ERROR.
   IscsiSession b("iqn.2026-11.org.stgt.test:sanitize-b");
-  ASSERT_TRUE(b.login(stgtd_.portal(), kTargetIqn));
+  ASSERT_TRUE(b.login(stgtd_.portal(), kTargetIqn, 0));
   Reply read = read_block(b);
   for (int i = 0; i < 5 && read.key == SCSI_SENSE_UNIT_ATTENTION; ++i) read = read_block(b);
   EXPECT_EQ(read.key, SCSI_SENSE_MEDIUM_ERROR);
@@ -337,7 +362,9 @@ TEST_F(SanitizeTest, DamagedRecordComesBackAsFailureMode) {
   EXPECT_EQ(exit.key, SCSI_SENSE_ILLEGAL_REQUEST);
   EXPECT_EQ(command(b, overwrite_cdb(false), overwrite_list()).status, SCSI_STATUS_GOOD);
   EXPECT_TRUE(record_path().empty());
-  EXPECT_TRUE(holds_pattern(b, kLunBlocks - 128, 64 << 10));
+  IscsiSession c("iqn.2026-11.org.stgt.test:sanitize-c");
+  ASSERT_TRUE(c.login(stgtd_.portal(), kTargetIqn));
+  EXPECT_TRUE(holds_pattern(c, kLunBlocks - 128, 64 << 10));
 }
 
 }  // namespace
