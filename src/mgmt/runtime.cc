@@ -471,6 +471,16 @@ base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
       }
     }
   }
+  // The replacement would read the sanitize record the running job still owns and start the
+  // operation a second time on the new LU: refused, even with --force, until the job ends.
+  for (const Replaced& r : replaced_luns) {
+    const std::shared_ptr<scsi::LogicalUnit> lu = live_lu(r.iqn, r.id);
+    if (lu != nullptr && lu->sanitize_state() == scsi::LogicalUnit::SanitizeState::kRunning) {
+      return rpc_error(RpcErrorCode::kInUse, lun_name(r.iqn, r.id) +
+                                                 " is being sanitized; change it once the "
+                                                 "sanitize has ended");
+    }
+  }
   if (options.dry_run) return report;
 
   // ---- 3. open new stores first: a failure here changes nothing ----

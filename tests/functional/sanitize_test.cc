@@ -26,6 +26,7 @@
 
 #include "base/crc32c.h"
 
+#include "control_client.h"
 #include "iscsi_session.h"
 #include "stgtd_fixture.h"
 
@@ -365,6 +366,37 @@ TEST_F(SanitizeTest, DamagedRecordComesBackAsFailureMode) {
   IscsiSession c("iqn.2026-11.org.stgt.test:sanitize-c");
   ASSERT_TRUE(c.login(stgtd_.portal(), kTargetIqn));
   EXPECT_TRUE(holds_pattern(c, kLunBlocks - 128, 64 << 10));
+}
+
+// The control plane removes an LU whose interrupted sanitize runs again: the record goes at
+// once, and the job, which goes on to its end on the removed LU, leaves none behind.
+TEST_F(SanitizeTest, RemovingTheLuRemovesItsRecord) {
+  ASSERT_NO_FATAL_FAILURE(crash_mid_sanitize());
+  ASSERT_NO_FATAL_FAILURE(restart(2));
+  ASSERT_FALSE(record_path().empty());
+  ControlClient control;
+  ASSERT_TRUE(control.connect(stgtd_.control_socket()));
+  const std::string answer =
+      control.call(R"({"jsonrpc":"2.0","id":1,"method":"lun.remove","params":{"target":")" +
+                   std::string(kTargetIqn) + R"(","lun":1,"force":true}})");
+  EXPECT_NE(answer.find("\"applied\":true"), std::string::npos) << answer;
+  EXPECT_TRUE(record_path().empty());
+  // Longer than the whole operation takes (256 MiB at 128 MiB/s).
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_TRUE(record_path().empty());
+}
+
+// A memory LU keeps no record: nothing of its data outlives the daemon.
+TEST_F(SanitizeTest, MemoryLuKeepsNoRecord) {
+  stgtd_.write_config(stgtd_.base_config({StgtdProcess::memory_lun(kLunSize)}));
+  ASSERT_TRUE(stgtd_.start({"--reactors", "2", "--var-dir", var_dir()}));
+  IscsiSession a("iqn.2026-11.org.stgt.test:sanitize-a");
+  ASSERT_TRUE(a.login(stgtd_.portal(), kTargetIqn));
+  ASSERT_EQ(command(a, overwrite_cdb(true), overwrite_list()).status, SCSI_STATUS_GOOD);
+  EXPECT_GE(sanitize_progress(a), 0);
+  EXPECT_TRUE(record_path().empty());
+  ASSERT_TRUE(wait_until_ready(a, std::chrono::seconds(30)));
+  EXPECT_TRUE(holds_pattern(a, kLunBlocks - 128, 64 << 10));
 }
 
 }  // namespace
