@@ -50,7 +50,7 @@ class Runtime {
  public:
   // `config_path`: where accepted changes are written back ("" = nowhere, e.g. the built-in
   // demo configuration). `pr_dir`: where LUs keep their APTPL persistent reservation state
-  // ("" = APTPL disabled).
+  // and their sanitize records ("" = APTPL disabled, sanitize state not persisted).
   Runtime(iscsi::IscsiServer& server, std::string config_path, std::string pr_dir = {});
 
   // Builds everything in `cfg` and publishes it (before the server accepts connections).
