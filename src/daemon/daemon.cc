@@ -151,9 +151,10 @@ int run(const DaemonOptions& options) {
     std::error_code ec;
     std::filesystem::create_directories(pr_dir, ec);
     if (ec) {
-      STGT_LOG_WARN("cannot create {}: {}; APTPL (persist through power loss) is disabled and "
-                    "sanitize state does not survive a restart",
-                    pr_dir, ec.message());
+      STGT_LOG_WARN(
+          "cannot create {}: {}; APTPL (persist through power loss) is disabled and "
+          "sanitize state does not survive a restart",
+          pr_dir, ec.message());
       pr_dir.clear();
     }
   }

@@ -19,9 +19,9 @@
 #include "devices/device_type.h"
 #include "devices/sbc/sanitize_job.h"
 #include "devices/sbc/sanitize_record.h"
-#include "reactor/reactor.h"
 #include "net/ip_prefix.h"
 #include "net/socket_address.h"
+#include "reactor/reactor.h"
 #include "scsi/alua.h"
 #include "scsi/it_nexus.h"
 #include "scsi/nexus_registry.h"
@@ -84,9 +84,10 @@ void attach_aptpl_state(scsi::LogicalUnit& lu, const std::string& pr_dir,
 // (devices/sbc/sanitize_record.h). Stores whose data does not outlive the daemon (memory,
 // null) keep none: after a restart there is nothing left to sanitize. Returns the operation
 // to start again once the LU is published.
-std::optional<devices::sbc::SanitizeRequest> attach_sanitize_state(
-    scsi::LogicalUnit& lu, const config::LunConfig& lc, const std::string& pr_dir,
-    const std::string& where) {
+std::optional<devices::sbc::SanitizeRequest> attach_sanitize_state(scsi::LogicalUnit& lu,
+                                                                   const config::LunConfig& lc,
+                                                                   const std::string& pr_dir,
+                                                                   const std::string& where) {
   if (pr_dir.empty() || lc.store == "memory" || lc.store == "null") return std::nullopt;
   lu.set_sanitize_record_path(fmt::format("{}/{:016x}.sanitize", pr_dir, lu.identity().naa));
   return devices::sbc::restore_sanitize(lu, where);

@@ -243,7 +243,7 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   std::atomic<uint16_t> sanitize_progress_{0};
   std::atomic<bool> sanitize_ause_{false};
   std::string sanitize_record_path_;
-  std::mutex sanitize_record_mu_;  // orders record writes against drop_sanitize_record()
+  std::mutex sanitize_record_mu_;         // orders record writes against drop_sanitize_record()
   bool sanitize_record_dropped_ = false;  // guarded by sanitize_record_mu_
   mutable std::mutex prevent_mu_;
   std::vector<uint64_t> preventing_;  // ItNexus::id() of every nexus that prevents removal

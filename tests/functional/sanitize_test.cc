@@ -332,7 +332,8 @@ TEST_F(SanitizeTest, FailureModeSurvivesARestart) {
   IscsiSession b("iqn.2026-11.org.stgt.test:sanitize-b");
   ASSERT_TRUE(b.login(stgtd_.portal(), kTargetIqn, 0));
   Reply read = read_block(b);
-  for (int i = 0; i < 5 && read.key == SCSI_SENSE_UNIT_ATTENTION; ++i) read = read_block(b);
+  for (int i = 0; i < 5 && read.key == SCSI_SENSE_UNIT_ATTENTION; ++i)
+    read = read_block(b);
   EXPECT_EQ(read.status, SCSI_STATUS_CHECK_CONDITION);
   EXPECT_EQ(read.key, SCSI_SENSE_MEDIUM_ERROR);
   EXPECT_EQ(read.ascq, 0x3103);
@@ -356,7 +357,8 @@ TEST_F(SanitizeTest, DamagedRecordComesBackAsFailureMode) {
   IscsiSession b("iqn.2026-11.org.stgt.test:sanitize-b");
   ASSERT_TRUE(b.login(stgtd_.portal(), kTargetIqn, 0));
   Reply read = read_block(b);
-  for (int i = 0; i < 5 && read.key == SCSI_SENSE_UNIT_ATTENTION; ++i) read = read_block(b);
+  for (int i = 0; i < 5 && read.key == SCSI_SENSE_UNIT_ATTENTION; ++i)
+    read = read_block(b);
   EXPECT_EQ(read.key, SCSI_SENSE_MEDIUM_ERROR);
   EXPECT_EQ(read.ascq, 0x3103);
   const Reply exit = command(b, {0x48, 0x1f, 0, 0, 0, 0, 0, 0, 0, 0});

@@ -113,7 +113,8 @@ std::string encode_sanitize_record(const SanitizeRecord& record) {
                      q.invert ? 1 : 0, q.passes);
     if (overwrite) {
       s += "pattern ";
-      for (const uint8_t b : q.pattern) s += fmt::format("{:02x}", b);
+      for (const uint8_t b : q.pattern)
+        s += fmt::format("{:02x}", b);
       s += '\n';
     }
   }
@@ -157,9 +158,10 @@ bool record_sanitize_failed(scsi::LogicalUnit& lu, bool ause) {
   const std::string image =
       encode_sanitize_record(SanitizeRecord{.state = SanitizeRecord::State::kFailed, .ause = ause});
   if (auto done = lu.write_sanitize_record(image); !done) {
-    STGT_LOG_ERROR("sanitize: cannot record failure mode in {}: {} (the operation will run "
-                   "again at the next start)",
-                   lu.sanitize_record_path(), done.error());
+    STGT_LOG_ERROR(
+        "sanitize: cannot record failure mode in {}: {} (the operation will run "
+        "again at the next start)",
+        lu.sanitize_record_path(), done.error());
     return false;
   }
   return true;
@@ -181,10 +183,11 @@ std::optional<SanitizeRequest> restore_sanitize(scsi::LogicalUnit& lu, const std
   auto record = image ? decode_sanitize_record(**image)
                       : base::Result<SanitizeRecord, std::string>(base::unexpected(image.error()));
   if (!record) {
-    STGT_LOG_ERROR("{}: sanitize record {} unusable ({}); the LU starts in sanitize failure "
-                   "mode (MEDIUM ERROR, SANITIZE COMMAND FAILED) until a SANITIZE succeeds; "
-                   "the file is kept for inspection",
-                   where, path, record.error());
+    STGT_LOG_ERROR(
+        "{}: sanitize record {} unusable ({}); the LU starts in sanitize failure "
+        "mode (MEDIUM ERROR, SANITIZE COMMAND FAILED) until a SANITIZE succeeds; "
+        "the file is kept for inspection",
+        where, path, record.error());
     lu.enter_sanitize_failure(false);
     return std::nullopt;
   }
@@ -195,9 +198,10 @@ std::optional<SanitizeRequest> restore_sanitize(scsi::LogicalUnit& lu, const std
     return std::nullopt;
   }
   if (lu.write_protected()) {
-    STGT_LOG_ERROR("{}: {} records a sanitize in progress but the LU is read-only; it starts "
-                   "in sanitize failure mode and the sanitize resumes once it is writable",
-                   where, path);
+    STGT_LOG_ERROR(
+        "{}: {} records a sanitize in progress but the LU is read-only; it starts "
+        "in sanitize failure mode and the sanitize resumes once it is writable",
+        where, path);
     lu.enter_sanitize_failure(false);
     return std::nullopt;
   }
@@ -206,12 +210,15 @@ std::optional<SanitizeRequest> restore_sanitize(scsi::LogicalUnit& lu, const std
       request.pattern.size() != lu.block_size()) {
     // The block length changed since (configuration): the pattern repeats over each block.
     std::vector<uint8_t> block(lu.block_size());
-    for (size_t at = 0; at < block.size(); ++at) block[at] = request.pattern[at % request.pattern.size()];
+    for (size_t at = 0; at < block.size(); ++at)
+      block[at] = request.pattern[at % request.pattern.size()];
     request.pattern = std::move(block);
   }
   (void)lu.begin_sanitize(record->ause);
-  STGT_LOG_WARN("{}: a sanitize was interrupted (restart or power loss); it starts again "
-                "from the beginning (SBC-4 4.11.2)", where);
+  STGT_LOG_WARN(
+      "{}: a sanitize was interrupted (restart or power loss); it starts again "
+      "from the beginning (SBC-4 4.11.2)",
+      where);
   return request;
 }
 

@@ -106,7 +106,8 @@ TEST(SanitizeRecord, TornOrDamagedIsRefused) {
     EXPECT_FALSE(bool(sbc::decode_sanitize_record(bad))) << "byte " << at;
   }
   std::string garbage(4096, '\0');
-  for (size_t i = 0; i < garbage.size(); ++i) garbage[i] = char(i * 131 + 7);
+  for (size_t i = 0; i < garbage.size(); ++i)
+    garbage[i] = char(i * 131 + 7);
   EXPECT_FALSE(bool(sbc::decode_sanitize_record(garbage)));
   EXPECT_FALSE(bool(sbc::decode_sanitize_record(image + image)));
 }
@@ -118,26 +119,32 @@ TEST(SanitizeRecord, FieldsAreChecked) {
       {"ause 2", "stgt-sanitize 1\nstate failed\nause 2\n"},
       {"no ause", "stgt-sanitize 1\nstate failed\n"},
       {"trailing line", "stgt-sanitize 1\nstate failed\nause 0\nextra 1\n"},
-      {"unknown action", "stgt-sanitize 1\nstate running\nause 0\naction crypto\ninvert 0\n"
-                         "passes 1\n"},
-      {"passes 0", "stgt-sanitize 1\nstate running\nause 0\naction block-erase\ninvert 0\n"
-                   "passes 0\n"},
-      {"passes 32", "stgt-sanitize 1\nstate running\nause 0\naction block-erase\ninvert 0\n"
-                    "passes 32\n"},
-      {"no pattern", "stgt-sanitize 1\nstate running\nause 0\naction overwrite\ninvert 0\n"
-                     "passes 1\n"},
-      {"odd pattern", "stgt-sanitize 1\nstate running\nause 0\naction overwrite\ninvert 0\n"
-                      "passes 1\npattern abc\n"},
-      {"pattern not hex", "stgt-sanitize 1\nstate running\nause 0\naction overwrite\ninvert 0\n"
-                          "passes 1\npattern zz\n"},
+      {"unknown action",
+       "stgt-sanitize 1\nstate running\nause 0\naction crypto\ninvert 0\n"
+       "passes 1\n"},
+      {"passes 0",
+       "stgt-sanitize 1\nstate running\nause 0\naction block-erase\ninvert 0\n"
+       "passes 0\n"},
+      {"passes 32",
+       "stgt-sanitize 1\nstate running\nause 0\naction block-erase\ninvert 0\n"
+       "passes 32\n"},
+      {"no pattern",
+       "stgt-sanitize 1\nstate running\nause 0\naction overwrite\ninvert 0\n"
+       "passes 1\n"},
+      {"odd pattern",
+       "stgt-sanitize 1\nstate running\nause 0\naction overwrite\ninvert 0\n"
+       "passes 1\npattern abc\n"},
+      {"pattern not hex",
+       "stgt-sanitize 1\nstate running\nause 0\naction overwrite\ninvert 0\n"
+       "passes 1\npattern zz\n"},
   };
   for (const auto& [name, body] : cases) {
     SCOPED_TRACE(name);
     EXPECT_FALSE(bool(sbc::decode_sanitize_record(sealed(body))));
   }
-  EXPECT_TRUE(bool(sbc::decode_sanitize_record(sealed(
-      "stgt-sanitize 1\nstate running\nause 0\naction overwrite\ninvert 0\npasses 1\n"
-      "pattern 5a\n"))));
+  EXPECT_TRUE(bool(sbc::decode_sanitize_record(
+      sealed("stgt-sanitize 1\nstate running\nause 0\naction overwrite\ninvert 0\npasses 1\n"
+             "pattern 5a\n"))));
 }
 
 // SANITIZE records the operation before its first write; success removes the record.
@@ -160,7 +167,8 @@ TEST(SanitizeRecord, RunningWhileTheJobRunsRemovedOnSuccess) {
   EXPECT_EQ(r->request.passes, 2);
   ASSERT_EQ(r->request.pattern.size(), 4096u);
   EXPECT_EQ(r->request.pattern[2], 0x12);
-  while (!h.store->held.empty()) h.store->release_writes(true);
+  while (!h.store->held.empty())
+    h.store->release_writes(true);
   EXPECT_EQ(h.disk->sanitize_state(), State::kIdle);
   EXPECT_FALSE(read(dir.file("lu.sanitize")).has_value());
 }
@@ -226,7 +234,8 @@ TEST(SanitizeRecord, Restore) {
   }
   {
     SCOPED_TRACE("running: resumes from the beginning, NOT READY meanwhile");
-    ASSERT_TRUE(bool(base::write_file_atomic(path, sbc::encode_sanitize_record(overwrite_record()))));
+    ASSERT_TRUE(
+        bool(base::write_file_atomic(path, sbc::encode_sanitize_record(overwrite_record()))));
     Harness h;
     h.disk->set_sanitize_record_path(path);
     auto request = sbc::restore_sanitize(*h.disk, "test");
@@ -271,7 +280,8 @@ TEST(SanitizeRecord, Restore) {
   }
   {
     SCOPED_TRACE("running on a read-only LU: failure mode, record kept");
-    ASSERT_TRUE(bool(base::write_file_atomic(path, sbc::encode_sanitize_record(overwrite_record()))));
+    ASSERT_TRUE(
+        bool(base::write_file_atomic(path, sbc::encode_sanitize_record(overwrite_record()))));
     Harness h(512, scsi::LuSettings{.read_only = true});
     h.disk->set_sanitize_record_path(path);
     EXPECT_FALSE(sbc::restore_sanitize(*h.disk, "test").has_value());
@@ -292,7 +302,8 @@ TEST(SanitizeRecord, DroppedRecordIsNotWrittenAgain) {
   ASSERT_TRUE(bool(h.disk->drop_sanitize_record()));
   EXPECT_FALSE(read(path).has_value());
   h.store->write_result = -EIO;
-  while (!h.store->held.empty()) h.store->release_writes(true);
+  while (!h.store->held.empty())
+    h.store->release_writes(true);
   EXPECT_EQ(h.disk->sanitize_state(), State::kFailed);
   EXPECT_FALSE(read(path).has_value());
 }
