@@ -315,7 +315,12 @@ std::vector<Runtime::LuRef> Runtime::logical_units() const {
 
 base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
                                                    const ApplyOptions& options) {
-  pending_sanitizes_.clear();  // from a change that failed
+  // Sanitizes found by open_lu() start only if the change is committed; a change that fails
+  // drops them with the LUs it opened (their records stay for the next open).
+  struct DropPending {
+    std::vector<PendingSanitize>& pending;
+    ~DropPending() { pending.clear(); }
+  } drop_pending{pending_sanitizes_};
   next.source = config_.source;
   if (auto valid = config::validate_config(next); !valid) {
     return rpc_error(RpcErrorCode::kInvalidConfig, valid.error().to_string());
