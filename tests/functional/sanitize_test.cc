@@ -6,9 +6,9 @@
 // the issuing session end the command at once, and the operation goes on to its end.
 // The job writes at most 128 MiB/s (devices/sbc/sanitize_job.h), so a 256 MiB LU takes
 // about two seconds. The operation survives a crash (devices/sbc/sanitize_record.h): after a
-// SIGKILL mid-way, the restarted daemon answers SANITIZE IN PROGRESS at once and runs the
-// operation again to its end; a recorded failure mode (or a damaged record) comes back as
-// failure mode.
+// SIGKILL (or a plain stop) mid-way, the restarted daemon answers SANITIZE IN PROGRESS at
+// once and runs the operation again to its end; a recorded failure mode (or a damaged
+// record) comes back as failure mode.
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
 #include <netinet/in.h>
@@ -118,8 +118,8 @@ testing::AssertionResult holds_pattern(IscsiSession& s, uint64_t lba, size_t byt
 
 class SanitizeTest : public StgtdTest {
  protected:
-  void start() {
-    config::LunConfig lun = stgtd_.file_lun(kLunSize);
+  void start(uint64_t size = kLunSize) {
+    config::LunConfig lun = stgtd_.file_lun(size);
     stgtd_.write_config(stgtd_.base_config({lun}));
     ASSERT_TRUE(stgtd_.start({"--reactors", "2", "--var-dir", var_dir()}));
   }
@@ -157,12 +157,12 @@ class SanitizeTest : public StgtdTest {
   }
   // Starts an OVERWRITE with IMMED and SIGKILLs the daemon once it is well under way (an
   // eighth done, far from the end); the record of the running operation is there.
-  void crash_mid_sanitize() {
-    start();
+  void crash_mid_sanitize(bool graceful = false, uint64_t size = kLunSize) {
+    start(size);
     IscsiSession a("iqn.2026-11.org.stgt.test:sanitize-a");
     ASSERT_TRUE(a.login(stgtd_.portal(), kTargetIqn));
     ASSERT_TRUE(a.write(0, make_pattern(5, 64 << 10)));
-    ASSERT_TRUE(a.write(kLunBlocks - 128, make_pattern(6, 64 << 10)));
+    ASSERT_TRUE(a.write(size / kBlockSize - 128, make_pattern(6, 64 << 10)));
     ASSERT_EQ(command(a, overwrite_cdb(true), overwrite_list()).status, SCSI_STATUS_GOOD);
     ASSERT_FALSE(record_path().empty()) << "no record while the sanitize runs";
     const auto deadline = Clock::now() + std::chrono::seconds(30);
@@ -175,6 +175,10 @@ class SanitizeTest : public StgtdTest {
     ASSERT_GE(p, 8192) << "the sanitize ended before the crash";
     ASSERT_LT(p, 49152) << "too close to the end to call it mid-way";
     a.abandon();  // no logout from a dead daemon (libiscsi would reconnect forever)
+    if (graceful) {
+      ASSERT_TRUE(stgtd_.stop());
+      return;
+    }
     ASSERT_TRUE(stgtd_.kill_hard());
   }
 };
@@ -316,6 +320,25 @@ TEST_F(SanitizeTest, OverwriteInterruptedByACrashResumesAfterRestart) {
   Bytes back;
   ASSERT_TRUE(c.read(0, 64 << 10, back));
   EXPECT_EQ(back, make_pattern(7, 64 << 10));
+}
+
+// A plain stop (SIGTERM) while the job runs is no different: the record stays and the
+// operation runs again at the next start. A 1 GiB LU (8 s a pass), so the job is still
+// running when the stop's 2 s logout wait is over.
+TEST_F(SanitizeTest, StoppedMidSanitizeResumesAtTheNextStart) {
+  constexpr uint64_t kBig = uint64_t{1} << 30;
+  ASSERT_NO_FATAL_FAILURE(crash_mid_sanitize(true, kBig));
+  ASSERT_FALSE(record_path().empty());
+  ASSERT_NO_FATAL_FAILURE(restart(2));
+  IscsiSession b("iqn.2026-11.org.stgt.test:sanitize-b");
+  ASSERT_TRUE(b.login(stgtd_.portal(), kTargetIqn, 0));
+  EXPECT_EQ(tur_sense(b, 1), kSanitizeInProgress);
+  ASSERT_TRUE(wait_until_ready(b, std::chrono::seconds(60)));
+  EXPECT_TRUE(record_path().empty());
+  IscsiSession c("iqn.2026-11.org.stgt.test:sanitize-c");
+  ASSERT_TRUE(c.login(stgtd_.portal(), kTargetIqn));
+  EXPECT_TRUE(holds_pattern(c, 0, 64 << 10));
+  EXPECT_TRUE(holds_pattern(c, kBig / kBlockSize - 128, 64 << 10));
 }
 
 // Failure mode persists (SBC-4 4.11.4): a recorded failure comes back after a restart and is
