@@ -144,14 +144,17 @@ int run(const DaemonOptions& options) {
                                 ? cfg.daemon.memory_budget
                                 : base::MemoryBudget::default_limit(config::kMinMemoryBudget));
 
-  // Persistent reservation state (APTPL) lives under the state directory.
+  // Persistent reservation state (APTPL) and sanitize records (an interrupted sanitize
+  // resumes at the next start, failure mode persists) live under the state directory.
   std::string pr_dir = options.var_dir + "/pr";
   {
     std::error_code ec;
     std::filesystem::create_directories(pr_dir, ec);
     if (ec) {
-      STGT_LOG_WARN("cannot create {}: {}; APTPL (persist through power loss) is disabled",
-                    pr_dir, ec.message());
+      STGT_LOG_WARN(
+          "cannot create {}: {}; APTPL (persist through power loss) is disabled and "
+          "sanitize state does not survive a restart",
+          pr_dir, ec.message());
       pr_dir.clear();
     }
   }
@@ -227,7 +230,7 @@ int run(const DaemonOptions& options) {
     }
   }
   // Everything that needs the starting user's rights is done: portals bound, stores open,
-  // APTPL state restored, control socket created. From here on run as [daemon] user.
+  // APTPL and sanitize state restored, control socket created. From here on run as [daemon] user.
   if (*run_as && (*run_as)->uid != ::geteuid()) {
     const RunAs& who = **run_as;
     if (auto dropped = drop_privileges(who, {pr_dir, control_path}); !dropped) {

@@ -14,7 +14,8 @@ struct DaemonOptions {
   std::optional<std::string> log_level;   // overrides [daemon] log_level
   std::optional<std::string> control_socket;  // overrides [daemon] control_socket
   // State directory: the default configuration's LUN file and, under "pr/", the
-  // persistent reservation state of LUs whose initiators asked for APTPL.
+  // persistent reservation state of LUs whose initiators asked for APTPL and the sanitize
+  // records of LUs with a sanitize running or failed (devices/sbc/sanitize_record.h).
   std::string var_dir = "./var";
 };
 

@@ -24,8 +24,10 @@ int main(int argc, char** argv) {
   std::string control_socket;
   auto* control_opt = app.add_option("--control-socket", control_socket,
                                      "Unix socket for stgtadm (overrides [daemon] control_socket)");
-  app.add_option("--var-dir", options.var_dir,
-                 "State directory: the default configuration's backing file and persistent reservations (pr/)")
+  app.add_option(
+         "--var-dir", options.var_dir,
+         "State directory: the default configuration's backing file, persistent reservations "
+         "and sanitize records (pr/)")
       ->capture_default_str();
   app.set_version_flag("--version", "stgtd 0.1.0");
   CLI11_PARSE(app, argc, argv);

@@ -28,9 +28,9 @@ struct RunAs {
 base::Result<std::optional<RunAs>, std::string> resolve_run_as(const std::string& user,
                                                                 const std::string& group);
 
-// Gives `paths` (the daemon's own state: the APTPL directory, the control socket) to the new
-// identity, then sets the supplementary groups (the user's, or none), the gid and the uid,
-// and checks that root cannot be regained.
+// Gives `paths` (the daemon's own state: the directory of APTPL and sanitize records, the
+// control socket) to the new identity, then sets the supplementary groups (the user's, or
+// none), the gid and the uid, and checks that root cannot be regained.
 base::Result<void, std::string> drop_privileges(const RunAs& who,
                                                 const std::vector<std::string>& paths);
 

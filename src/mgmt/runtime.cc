@@ -17,9 +17,11 @@
 #include "base/atomic_file.h"
 #include "base/log.h"
 #include "devices/device_type.h"
-#include "reactor/reactor.h"
+#include "devices/sbc/sanitize_job.h"
+#include "devices/sbc/sanitize_record.h"
 #include "net/ip_prefix.h"
 #include "net/socket_address.h"
+#include "reactor/reactor.h"
 #include "scsi/alua.h"
 #include "scsi/it_nexus.h"
 #include "scsi/nexus_registry.h"
@@ -77,6 +79,20 @@ void attach_aptpl_state(scsi::LogicalUnit& lu, const std::string& pr_dir,
                 path, s.registrations.size(), s.type ? "reserved" : "not reserved");
 }
 
+// SBC-4 4.11.2: a sanitize interrupted by a restart or a power loss resumes, and failure mode
+// persists. The record sits next to the APTPL file, "<var_dir>/pr/<NAA designator>.sanitize"
+// (devices/sbc/sanitize_record.h). Stores whose data does not outlive the daemon (memory,
+// null) keep none: after a restart there is nothing left to sanitize. Returns the operation
+// to start again once the LU is published.
+std::optional<devices::sbc::SanitizeRequest> attach_sanitize_state(scsi::LogicalUnit& lu,
+                                                                   const config::LunConfig& lc,
+                                                                   const std::string& pr_dir,
+                                                                   const std::string& where) {
+  if (pr_dir.empty() || lc.store == "memory" || lc.store == "null") return std::nullopt;
+  lu.set_sanitize_record_path(fmt::format("{}/{:016x}.sanitize", pr_dir, lu.identity().naa));
+  return devices::sbc::restore_sanitize(lu, where);
+}
+
 // Two LUN configurations that differ in their size and offline state alone: the LU is kept,
 // resized in place and taken offline or online.
 bool only_size_or_offline_differs(const config::LunConfig& a, config::LunConfig b) {
@@ -91,7 +107,7 @@ Runtime::Runtime(iscsi::IscsiServer& server, std::string config_path, std::strin
     : server_(server), config_path_(std::move(config_path)), pr_dir_(std::move(pr_dir)) {}
 
 base::Result<std::shared_ptr<scsi::LogicalUnit>, std::string> Runtime::open_lu(
-    const std::string& iqn, const config::LunConfig& lc) const {
+    const std::string& iqn, const config::LunConfig& lc) {
   backing::StoreRegistry registry;
   backing::register_builtin_backing_stores(registry);
   backing::StoreSpec spec{lc.store, lc.path, lc.size, lc.read_only};
@@ -123,8 +139,28 @@ base::Result<std::shared_ptr<scsi::LogicalUnit>, std::string> Runtime::open_lu(
                             ": the store holds less than one " + std::to_string(lc.block_size) +
                             "-byte block");
   }
-  attach_aptpl_state(*lu, pr_dir_, "target " + iqn + " LUN " + std::to_string(lc.id));
+  const std::string where = "target " + iqn + " LUN " + std::to_string(lc.id);
+  attach_aptpl_state(*lu, pr_dir_, where);
+  if (auto resumed = attach_sanitize_state(*lu, lc, pr_dir_, where)) {
+    pending_sanitizes_.push_back({lu, std::move(*resumed)});
+  }
   return lu;
+}
+
+// The LU answers SANITIZE IN PROGRESS since open_lu(); its job starts now that it is
+// published (an LU opened by a change that then failed is never published: its job does
+// not start, and the record stays for the next open). One reactor per LU, by its NAA.
+void Runtime::start_pending_sanitizes() {
+  std::vector<PendingSanitize> pending = std::move(pending_sanitizes_);
+  pending_sanitizes_.clear();
+  for (PendingSanitize& p : pending) {
+    const unsigned at = unsigned(p.lu->identity().naa % server_.reactor_count());
+    reactor::Reactor& r = server_.reactor_at(at);
+    r.post([&r, lu = std::move(p.lu), request = std::move(p.request)]() mutable {
+      devices::sbc::SanitizeJob::start(&r, &r.buffers(), std::move(lu), std::move(request),
+                                       nullptr);
+    });
+  }
 }
 
 // The target port groups of a target (ALUA): as configured, or one group of every portal
@@ -230,6 +266,7 @@ std::shared_ptr<iscsi::Catalog> Runtime::make_catalog(
 }
 
 base::Result<void, std::string> Runtime::start(config::Config cfg) {
+  pending_sanitizes_.clear();
   std::map<std::string, LuMap> lus;
   for (const config::TargetConfig& tc : cfg.targets) {
     LuMap& map = lus[tc.iqn];
@@ -243,6 +280,7 @@ base::Result<void, std::string> Runtime::start(config::Config cfg) {
   lus_ = std::move(lus);
   config_ = std::move(cfg);
   server_.publish(make_catalog(config_, targets_));
+  start_pending_sanitizes();
   return {};
 }
 
@@ -277,6 +315,12 @@ std::vector<Runtime::LuRef> Runtime::logical_units() const {
 
 base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
                                                    const ApplyOptions& options) {
+  // Sanitizes found by open_lu() start only if the change is committed; a change that fails
+  // drops them with the LUs it opened (their records stay for the next open).
+  struct DropPending {
+    std::vector<PendingSanitize>& pending;
+    ~DropPending() { pending.clear(); }
+  } drop_pending{pending_sanitizes_};
   next.source = config_.source;
   if (auto valid = config::validate_config(next); !valid) {
     return rpc_error(RpcErrorCode::kInvalidConfig, valid.error().to_string());
@@ -431,6 +475,16 @@ base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
         return rpc_error(RpcErrorCode::kInUse, "portal " + address + " has " + std::to_string(n) +
                                                    " session(s); use --force to remove it");
       }
+    }
+  }
+  // The replacement would read the sanitize record the running job still owns and start the
+  // operation a second time on the new LU: refused, even with --force, until the job ends.
+  for (const Replaced& r : replaced_luns) {
+    const std::shared_ptr<scsi::LogicalUnit> lu = live_lu(r.iqn, r.id);
+    if (lu != nullptr && lu->sanitize_state() == scsi::LogicalUnit::SanitizeState::kRunning) {
+      return rpc_error(RpcErrorCode::kInUse, lun_name(r.iqn, r.id) +
+                                                 " is being sanitized; change it once the "
+                                                 "sanitize has ended");
     }
   }
   if (options.dry_run) return report;
@@ -602,6 +656,18 @@ base::Result<ApplyReport, RpcError> Runtime::apply(config::Config next,
   // ---- 6. commit and write back ----
   targets_ = std::move(next_targets);
   lus_ = std::move(next_lus);
+  start_pending_sanitizes();
+  // A removed LU (not one replaced under the same number) takes its sanitize record along.
+  for (const auto& [iqn, map] : old_lus) {
+    const auto now = lus_.find(iqn);
+    for (const auto& [id, entry] : map) {
+      if (now != lus_.end() && now->second.count(id) != 0) continue;
+      if (auto dropped = entry.lu->drop_sanitize_record(); !dropped) {
+        STGT_LOG_WARN("{}: cannot remove its sanitize record: {}", lun_name(iqn, id),
+                      dropped.error());
+      }
+    }
+  }
   for (auto it = controllers_.begin(); it != controllers_.end();) {
     it = targets_.count(it->first) == 0 ? controllers_.erase(it) : std::next(it);
   }

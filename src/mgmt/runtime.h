@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "devices/sbc/sanitize_job.h"
 #include "mgmt/json_rpc.h"
 #include "scsi/logical_unit.h"
 #include "scsi/target.h"
@@ -49,7 +50,7 @@ class Runtime {
  public:
   // `config_path`: where accepted changes are written back ("" = nowhere, e.g. the built-in
   // demo configuration). `pr_dir`: where LUs keep their APTPL persistent reservation state
-  // ("" = APTPL disabled).
+  // and their sanitize records ("" = APTPL disabled, sanitize state not persisted).
   Runtime(iscsi::IscsiServer& server, std::string config_path, std::string pr_dir = {});
 
   // Builds everything in `cfg` and publishes it (before the server accepts connections).
@@ -81,8 +82,11 @@ class Runtime {
   };
   using LuMap = std::map<uint32_t, LuEntry>;
 
+  // Opens the store and builds the LU, restoring its APTPL and sanitize state; a sanitize
+  // to resume is queued in pending_sanitizes_ until the LU is published.
   base::Result<std::shared_ptr<scsi::LogicalUnit>, std::string> open_lu(
-      const std::string& iqn, const config::LunConfig& lc) const;
+      const std::string& iqn, const config::LunConfig& lc);
+  void start_pending_sanitizes();
   std::shared_ptr<scsi::Target> make_target(const config::Config& cfg,
                                             const config::TargetConfig& tc, const LuMap& luns);
   std::shared_ptr<iscsi::Catalog> make_catalog(
@@ -97,6 +101,12 @@ class Runtime {
   std::map<std::string, LuMap> lus_;  // by target IQN
   std::map<std::string, std::shared_ptr<scsi::LogicalUnit>> controllers_;
   std::map<std::string, std::shared_ptr<const scsi::Target>> targets_;
+  // Sanitizes interrupted by the last stop, found by open_lu() (devices/sbc/sanitize_record.h).
+  struct PendingSanitize {
+    std::shared_ptr<scsi::LogicalUnit> lu;
+    devices::sbc::SanitizeRequest request;
+  };
+  std::vector<PendingSanitize> pending_sanitizes_;
 };
 
 }  // namespace stgt::mgmt

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "base/atomic_file.h"
+
 namespace stgt::scsi {
 
 LogicalUnit::LogicalUnit(const DeviceType& type, std::unique_ptr<backing::BackingStore> store,
@@ -50,6 +52,21 @@ void LogicalUnit::set_removal_prevented(uint64_t nexus_id, bool prevent) {
 bool LogicalUnit::prevented_by(uint64_t nexus_id) const {
   const std::lock_guard lock(prevent_mu_);
   return std::find(preventing_.begin(), preventing_.end(), nexus_id) != preventing_.end();
+}
+
+base::Result<void, std::string> LogicalUnit::write_sanitize_record(std::string_view image) {
+  if (sanitize_record_path_.empty()) return {};
+  const std::lock_guard lock(sanitize_record_mu_);
+  if (sanitize_record_dropped_) return {};
+  return image.empty() ? base::remove_file_durably(sanitize_record_path_)
+                       : base::write_file_atomic(sanitize_record_path_, image);
+}
+
+base::Result<void, std::string> LogicalUnit::drop_sanitize_record() {
+  if (sanitize_record_path_.empty()) return {};
+  const std::lock_guard lock(sanitize_record_mu_);
+  sanitize_record_dropped_ = true;
+  return base::remove_file_durably(sanitize_record_path_);
 }
 
 void LogicalUnit::release_nexus(uint64_t nexus_id) {

@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "backing/backing_store.h"
@@ -125,16 +126,32 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   enum class SanitizeState : uint8_t { kIdle, kRunning, kFailed };
   SanitizeState sanitize_state() const { return sanitize_state_.load(std::memory_order_acquire); }
   // kIdle or kFailed -> kRunning; false (nothing changed) if a sanitize already runs.
-  bool begin_sanitize(bool ause) {
+  // `previous`, if not null, gets the state left (for abandon_sanitize()).
+  bool begin_sanitize(bool ause, SanitizeState* previous = nullptr) {
     SanitizeState s = sanitize_state_.load(std::memory_order_acquire);
     do {
       if (s == SanitizeState::kRunning) return false;
     } while (!sanitize_state_.compare_exchange_weak(s, SanitizeState::kRunning,
                                                     std::memory_order_acq_rel));
+    if (previous != nullptr) *previous = s;
     sanitize_ause_.store(ause, std::memory_order_relaxed);
     sanitize_progress_.store(0, std::memory_order_relaxed);
     return true;
   }
+  // kRunning -> `previous` with its AUSE, for a sanitize that could not start after all
+  // (its record could not be made durable): as if begin_sanitize() had not been called.
+  void abandon_sanitize(SanitizeState previous, bool previous_ause) {
+    sanitize_ause_.store(previous_ause, std::memory_order_relaxed);
+    sanitize_progress_.store(0, std::memory_order_relaxed);
+    sanitize_state_.store(previous, std::memory_order_release);
+  }
+  // kIdle or kFailed -> kFailed with `ause` (a failure mode restored at start-up).
+  void enter_sanitize_failure(bool ause) {
+    sanitize_ause_.store(ause, std::memory_order_relaxed);
+    sanitize_state_.store(SanitizeState::kFailed, std::memory_order_release);
+  }
+  // AUSE of the running or failed sanitize.
+  bool sanitize_ause() const { return sanitize_ause_.load(std::memory_order_relaxed); }
   // kRunning -> kIdle (ok) or kFailed.
   void end_sanitize(bool ok) {
     sanitize_progress_.store(0, std::memory_order_relaxed);
@@ -150,6 +167,20 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   }
   uint16_t sanitize_progress() const { return sanitize_progress_.load(std::memory_order_relaxed); }
   void set_sanitize_progress(uint16_t v) { sanitize_progress_.store(v, std::memory_order_relaxed); }
+  // Where the sanitize state survives a restart (SBC-4 4.11.2: a sanitize interrupted by a
+  // power loss resumes; failure mode persists). Empty: not persisted (a store whose data
+  // does not outlive the daemon, or no state directory). Set once before the LU is
+  // published (mgmt/runtime.cc); the record's format is devices/sbc/sanitize_record.h.
+  void set_sanitize_record_path(std::string path) { sanitize_record_path_ = std::move(path); }
+  const std::string& sanitize_record_path() const { return sanitize_record_path_; }
+  // Makes `image` the durable record (write temp, fsync, rename, fsync dir), or removes it
+  // durably when `image` is empty. Succeeds doing nothing without a path or once the record
+  // was dropped. Blocks on fsync: called only when a sanitize starts or ends, or at
+  // EXIT FAILURE MODE (rare commands whose answer must wait for durability, like APTPL).
+  base::Result<void, std::string> write_sanitize_record(std::string_view image);
+  // The LU was removed (control plane): its record goes, and a sanitize still running on it
+  // leaves none behind when it ends.
+  base::Result<void, std::string> drop_sanitize_record();
 
   // Prevention is held per I_T nexus (SBC-4 5.15, SPC-5 6.x): removal is prevented while
   // any nexus prevents it, and a nexus's prevention ends with the nexus or a LU reset.
@@ -211,6 +242,9 @@ class LogicalUnit : public std::enable_shared_from_this<LogicalUnit> {
   std::atomic<SanitizeState> sanitize_state_{SanitizeState::kIdle};
   std::atomic<uint16_t> sanitize_progress_{0};
   std::atomic<bool> sanitize_ause_{false};
+  std::string sanitize_record_path_;
+  std::mutex sanitize_record_mu_;         // orders record writes against drop_sanitize_record()
+  bool sanitize_record_dropped_ = false;  // guarded by sanitize_record_mu_
   mutable std::mutex prevent_mu_;
   std::vector<uint64_t> preventing_;  // ItNexus::id() of every nexus that prevents removal
   std::atomic<uint32_t> preventing_count_{0};

@@ -8,6 +8,7 @@
 
 #include "base/byte_order.h"
 #include "devices/sbc/sanitize_job.h"
+#include "devices/sbc/sanitize_record.h"
 #include "devices/sbc/sbc.h"
 #include "devices/spc/cdb.h"
 #include "scsi/logical_unit.h"
@@ -99,10 +100,20 @@ bool decode_overwrite(scsi::Command& cmd, SanitizeRequest& out) {
 void start(scsi::Command& cmd, SanitizeRequest request) {
   scsi::LogicalUnit& lu = *cmd.lu;
   const bool immed = (cmd.cdb[1] & kImmed) != 0;
+  const bool ause = (cmd.cdb[1] & kAuse) != 0;
   // Another nexus may have started one since the SAM gate looked.
-  if (!lu.begin_sanitize((cmd.cdb[1] & kAuse) != 0)) {
+  scsi::LogicalUnit::SanitizeState previous{};
+  const bool previous_ause = lu.sanitize_ause();
+  if (!lu.begin_sanitize(ause, &previous)) {
     cmd.complete_sense(scsi::SenseReason::kLunNotReadySanitizeInProgress,
                        {.progress = lu.sanitize_progress()});
+    return;
+  }
+  // SBC-4 4.11.2: an operation interrupted by a power loss resumes after power on, so it is
+  // durable before the first block changes; one that cannot be recorded does not start.
+  if (!record_sanitize_running(lu, request, ause)) {
+    lu.abandon_sanitize(previous, previous_ause);
+    cmd.complete_sense(scsi::SenseReason::kInternalTargetFailure);
     return;
   }
   SanitizeJob::start(cmd.reactor, cmd.pool, lu.shared_from_this(), std::move(request),
@@ -146,7 +157,8 @@ void sanitize_block_erase(scsi::Command& cmd) {
 
 // SBC-4 5.30.4 EXIT FAILURE MODE (1Fh): leaves the failure mode of a sanitize that failed
 // with AUSE set; after one with AUSE clear only a successful sanitize does (SBC-4 4.11.4),
-// so the request is an invalid field. Nothing to leave: GOOD.
+// so the request is an invalid field. Nothing to leave: GOOD. A failure mode whose record
+// cannot be removed is not left (HARDWARE ERROR, INTERNAL TARGET FAILURE).
 void sanitize_exit_failure_mode(scsi::Command& cmd) {
   if (!check_cdb(cmd)) return;
   if (cdb_be16(cmd, 7) != 0) {
@@ -154,11 +166,22 @@ void sanitize_exit_failure_mode(scsi::Command& cmd) {
     return;
   }
   scsi::LogicalUnit& lu = *cmd.lu;
-  if (lu.sanitize_state() == scsi::LogicalUnit::SanitizeState::kFailed &&
-      !lu.exit_sanitize_failure()) {
+  if (lu.sanitize_state() != scsi::LogicalUnit::SanitizeState::kFailed) {
+    cmd.complete_good();
+    return;
+  }
+  if (!lu.sanitize_ause()) {
     cmd.fail_cdb_field(1, 4);
     return;
   }
+  // The failure mode persists (sanitize_record.h): its record goes first, so the LU never
+  // leaves failure mode while a restart would bring it back.
+  if (!clear_sanitize_record(lu)) {
+    cmd.complete_sense(scsi::SenseReason::kInternalTargetFailure);
+    return;
+  }
+  // False only if a new SANITIZE started meanwhile (its record is newer than the removal).
+  (void)lu.exit_sanitize_failure();
   cmd.complete_good();
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "devices/sbc/sanitize_record.h"
 #include "reactor/reactor.h"
 #include "scsi/logical_unit.h"
 
@@ -172,6 +173,15 @@ void SanitizeJob::flushed(scsi::Command& io, int64_t result) {
 
 void SanitizeJob::finish(bool ok) {
   buffer_.reset();
+  // The record changes before the state (sanitize_record.h): a success whose record cannot be
+  // removed is reported as a failure, so the LU never takes writes that a restart would
+  // sanitize again; a failure that cannot be recorded keeps the "running" record, and the
+  // operation runs again at the next start.
+  if (ok) {
+    ok = clear_sanitize_record(*lu_);
+  } else {
+    (void)record_sanitize_failed(*lu_, lu_->sanitize_ause());
+  }
   lu_->extents().release(hold_);
   lu_->end_sanitize(ok);
   scsi::Command* const waiter = waiter_;

@@ -20,7 +20,10 @@
 // and owns itself: when done it updates the LU's sanitize state, completes the waiting
 // command (SANITIZE without IMMED, unless task management let it go) and deletes itself.
 // With a null reactor (unit tests) everything runs inline. A job still running when the
-// daemon stops is dropped with its reactor.
+// daemon stops is dropped with its reactor; its durable record (sanitize_record.h) stays, so
+// the operation starts again when the LU is next opened. Ending, the job removes the record
+// (success) or records failure mode before it changes the LU's state: blocking fsyncs on the
+// reactor, once per sanitize.
 #pragma once
 
 #include <sys/uio.h>

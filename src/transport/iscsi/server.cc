@@ -137,6 +137,10 @@ unsigned IscsiServer::reactor_count() const {
   return reactors_.size();
 }
 
+reactor::Reactor& IscsiServer::reactor_at(unsigned i) {
+  return reactors_.at(i);
+}
+
 std::vector<PortalInfo> IscsiServer::portals() const {
   std::lock_guard lock(listeners_mu_);
   std::vector<PortalInfo> out;

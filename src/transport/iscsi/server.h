@@ -127,6 +127,9 @@ class IscsiServer {
   void start();
   // Reactors connections are spread over (LU statistics keep one shard per reactor).
   unsigned reactor_count() const;
+  // Reactor `i` (< reactor_count()): work the control plane starts on a reactor, such as a
+  // sanitize resumed at start-up, is posted to it.
+  reactor::Reactor& reactor_at(unsigned i);
   // The addresses actually bound (with the real port when 0 was asked for).
   std::vector<PortalInfo> portals() const;
   void publish(std::shared_ptr<const Catalog> catalog);

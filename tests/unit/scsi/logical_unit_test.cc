@@ -76,6 +76,31 @@ TEST(LogicalUnit, SanitizeStateMachine) {
   EXPECT_TRUE(bool(lu.resize(4096 * 8)));
 }
 
+// A sanitize whose record cannot be written is abandoned: the LU goes back to the state and
+// AUSE it had. A failure mode restored at start-up is failure mode with the recorded AUSE.
+TEST(LogicalUnit, SanitizeAbandonAndRestoredFailure) {
+  using State = LogicalUnit::SanitizeState;
+  LogicalUnit lu(test::kFakeType, std::make_unique<backing::NullStore>(4096 * 4), {},
+                 LuSettings{.block_size = 4096});
+  State previous = State::kRunning;
+  ASSERT_TRUE(lu.begin_sanitize(true, &previous));
+  EXPECT_EQ(previous, State::kIdle);
+  lu.abandon_sanitize(previous, false);
+  EXPECT_EQ(lu.sanitize_state(), State::kIdle);
+  lu.enter_sanitize_failure(true);
+  EXPECT_EQ(lu.sanitize_state(), State::kFailed);
+  EXPECT_TRUE(lu.sanitize_ause());
+  ASSERT_TRUE(lu.begin_sanitize(false, &previous));
+  EXPECT_EQ(previous, State::kFailed);
+  EXPECT_FALSE(lu.sanitize_ause());
+  lu.abandon_sanitize(previous, true);
+  EXPECT_EQ(lu.sanitize_state(), State::kFailed);
+  EXPECT_TRUE(lu.exit_sanitize_failure());
+  // Without a record path nothing is persisted and nothing fails.
+  EXPECT_TRUE(bool(lu.write_sanitize_record("x")));
+  EXPECT_TRUE(bool(lu.drop_sanitize_record()));
+}
+
 TEST(LogicalUnit, ModeParameters) {
   LogicalUnit lu(test::kFakeType, nullptr, {}, LuSettings{.write_cache = false});
   EXPECT_FALSE(lu.wce());
