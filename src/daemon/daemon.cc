@@ -24,6 +24,7 @@
 #include "config/config.h"
 #include "daemon/privileges.h"
 #include "devices/device_type.h"
+#include "devices/sbc/sanitize_job.h"
 #include "mgmt/control_socket.h"
 #include "mgmt/json_rpc.h"
 #include "mgmt/metrics_server.h"
@@ -292,6 +293,10 @@ int run(const DaemonOptions& options) {
   }
   server.shutdown();
   (*group)->stop();
+  // A sanitize still running stops here; its record brings it back at the next start.
+  if (const size_t n = devices::sbc::SanitizeJob::drop_stopped(); n > 0) {
+    STGT_LOG_INFO("{} sanitize operation(s) interrupted; they resume at the next start", n);
+  }
   return 0;
 }
 

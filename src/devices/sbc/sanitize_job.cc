@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <mutex>
+#include <unordered_set>
 
 #include "devices/sbc/sanitize_record.h"
 #include "reactor/reactor.h"
@@ -9,10 +11,45 @@
 
 namespace stgt::devices::sbc {
 
+namespace {
+
+// Every job alive, from any reactor: what drop_stopped() deletes at shutdown.
+std::mutex g_jobs_mu;
+std::unordered_set<SanitizeJob*>& live_jobs() {
+  static std::unordered_set<SanitizeJob*> jobs;
+  return jobs;
+}
+
+}  // namespace
+
+size_t SanitizeJob::drop_stopped() {
+  std::unordered_set<SanitizeJob*> jobs;
+  {
+    std::lock_guard lock(g_jobs_mu);
+    jobs.swap(live_jobs());
+  }
+  for (SanitizeJob* job : jobs) {
+    // Its command (if any) belongs to a session that is gone by now; no store call of it
+    // completes any more.
+    job->waiter_ = nullptr;
+    delete job;
+  }
+  return jobs.size();
+}
+
+SanitizeJob::~SanitizeJob() {
+  std::lock_guard lock(g_jobs_mu);
+  live_jobs().erase(this);
+}
+
 void SanitizeJob::start(reactor::Reactor* r, base::BufferPool* pool,
                         std::shared_ptr<scsi::LogicalUnit> lu, SanitizeRequest request,
                         scsi::Command* waiter) {
   auto* job = new SanitizeJob(r, pool, std::move(lu), std::move(request), waiter);
+  {
+    std::lock_guard lock(g_jobs_mu);
+    live_jobs().insert(job);
+  }
   if (waiter != nullptr) {
     waiter->device_context = job;
     waiter->on_abort = detach;

@@ -20,8 +20,8 @@
 // and owns itself: when done it updates the LU's sanitize state, completes the waiting
 // command (SANITIZE without IMMED, unless task management let it go) and deletes itself.
 // With a null reactor (unit tests) everything runs inline. A job still running when the
-// daemon stops is dropped with its reactor; its durable record (sanitize_record.h) stays, so
-// the operation starts again when the LU is next opened. Ending, the job removes the record
+// daemon stops is deleted by drop_stopped() once the reactors have stopped; its durable
+// record (sanitize_record.h) stays, so the operation starts again when the LU is next opened. Ending, the job removes the record
 // (success) or records failure mode before it changes the LU's state: blocking fsyncs on the
 // reactor, once per sanitize.
 #pragma once
@@ -77,9 +77,16 @@ class SanitizeJob final {
   // with TASK ABORTED from the reactor's loop (inline with a null reactor); the job goes on.
   static void detach(scsi::Command& waiter);
 
+  // Daemon shutdown, once every reactor thread has stopped (ReactorGroup::stop) and before
+  // the reactors and their pools are destroyed: deletes the jobs still running, without
+  // touching their durable records (the operation starts again at the next open). Returns
+  // how many there were.
+  static size_t drop_stopped();
+
  private:
   SanitizeJob(reactor::Reactor* r, base::BufferPool* pool, std::shared_ptr<scsi::LogicalUnit> lu,
               SanitizeRequest request, scsi::Command* waiter);
+  ~SanitizeJob();
   static void locked(scsi::Command& hold);
   static void chunk_done(scsi::Command& io, int64_t result);
   static void flushed(scsi::Command& io, int64_t result);
