@@ -79,13 +79,10 @@ struct Resolved {
 // SBC-4 4.11.2: the commands a logical unit processes while a sanitize runs (SPC-5 opcodes,
 // the same for every device type; only a disk LU can be sanitizing), and SANITIZE itself,
 // the one command that still reaches the medium after a failed sanitize.
-constexpr uint8_t kRequestSenseOpcode = 0x03;
-constexpr uint8_t kInquiryOpcode = 0x12;
-constexpr uint8_t kSanitizeOpcode = 0x48;
-constexpr uint8_t kReportLunsOpcode = 0xa0;
+constexpr uint8_t kSanitize = 0x48;
 
 bool runs_while_sanitizing(uint8_t opcode) {
-  return opcode == kInquiryOpcode || opcode == kReportLunsOpcode || opcode == kRequestSenseOpcode;
+  return opcode == kInquiry || opcode == kReportLuns || opcode == kRequestSense;
 }
 
 // Opcode table lookup; service-action opcodes by CDB byte 1 bits 4..0 (SPC-5 4.2.5.1).
@@ -313,7 +310,7 @@ void submit(Command& cmd) {
       return;
     }
     // SBC-4 4.11.4: after a failed sanitize only another SANITIZE reaches the medium.
-    if (sanitize == LogicalUnit::SanitizeState::kFailed && cmd.cdb[0] != kSanitizeOpcode) {
+    if (sanitize == LogicalUnit::SanitizeState::kFailed && cmd.cdb[0] != kSanitize) {
       cmd.complete_sense(SenseReason::kSanitizeFailed);
       return;
     }
