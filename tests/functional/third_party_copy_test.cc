@@ -174,7 +174,7 @@ TEST_F(ThirdPartyCopyTest, BadDescriptorsAreRefusedAndWriteNothing) {
 
   // A parameter list shorter than its header says: PARAMETER LIST LENGTH ERROR.
   Bytes truncated = copy_list(1, {cscd(naa1_), cscd(naa2_)}, {b2b(0, 1, 8, 0, 0)});
-  truncated.resize(truncated.size() - 4);
+  truncated.erase(truncated.end() - 4, truncated.end());
   o = xcopy(s_, 1, truncated);
   EXPECT_EQ(o.status, SCSI_STATUS_CHECK_CONDITION);
   EXPECT_EQ(o.asc, 0x1a);
