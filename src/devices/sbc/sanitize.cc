@@ -155,6 +155,28 @@ void sanitize_block_erase(scsi::Command& cmd) {
   start(cmd, SanitizeRequest{.kind = SanitizeRequest::Kind::kBlockErase});
 }
 
+bool crypto_erase_offered(const scsi::LogicalUnit& lu) {
+  return lu.store() != nullptr && lu.store()->supports_crypto_erase();
+}
+
+// SBC-4 5.30.2 CRYPTOGRAPHIC ERASE (03h): no parameter list. The store replaces its media
+// encryption key (durably, before it switches), so every block reads back as unspecified
+// data afterwards (VPD B1h WACEREQ 01b); thin LUs keep reading unmapped blocks as zeros.
+// Dispatched only where crypto_erase_offered() (the opcode table's offered hook); the same
+// checks as the other service actions otherwise.
+void sanitize_crypto_erase(scsi::Command& cmd) {
+  if (!check_cdb(cmd)) return;
+  if (cdb_be16(cmd, 7) != 0) {
+    cmd.fail_cdb_field(7);
+    return;
+  }
+  if (cmd.write_protected()) {
+    cmd.complete_sense(scsi::SenseReason::kWriteProtected);
+    return;
+  }
+  start(cmd, SanitizeRequest{.kind = SanitizeRequest::Kind::kCryptoErase});
+}
+
 // SBC-4 5.30.4 EXIT FAILURE MODE (1Fh): leaves the failure mode of a sanitize that failed
 // with AUSE set; after one with AUSE clear only a successful sanitize does (SBC-4 4.11.4),
 // so the request is an invalid field. Nothing to leave: GOOD. A failure mode whose record

@@ -7,6 +7,7 @@
 #include "base/atomic_file.h"
 #include "base/crc32c.h"
 #include "base/log.h"
+#include "devices/sbc/sbc.h"
 #include "scsi/logical_unit.h"
 
 namespace stgt::devices::sbc {
@@ -82,6 +83,8 @@ base::Result<SanitizeRecord, std::string> decode_operation(std::string_view body
     r.request.kind = SanitizeRequest::Kind::kOverwrite;
   } else if (v == "block-erase") {
     r.request.kind = SanitizeRequest::Kind::kBlockErase;
+  } else if (v == "crypto-erase") {
+    r.request.kind = SanitizeRequest::Kind::kCryptoErase;
   } else {
     return malformed("action");
   }
@@ -109,8 +112,10 @@ std::string encode_sanitize_record(const SanitizeRecord& record) {
   if (running) {
     const SanitizeRequest& q = record.request;
     const bool overwrite = q.kind == SanitizeRequest::Kind::kOverwrite;
-    s += fmt::format("action {}\ninvert {}\npasses {}\n", overwrite ? "overwrite" : "block-erase",
-                     q.invert ? 1 : 0, q.passes);
+    const char* action = overwrite ? "overwrite"
+                         : q.kind == SanitizeRequest::Kind::kBlockErase ? "block-erase"
+                                                                        : "crypto-erase";
+    s += fmt::format("action {}\ninvert {}\npasses {}\n", action, q.invert ? 1 : 0, q.passes);
     if (overwrite) {
       s += "pattern ";
       for (const uint8_t b : q.pattern)
@@ -201,6 +206,16 @@ std::optional<SanitizeRequest> restore_sanitize(scsi::LogicalUnit& lu, const std
     STGT_LOG_ERROR(
         "{}: {} records a sanitize in progress but the LU is read-only; it starts "
         "in sanitize failure mode and the sanitize resumes once it is writable",
+        where, path);
+    lu.enter_sanitize_failure(false);
+    return std::nullopt;
+  }
+  if (record->request.kind == SanitizeRequest::Kind::kCryptoErase && !crypto_erase_offered(lu)) {
+    // The LU's store no longer encrypts (configuration changed): the erase cannot resume,
+    // and the data it was meant to destroy must not be served as if it had.
+    STGT_LOG_ERROR(
+        "{}: {} records a cryptographic erase in progress but the LU's store does not "
+        "encrypt any more; it starts in sanitize failure mode",
         where, path);
     lu.enter_sanitize_failure(false);
     return std::nullopt;
