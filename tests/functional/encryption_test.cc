@@ -15,7 +15,6 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 #include <vector>
 
 #include "control_client.h"
@@ -26,32 +25,15 @@ namespace stgt::functional {
 namespace {
 
 using Bytes = std::vector<uint8_t>;
-using Clock = std::chrono::steady_clock;
 
 constexpr uint64_t kLunSize = uint64_t{64} << 20;
 constexpr uint64_t kLunBlocks = kLunSize / kBlockSize;
 constexpr size_t kRun = 256 * kBlockSize;  // what libiscsi's Sanitize.CryptoErase writes
 
-struct Reply {
-  int status = -1;
-  int key = 0;
-  int ascq = 0;
-  Bytes data;
-};
+using Reply = ScsiReply;
 
 Reply command(IscsiSession& s, Bytes cdb, uint32_t in_length = 0, uint32_t lun = 1) {
-  scsi_task* task = scsi_create_task(int(cdb.size()), cdb.data(),
-                                     in_length > 0 ? SCSI_XFER_READ : SCSI_XFER_NONE,
-                                     int(in_length));
-  Reply r;
-  if (task == nullptr) return r;
-  if (iscsi_scsi_command_sync(s.get(), int(lun), task, nullptr) == nullptr) return r;
-  r.status = task->status;
-  r.key = task->sense.key;
-  r.ascq = task->sense.ascq;
-  r.data.assign(task->datain.data, task->datain.data + task->datain.size);
-  scsi_free_scsi_task(task);
-  return r;
+  return send_cdb(s, std::move(cdb), {}, in_length, lun);
 }
 
 const Bytes kCryptoErase = {0x48, 0x03, 0, 0, 0, 0, 0, 0, 0, 0};

@@ -8,13 +8,12 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <memory>
 
 #include <fmt/format.h>
 
-#include "base/crc32c.h"
+#include "base/sealed_text.h"
 #include "base/unique_fd.h"
 
 namespace stgt::backing::crypt {
@@ -70,36 +69,8 @@ std::string encode_hex(const uint8_t* data, size_t len) {
   return s;
 }
 
-// One "key value" line off the front of `body`, which must have key `key`.
-bool take_field(std::string_view& body, std::string_view key, std::string_view& value) {
-  const size_t nl = body.find('\n');
-  if (nl == std::string_view::npos) return false;
-  const std::string_view line = body.substr(0, nl);
-  body.remove_prefix(nl + 1);
-  if (line.size() <= key.size() || line.substr(0, key.size()) != key || line[key.size()] != ' ') {
-    return false;
-  }
-  value = line.substr(key.size() + 1);
-  return true;
-}
-
 base::Unexpected<std::string> damaged(std::string_view what) {
   return base::unexpected(fmt::format("damaged wrapped key file ({})", what));
-}
-
-// The body before the crc32c line, once the checksum verifies.
-base::Result<std::string_view, std::string> verified_body(std::string_view image) {
-  const size_t crc_at = image.rfind("crc32c ");
-  if (crc_at == std::string_view::npos || (crc_at != 0 && image[crc_at - 1] != '\n')) {
-    return damaged("no crc32c line");
-  }
-  const std::string_view crc_line = image.substr(crc_at + 7);
-  if (crc_line.size() != 9 || crc_line.back() != '\n') return damaged("malformed crc32c line");
-  uint32_t crc = 0;
-  const auto [p, ec] = std::from_chars(crc_line.data(), crc_line.data() + 8, crc, 16);
-  if (ec != std::errc() || p != crc_line.data() + 8) return damaged("malformed crc32c line");
-  if (base::crc32c(image.data(), crc_at) != crc) return damaged("checksum mismatch");
-  return image.substr(0, crc_at);
 }
 
 // AES key wrap with padding (RFC 5649) of `in` under `kek`; encrypt or decrypt. Returns the
@@ -183,15 +154,13 @@ base::Result<std::string, std::string> wrap_mek(const Kek& kek, const Mek& mek) 
   std::array<uint8_t, kWrappedBytes + 16> wrapped{};
   const int n = key_wrap(kek, true, mek.data(), int(mek.size()), wrapped.data());
   if (n != int(kWrappedBytes)) return base::unexpected(std::string("AES key wrap failed"));
-  std::string s = fmt::format("{}\ncipher {}\nwrapped {}\n", kHeader, kCipher,
-                              encode_hex(wrapped.data(), kWrappedBytes));
-  s += fmt::format("crc32c {:08x}\n", base::crc32c(s.data(), s.size()));
-  return s;
+  return base::seal(fmt::format("{}\ncipher {}\nwrapped {}\n", kHeader, kCipher,
+                                encode_hex(wrapped.data(), kWrappedBytes)));
 }
 
 base::Result<Mek, std::string> unwrap_mek(const Kek& kek, std::string_view image) {
-  auto verified = verified_body(image);
-  if (!verified) return base::unexpected(verified.error());
+  auto verified = base::unseal(image);
+  if (!verified) return damaged(verified.error());
   std::string_view body = verified.value();
   const size_t nl = body.find('\n');
   if (nl == std::string_view::npos || body.substr(0, nl) != kHeader) {
@@ -199,9 +168,9 @@ base::Result<Mek, std::string> unwrap_mek(const Kek& kek, std::string_view image
   }
   body.remove_prefix(nl + 1);
   std::string_view v;
-  if (!take_field(body, "cipher", v) || v != kCipher) return damaged("unknown cipher");
+  if (!base::take_field(body, "cipher", v) || v != kCipher) return damaged("unknown cipher");
   std::array<uint8_t, kWrappedBytes> wrapped{};
-  if (!take_field(body, "wrapped", v) || !decode_hex(v, wrapped.data(), wrapped.size())) {
+  if (!base::take_field(body, "wrapped", v) || !decode_hex(v, wrapped.data(), wrapped.size())) {
     return damaged("malformed wrapped line");
   }
   if (!body.empty()) return damaged("unexpected lines");
