@@ -1,5 +1,6 @@
 #include "backing/crypt/crypt_store.h"
 
+#include <openssl/evp.h>
 #include <sys/stat.h>
 
 #include <cstring>
@@ -270,6 +271,41 @@ TEST(CryptFileStoreTest, KeyIsCreatedOnceAndDataSurvivesReopen) {
   Recorder e;
   ro->crypto_erase(nullptr, &e);
   EXPECT_EQ(e.result_, -EROFS);
+}
+
+// Known answer: unit u of the image is AES-256-XTS of the plaintext under the MEK (as
+// unwrapped from the .mek file) with the tweak u as a 64-bit little-endian number, exactly
+// dm-crypt's aes-xts-plain64 with 512-byte sectors.
+TEST(CryptFileStoreTest, TheImageIsXtsPlain64UnderTheWrappedKey) {
+  TempDir dir;
+  const std::string kek_path = make_kek(dir);
+  const std::string img = dir.file("disk.img");
+  auto store = open_or_die(file_spec(img, kek_path));
+  ASSERT_NE(store, nullptr);
+  const uint64_t first = 1000;  // a unit number above 255, so the tweak's byte order shows
+  const std::vector<uint8_t> data = pattern(3 * kUnit, 21);
+  ASSERT_EQ(write(*store, data, first * kUnit), int64_t(data.size()));
+  std::ifstream in(crypt::wrapped_key_path(img));
+  const std::string image((std::istreambuf_iterator<char>(in)), {});
+  auto kek = crypt::load_kek(kek_path);
+  ASSERT_TRUE(kek.ok());
+  auto mek = crypt::unwrap_mek(*kek, image);
+  ASSERT_TRUE(mek.ok()) << mek.error();
+  const std::vector<uint8_t> stored = read(crypt_of(*store).inner(), first * kUnit, data.size());
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  for (uint64_t u = 0; u < 3; ++u) {
+    uint8_t iv[16] = {};
+    for (int i = 0; i < 8; ++i) iv[i] = uint8_t((first + u) >> (8 * i));
+    uint8_t expect[kUnit];
+    int n = 0;
+    ASSERT_EQ(EVP_EncryptInit_ex(ctx, EVP_aes_256_xts(), nullptr, mek->data(), iv), 1);
+    ASSERT_EQ(EVP_EncryptUpdate(ctx, expect, &n, data.data() + u * kUnit, int(kUnit)), 1);
+    ASSERT_EQ(n, int(kUnit));
+    EXPECT_EQ(std::vector<uint8_t>(expect, expect + kUnit),
+              std::vector<uint8_t>(stored.begin() + u * kUnit, stored.begin() + (u + 1) * kUnit))
+        << "unit " << first + u;
+  }
+  EVP_CIPHER_CTX_free(ctx);
 }
 
 TEST(CryptFileStoreTest, CryptoEraseIsDurable) {
