@@ -24,7 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   std::string fixed(32, '\0');
-  for (size_t i = 0; i < fixed.size(); ++i) fixed[i] = char(i);
+  for (size_t i = 0; i < fixed.size(); ++i)
+    fixed[i] = char(i);
   const auto kek = backing::crypt::parse_kek(fixed, "fixed");
   if (!kek) std::abort();
   auto mek = backing::crypt::unwrap_mek(*kek, input);

@@ -36,10 +36,9 @@ base::Result<std::unique_ptr<BackingStore>, std::string> StoreRegistry::open(
   }
   auto store = it->second(spec);
   if (!store || !encrypted) return store;
-  return CryptStore::open(std::move(store).value(),
-                          CryptSpec{.kek_path = spec.key_file,
-                                    .key_path = key_path,
-                                    .read_only = spec.read_only});
+  return CryptStore::open(
+      std::move(store).value(),
+      CryptSpec{.kek_path = spec.key_file, .key_path = key_path, .read_only = spec.read_only});
 }
 
 void register_builtin_backing_stores(StoreRegistry& registry) {

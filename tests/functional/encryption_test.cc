@@ -211,11 +211,11 @@ TEST_F(EncryptionTest, LiveLunAddTakesTheEncryptionOptions) {
   const std::string kek = make_kek("kek", 'e');
   ControlClient control;
   ASSERT_TRUE(control.connect(stgtd_.control_socket()));
-  const std::string answer = control.call(
-      R"({"jsonrpc":"2.0","id":1,"method":"lun.add","params":{"target":")" +
-      std::string(kTargetIqn) + R"(","lun":2,"store":"file","path":")" + stgtd_.dir() +
-      R"(/lun2.img","size":)" + std::to_string(kLunSize) +
-      R"(,"encryption":"aes-256-xts","key_file":")" + kek + R"("}})");
+  const std::string answer =
+      control.call(R"({"jsonrpc":"2.0","id":1,"method":"lun.add","params":{"target":")" +
+                   std::string(kTargetIqn) + R"(","lun":2,"store":"file","path":")" + stgtd_.dir() +
+                   R"(/lun2.img","size":)" + std::to_string(kLunSize) +
+                   R"(,"encryption":"aes-256-xts","key_file":")" + kek + R"("}})");
   ASSERT_NE(answer.find("\"applied\":true"), std::string::npos) << answer;
   std::ifstream saved(stgtd_.config_path());
   const std::string text((std::istreambuf_iterator<char>(saved)), {});

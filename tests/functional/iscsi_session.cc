@@ -137,8 +137,8 @@ std::vector<uint8_t> make_pattern(uint64_t seed, size_t size) {
 ScsiReply send_cdb(IscsiSession& s, std::vector<uint8_t> cdb, std::vector<uint8_t> out,
                    uint32_t in_length, uint32_t lun) {
   const int dir = !out.empty() ? SCSI_XFER_WRITE : in_length > 0 ? SCSI_XFER_READ : SCSI_XFER_NONE;
-  scsi_task* task = scsi_create_task(int(cdb.size()), cdb.data(), dir,
-                                     int(out.empty() ? in_length : out.size()));
+  scsi_task* task =
+      scsi_create_task(int(cdb.size()), cdb.data(), dir, int(out.empty() ? in_length : out.size()));
   ScsiReply r;
   if (task == nullptr) return r;
   iscsi_data d{out.size(), out.data()};

@@ -23,7 +23,8 @@ constexpr size_t kMaxIdleCiphers = 64;
 
 uint64_t total_length(std::span<const iovec> iov) {
   uint64_t n = 0;
-  for (const iovec& v : iov) n += v.iov_len;
+  for (const iovec& v : iov)
+    n += v.iov_len;
   return n;
 }
 
@@ -107,7 +108,8 @@ class UnitCursor {
 
 void plain64_tweak(uint64_t unit, uint8_t* iv) {
   std::memset(iv, 0, 16);
-  for (int i = 0; i < 8; ++i) iv[i] = uint8_t(unit >> (8 * i));
+  for (int i = 0; i < 8; ++i)
+    iv[i] = uint8_t(unit >> (8 * i));
 }
 
 }  // namespace
@@ -123,8 +125,8 @@ class CryptStore::Op final : public StoreCompletion {
   std::span<const iovec> iov;  // read: the caller's (decrypted in place)
   uint64_t offset = 0;
   bool reading = false;
-  base::BufferChain bounce;    // write: the ciphertext, from the reactor's pool
-  std::vector<uint8_t> heap;   // write without a reactor (or a pool out of budget)
+  base::BufferChain bounce;   // write: the ciphertext, from the reactor's pool
+  std::vector<uint8_t> heap;  // write without a reactor (or a pool out of budget)
   std::array<iovec, base::BufferChain::kMaxSegments> bounce_iov{};
 };
 
@@ -135,7 +137,8 @@ class OpCache {
  public:
   static constexpr size_t kMaxCached = 1024;
   ~OpCache() {
-    for (CryptStore::Op* op : free_) delete op;
+    for (CryptStore::Op* op : free_)
+      delete op;
   }
   CryptStore::Op* acquire();
   void release(CryptStore::Op* op);
@@ -201,8 +204,7 @@ base::Result<crypt::Mek, std::string> load_or_create_mek(const BackingStore& inn
   }
   if (spec.read_only) {
     return base::unexpected(fmt::format(
-        "the wrapped media key {} is missing and a read-only LU cannot create it",
-        spec.key_path));
+        "the wrapped media key {} is missing and a read-only LU cannot create it", spec.key_path));
   }
   if (!holds_no_data(inner)) {
     return base::unexpected(fmt::format(
@@ -278,8 +280,8 @@ CryptStore::Cipher* CryptStore::acquire(bool encrypt) {
   }
   EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
   if (ctx == nullptr) return nullptr;
-  if (EVP_CipherInit_ex(ctx, EVP_aes_256_xts(), nullptr, mek_.data(), nullptr,
-                        encrypt ? 1 : 0) != 1) {
+  if (EVP_CipherInit_ex(ctx, EVP_aes_256_xts(), nullptr, mek_.data(), nullptr, encrypt ? 1 : 0) !=
+      1) {
     EVP_CIPHER_CTX_free(ctx);
     return nullptr;
   }
@@ -359,8 +361,8 @@ void CryptStore::read(reactor::Reactor* r, std::span<const iovec> iov, uint64_t 
   inner_->read(r, iov, offset, op);
 }
 
-void CryptStore::write(reactor::Reactor* r, std::span<const iovec> iov, uint64_t offset,
-                       bool fua, StoreCompletion* done) {
+void CryptStore::write(reactor::Reactor* r, std::span<const iovec> iov, uint64_t offset, bool fua,
+                       StoreCompletion* done) {
   encrypt_and_write(r, iov, offset, fua, false, done);
 }
 
@@ -369,9 +371,8 @@ void CryptStore::write_atomic(reactor::Reactor* r, std::span<const iovec> iov, u
   encrypt_and_write(r, iov, offset, fua, true, done);
 }
 
-void CryptStore::encrypt_and_write(reactor::Reactor* r, std::span<const iovec> iov,
-                                   uint64_t offset, bool fua, bool atomic,
-                                   StoreCompletion* done) {
+void CryptStore::encrypt_and_write(reactor::Reactor* r, std::span<const iovec> iov, uint64_t offset,
+                                   bool fua, bool atomic, StoreCompletion* done) {
   const uint64_t len = total_length(iov);
   if (offset % kUnit != 0 || len % kUnit != 0 || offset > size() || len > size() - offset) {
     done->store_done(-EINVAL);

@@ -109,10 +109,9 @@ class CryptStore final : public BackingStore {
     uint64_t generation = 0;
   };
 
-  CryptStore(std::unique_ptr<BackingStore> inner, crypt::Kek kek, crypt::Mek mek,
-             CryptSpec spec);
-  void encrypt_and_write(reactor::Reactor* r, std::span<const iovec> iov, uint64_t offset,
-                         bool fua, bool atomic, StoreCompletion* done);
+  CryptStore(std::unique_ptr<BackingStore> inner, crypt::Kek kek, crypt::Mek mek, CryptSpec spec);
+  void encrypt_and_write(reactor::Reactor* r, std::span<const iovec> iov, uint64_t offset, bool fua,
+                         bool atomic, StoreCompletion* done);
   // A context keyed with the current MEK for one direction; back with release().
   Cipher* acquire(bool encrypt);
   void release(bool encrypt, Cipher* c);
@@ -124,8 +123,8 @@ class CryptStore final : public BackingStore {
   CryptSpec spec_;
 
   mutable std::mutex mu_;
-  crypt::Mek mek_;          // under mu_
-  uint64_t generation_ = 1;  // under mu_
+  crypt::Mek mek_;                // under mu_
+  uint64_t generation_ = 1;       // under mu_
   std::vector<Cipher*> idle_[2];  // under mu_; [0] decrypt, [1] encrypt
 };
 

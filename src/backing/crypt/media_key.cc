@@ -103,8 +103,7 @@ base::Result<Kek, std::string> parse_kek(std::string_view content, const std::st
   if (!hex.empty() && hex.back() == '\r') hex.remove_suffix(1);
   if (!decode_hex(hex, kek.data(), kKekBytes)) {
     return base::unexpected(fmt::format(
-        "key file {} is not a key: it must hold exactly 32 bytes or 64 hexadecimal digits",
-        path));
+        "key file {} is not a key: it must hold exactly 32 bytes or 64 hexadecimal digits", path));
   }
   return kek;
 }
@@ -120,8 +119,8 @@ base::Result<Kek, std::string> load_kek(const std::string& path) {
   }
   if ((st.st_mode & 0077) != 0) {
     return base::unexpected(fmt::format(
-        "key file {} is accessible by group or others (mode {:04o}); make it 0600 or 0400",
-        path, st.st_mode & 07777));
+        "key file {} is accessible by group or others (mode {:04o}); make it 0600 or 0400", path,
+        st.st_mode & 07777));
   }
   std::array<char, kMaxKekFileBytes + 1> buf{};
   size_t have = 0;
@@ -129,7 +128,8 @@ base::Result<Kek, std::string> load_kek(const std::string& path) {
     const ssize_t n = ::read(fd.get(), buf.data() + have, buf.size() - have);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      return base::unexpected(fmt::format("cannot read key file {}: {}", path, std::strerror(errno)));
+      return base::unexpected(
+          fmt::format("cannot read key file {}: {}", path, std::strerror(errno)));
     }
     if (n == 0) break;
     have += size_t(n);

@@ -47,8 +47,8 @@ namespace stgt::devices::sbc {
 
 struct SanitizeRequest {
   enum class Kind : uint8_t {
-    kOverwrite,   // `passes` passes of `pattern`
-    kBlockErase,  // unmap (thin LU) or zeros
+    kOverwrite,    // `passes` passes of `pattern`
+    kBlockErase,   // unmap (thin LU) or zeros
     kCryptoErase,  // the store replaces its media encryption key
   };
   Kind kind = Kind::kOverwrite;

@@ -5,8 +5,8 @@
 #include <charconv>
 
 #include "base/atomic_file.h"
-#include "base/sealed_text.h"
 #include "base/log.h"
+#include "base/sealed_text.h"
 #include "devices/sbc/sbc.h"
 #include "scsi/logical_unit.h"
 
@@ -88,7 +88,7 @@ std::string encode_sanitize_record(const SanitizeRecord& record) {
   if (running) {
     const SanitizeRequest& q = record.request;
     const bool overwrite = q.kind == SanitizeRequest::Kind::kOverwrite;
-    const char* action = overwrite ? "overwrite"
+    const char* action = overwrite                                      ? "overwrite"
                          : q.kind == SanitizeRequest::Kind::kBlockErase ? "block-erase"
                                                                         : "crypto-erase";
     s += fmt::format("action {}\ninvert {}\npasses {}\n", action, q.invert ? 1 : 0, q.passes);

@@ -131,10 +131,10 @@ constexpr std::array<scsi::ServiceAction, 4> kSanitize{{
        sanitize_usage(sbc::kSanitizeOverwrite)),
     sa(sbc::kSanitizeBlockErase, sbc::sanitize_block_erase, "SANITIZE / BLOCK ERASE", 10, kNone,
        sanitize_usage(sbc::kSanitizeBlockErase)),
-    offered_if(sa(sbc::kSanitizeCryptoErase, sbc::sanitize_crypto_erase,
-                  "SANITIZE / CRYPTOGRAPHIC ERASE", 10, kNone,
-                  sanitize_usage(sbc::kSanitizeCryptoErase)),
-               sbc::crypto_erase_offered),
+    offered_if(
+        sa(sbc::kSanitizeCryptoErase, sbc::sanitize_crypto_erase, "SANITIZE / CRYPTOGRAPHIC ERASE",
+           10, kNone, sanitize_usage(sbc::kSanitizeCryptoErase)),
+        sbc::crypto_erase_offered),
     sa(sbc::kSanitizeExitFailureMode, sbc::sanitize_exit_failure_mode,
        "SANITIZE / EXIT FAILURE MODE", 10, kNone, sanitize_usage(sbc::kSanitizeExitFailureMode)),
 }};

@@ -98,7 +98,8 @@ class MemoryStore final : public backing::BackingStore {
     }
     for (uint64_t s = 0; s < mapped.size(); ++s) {
       if (!mapped[s]) continue;
-      for (uint64_t i = s * kSector; i < (s + 1) * kSector; ++i) bytes[i] ^= uint8_t(0x5a + i);
+      for (uint64_t i = s * kSector; i < (s + 1) * kSector; ++i)
+        bytes[i] ^= uint8_t(0x5a + i);
     }
     done->store_done(0);
   }

@@ -80,7 +80,8 @@ std::vector<uint8_t> read(BackingStore& s, uint64_t offset, uint64_t len) {
 
 std::vector<uint8_t> pattern(size_t len, uint8_t seed) {
   std::vector<uint8_t> v(len);
-  for (size_t i = 0; i < len; ++i) v[i] = uint8_t(seed + i * 7 + (i >> 9));
+  for (size_t i = 0; i < len; ++i)
+    v[i] = uint8_t(seed + i * 7 + (i >> 9));
   return v;
 }
 
@@ -96,7 +97,9 @@ std::vector<iovec> split(std::vector<uint8_t>& buf, std::vector<size_t> cuts) {
   return out;
 }
 
-CryptStore& crypt_of(BackingStore& s) { return static_cast<CryptStore&>(s); }
+CryptStore& crypt_of(BackingStore& s) {
+  return static_cast<CryptStore&>(s);
+}
 
 TEST(CryptStoreTest, RoundTripsOverOddUnitsAndIovecSplits) {
   auto store = memory_crypt();
@@ -187,7 +190,8 @@ TEST(CryptStoreTest, ZeroCiphertextUnitsAreHoles) {
   store->unmap(nullptr, 8 * kUnit, 8 * kUnit, &u);
   ASSERT_EQ(u.result_, 0);
   EXPECT_EQ(read(*store, 8 * kUnit, 8 * kUnit), std::vector<uint8_t>(8 * kUnit, 0));
-  EXPECT_EQ(read(*store, 0, 8 * kUnit), std::vector<uint8_t>(data.begin(), data.begin() + 8 * kUnit));
+  EXPECT_EQ(read(*store, 0, 8 * kUnit),
+            std::vector<uint8_t>(data.begin(), data.begin() + 8 * kUnit));
   // A zero unit in the middle of a read is left as zeros, its neighbours decrypted.
   const std::vector<uint8_t> mixed = read(*store, 7 * kUnit, 2 * kUnit);
   EXPECT_EQ(std::vector<uint8_t>(mixed.begin() + kUnit, mixed.end()),
@@ -295,7 +299,8 @@ TEST(CryptFileStoreTest, TheImageIsXtsPlain64UnderTheWrappedKey) {
   EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
   for (uint64_t u = 0; u < 3; ++u) {
     uint8_t iv[16] = {};
-    for (int i = 0; i < 8; ++i) iv[i] = uint8_t((first + u) >> (8 * i));
+    for (int i = 0; i < 8; ++i)
+      iv[i] = uint8_t((first + u) >> (8 * i));
     uint8_t expect[kUnit];
     int n = 0;
     ASSERT_EQ(EVP_EncryptInit_ex(ctx, EVP_aes_256_xts(), nullptr, mek->data(), iv), 1);
@@ -362,8 +367,7 @@ TEST(CryptFileStoreTest, WrongKekOrDamagedKeyFileIsRefused) {
   ::chmod(loose.c_str(), 0644);
   auto perms = open_store(file_spec(dir.file("other.img"), loose));
   ASSERT_FALSE(perms.ok());
-  EXPECT_NE(perms.error().find("is accessible by group or others (mode 0644)"),
-            std::string::npos)
+  EXPECT_NE(perms.error().find("is accessible by group or others (mode 0644)"), std::string::npos)
       << perms.error();
 }
 
@@ -378,8 +382,7 @@ TEST(CryptFileStoreTest, RefusesToCreateAKeyForAnImageWithData) {
   }
   auto store = open_store(file_spec(img, kek));
   ASSERT_FALSE(store.ok());
-  EXPECT_NE(store.error().find("already holds data but its wrapped media key"),
-            std::string::npos)
+  EXPECT_NE(store.error().find("already holds data but its wrapped media key"), std::string::npos)
       << store.error();
   struct stat st {};
   EXPECT_NE(::stat(crypt::wrapped_key_path(img).c_str(), &st), 0);  // nothing created

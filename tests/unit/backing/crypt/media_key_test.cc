@@ -32,7 +32,8 @@ Kek kek_of(const std::string& hex) {
 
 TEST(MediaKeyTest, ParsesRawAndHexKeks) {
   std::string raw(32, '\0');
-  for (size_t i = 0; i < raw.size(); ++i) raw[i] = char(i);
+  for (size_t i = 0; i < raw.size(); ++i)
+    raw[i] = char(i);
   auto a = parse_kek(raw, "raw");
   auto b = parse_kek(kHexKek, "hex");
   auto c = parse_kek(kHexKek + "\n", "hex-newline");
@@ -70,7 +71,8 @@ TEST(MediaKeyTest, LoadKekRefusesFilesOthersCanAccess) {
   }
   auto missing = load_kek(dir.file("nope"));
   ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.error(), "cannot open key file " + dir.file("nope") + ": No such file or directory");
+  EXPECT_EQ(missing.error(),
+            "cannot open key file " + dir.file("nope") + ": No such file or directory");
   auto directory = load_kek(dir.path());
   ASSERT_FALSE(directory.ok());
   EXPECT_EQ(directory.error(), "key file " + dir.path() + " is not a regular file");
@@ -109,8 +111,7 @@ TEST(MediaKeyTest, WrapRoundTripsAndDetectsAWrongKek) {
   other_hex[0] = '1';
   auto wrong = unwrap_mek(kek_of(other_hex), *image);
   ASSERT_FALSE(wrong.ok());
-  EXPECT_EQ(wrong.error(),
-            "the key-encryption key does not unwrap the media key (wrong key file)");
+  EXPECT_EQ(wrong.error(), "the key-encryption key does not unwrap the media key (wrong key file)");
 }
 
 TEST(MediaKeyTest, DamagedImagesAreRefused) {
