@@ -165,7 +165,7 @@ bool crypto_erase_offered(const scsi::LogicalUnit& lu) {
   return lu.store() != nullptr && lu.store()->supports_crypto_erase();
 }
 
-// SBC-4 5.30.2 CRYPTOGRAPHIC ERASE (03h): no parameter list. The store replaces its media
+// SBC-4 5.30 CRYPTOGRAPHIC ERASE (03h; 4.11.1): no parameter list. The store replaces its media
 // encryption key (durably, before it switches), so every block reads back as unspecified
 // data afterwards (VPD B1h WACEREQ 01b); thin LUs keep reading unmapped blocks as zeros.
 // Dispatched only where crypto_erase_offered() (the opcode table's offered hook); the same

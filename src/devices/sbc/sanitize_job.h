@@ -10,8 +10,8 @@
 // pass with INVERT) or a BLOCK ERASE (unmap on a thin LU, falling back to zeros if the store
 // cannot deallocate; zeros on a fully provisioned one) or a CRYPTOGRAPHIC ERASE (one
 // BackingStore::crypto_erase(): a new media key, durable before the store uses it); then a
-// store flush, so that nothing
-// of the old data is left in a volatile cache when the job reports success.
+// store flush, so that nothing of the old data is left in a volatile cache when the job
+// reports success.
 //
 // Pacing: writes are held to kWriteBytesPerSecond on average (a timer before the next
 // chunk once ahead), so a whole-LU overwrite never monopolises the store or the reactor for
