@@ -245,31 +245,36 @@ TEST(CryptStoreTest, PlainStoresOfferNoCryptoErase) {
   EXPECT_EQ(e.result_, -EOPNOTSUPP);
 }
 
-TEST(CryptFileStoreTest, KeyIsCreatedOnceAndDataSurvivesReopen) {
-  TempDir dir;
-  const std::string kek = make_kek(dir);
-  const std::string img = dir.file("disk.img");
+// A file image with a key-encryption key next to it.
+class CryptFileStoreTest : public ::testing::Test {
+ protected:
+  TempDir dir_;
+  const std::string kek_ = make_kek(dir_);
+  const std::string img_ = dir_.file("disk.img");
+};
+
+TEST_F(CryptFileStoreTest, KeyIsCreatedOnceAndDataSurvivesReopen) {
   const std::vector<uint8_t> data = pattern(16 * kUnit, 11);
   {
-    auto store = open_or_die(file_spec(img, kek));
+    auto store = open_or_die(file_spec(img_, kek_));
     ASSERT_NE(store, nullptr);
     EXPECT_EQ(store->kind(), "encrypted file");
     ASSERT_EQ(write(*store, data, 3 * kUnit), int64_t(data.size()));
   }
   struct stat st {};
-  ASSERT_EQ(::stat(crypt::wrapped_key_path(img).c_str(), &st), 0);
+  ASSERT_EQ(::stat(crypt::wrapped_key_path(img_).c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   // The image holds ciphertext.
   {
-    auto plain = FileStore::open({"file", img, 0, true});
+    auto plain = FileStore::open({"file", img_, 0, true});
     ASSERT_TRUE(plain.ok());
     EXPECT_NE(read(**plain, 3 * kUnit, data.size()), data);
   }
-  auto again = open_or_die(file_spec(img, kek));
+  auto again = open_or_die(file_spec(img_, kek_));
   ASSERT_NE(again, nullptr);
   EXPECT_EQ(read(*again, 3 * kUnit, data.size()), data);
   // Read-only opens use the existing key.
-  auto ro = open_or_die(file_spec(img, kek, true));
+  auto ro = open_or_die(file_spec(img_, kek_, true));
   ASSERT_NE(ro, nullptr);
   EXPECT_EQ(read(*ro, 3 * kUnit, data.size()), data);
   Recorder e;
@@ -280,18 +285,15 @@ TEST(CryptFileStoreTest, KeyIsCreatedOnceAndDataSurvivesReopen) {
 // Known answer: unit u of the image is AES-256-XTS of the plaintext under the MEK (as
 // unwrapped from the .mek file) with the tweak u as a 64-bit little-endian number, exactly
 // dm-crypt's aes-xts-plain64 with 512-byte sectors.
-TEST(CryptFileStoreTest, TheImageIsXtsPlain64UnderTheWrappedKey) {
-  TempDir dir;
-  const std::string kek_path = make_kek(dir);
-  const std::string img = dir.file("disk.img");
-  auto store = open_or_die(file_spec(img, kek_path));
+TEST_F(CryptFileStoreTest, TheImageIsXtsPlain64UnderTheWrappedKey) {
+  auto store = open_or_die(file_spec(img_, kek_));
   ASSERT_NE(store, nullptr);
   const uint64_t first = 1000;  // a unit number above 255, so the tweak's byte order shows
   const std::vector<uint8_t> data = pattern(3 * kUnit, 21);
   ASSERT_EQ(write(*store, data, first * kUnit), int64_t(data.size()));
-  std::ifstream in(crypt::wrapped_key_path(img));
+  std::ifstream in(crypt::wrapped_key_path(img_));
   const std::string image((std::istreambuf_iterator<char>(in)), {});
-  auto kek = crypt::load_kek(kek_path);
+  auto kek = crypt::load_kek(kek_);
   ASSERT_TRUE(kek.ok());
   auto mek = crypt::unwrap_mek(*kek, image);
   ASSERT_TRUE(mek.ok()) << mek.error();
@@ -313,14 +315,11 @@ TEST(CryptFileStoreTest, TheImageIsXtsPlain64UnderTheWrappedKey) {
   EVP_CIPHER_CTX_free(ctx);
 }
 
-TEST(CryptFileStoreTest, CryptoEraseIsDurable) {
-  TempDir dir;
-  const std::string kek = make_kek(dir);
-  const std::string img = dir.file("disk.img");
+TEST_F(CryptFileStoreTest, CryptoEraseIsDurable) {
   const std::vector<uint8_t> old_data(8 * kUnit, 'a');
   const std::vector<uint8_t> new_data = pattern(8 * kUnit, 77);
   {
-    auto store = open_or_die(file_spec(img, kek));
+    auto store = open_or_die(file_spec(img_, kek_));
     ASSERT_EQ(write(*store, old_data, 0), int64_t(old_data.size()));
     Recorder e;
     store->crypto_erase(nullptr, &e);
@@ -328,29 +327,26 @@ TEST(CryptFileStoreTest, CryptoEraseIsDurable) {
     EXPECT_NE(read(*store, 0, old_data.size()), old_data);
     ASSERT_EQ(write(*store, new_data, 64 * kUnit), int64_t(new_data.size()));
   }
-  auto again = open_or_die(file_spec(img, kek));
+  auto again = open_or_die(file_spec(img_, kek_));
   ASSERT_NE(again, nullptr);
   EXPECT_NE(read(*again, 0, old_data.size()), old_data);  // still gone after a restart
   EXPECT_EQ(read(*again, 64 * kUnit, new_data.size()), new_data);
 }
 
-TEST(CryptFileStoreTest, WrongKekOrDamagedKeyFileIsRefused) {
-  TempDir dir;
-  const std::string kek = make_kek(dir);
-  const std::string img = dir.file("disk.img");
+TEST_F(CryptFileStoreTest, WrongKekOrDamagedKeyFileIsRefused) {
   {
-    auto store = open_or_die(file_spec(img, kek));
+    auto store = open_or_die(file_spec(img_, kek_));
     ASSERT_EQ(write(*store, pattern(kUnit, 1), 0), int64_t(kUnit));
   }
   std::string other = kHexKek;
   other[5] = other[5] == '0' ? '1' : '0';
-  auto wrong = open_store(file_spec(img, make_kek(dir, "other", other)));
+  auto wrong = open_store(file_spec(img_, make_kek(dir_, "other", other)));
   ASSERT_FALSE(wrong.ok());
-  EXPECT_EQ(wrong.error(), crypt::wrapped_key_path(img) +
+  EXPECT_EQ(wrong.error(), crypt::wrapped_key_path(img_) +
                                ": the key-encryption key does not unwrap the media key (wrong "
                                "key file)");
 
-  const std::string key_path = crypt::wrapped_key_path(img);
+  const std::string key_path = crypt::wrapped_key_path(img_);
   std::string image;
   {
     std::ifstream in(key_path);
@@ -358,60 +354,51 @@ TEST(CryptFileStoreTest, WrongKekOrDamagedKeyFileIsRefused) {
   }
   image[image.find("wrapped ") + 10] ^= 1;
   std::ofstream(key_path, std::ios::trunc) << image;
-  auto damaged = open_store(file_spec(img, kek));
+  auto damaged = open_store(file_spec(img_, kek_));
   ASSERT_FALSE(damaged.ok());
   EXPECT_EQ(damaged.error(), key_path + ": damaged wrapped key file (checksum mismatch)");
 
   // A KEK others can read is refused before anything else.
-  const std::string loose = make_kek(dir, "loose");
+  const std::string loose = make_kek(dir_, "loose");
   ::chmod(loose.c_str(), 0644);
-  auto perms = open_store(file_spec(dir.file("other.img"), loose));
+  auto perms = open_store(file_spec(dir_.file("other.img"), loose));
   ASSERT_FALSE(perms.ok());
   EXPECT_NE(perms.error().find("is accessible by group or others (mode 0644)"), std::string::npos)
       << perms.error();
 }
 
-TEST(CryptFileStoreTest, RefusesToCreateAKeyForAnImageWithData) {
-  TempDir dir;
-  const std::string kek = make_kek(dir);
-  const std::string img = dir.file("disk.img");
+TEST_F(CryptFileStoreTest, RefusesToCreateAKeyForAnImageWithData) {
   {
-    auto plain = FileStore::open({"file", img, kSize, false});
+    auto plain = FileStore::open({"file", img_, kSize, false});
     ASSERT_TRUE(plain.ok());
     ASSERT_EQ(write(**plain, std::vector<uint8_t>(kUnit, 'p'), 0), int64_t(kUnit));
   }
-  auto store = open_store(file_spec(img, kek));
+  auto store = open_store(file_spec(img_, kek_));
   ASSERT_FALSE(store.ok());
   EXPECT_NE(store.error().find("already holds data but its wrapped media key"), std::string::npos)
       << store.error();
   struct stat st {};
-  EXPECT_NE(::stat(crypt::wrapped_key_path(img).c_str(), &st), 0);  // nothing created
+  EXPECT_NE(::stat(crypt::wrapped_key_path(img_).c_str(), &st), 0);  // nothing created
   // Read-only: a missing key cannot be created.
-  auto ro = open_store(file_spec(img, kek, true));
+  auto ro = open_store(file_spec(img_, kek_, true));
   ASSERT_FALSE(ro.ok());
   EXPECT_NE(ro.error().find("a read-only LU cannot create it"), std::string::npos);
 }
 
-TEST(CryptFileStoreTest, AnEncryptedImageIsNotServedPlain) {
-  TempDir dir;
-  const std::string kek = make_kek(dir);
-  const std::string img = dir.file("disk.img");
-  ASSERT_NE(open_or_die(file_spec(img, kek)), nullptr);
-  auto plain = open_store({"file", img, kSize, false});
+TEST_F(CryptFileStoreTest, AnEncryptedImageIsNotServedPlain) {
+  ASSERT_NE(open_or_die(file_spec(img_, kek_)), nullptr);
+  auto plain = open_store({"file", img_, kSize, false});
   ASSERT_FALSE(plain.ok());
   EXPECT_NE(plain.error().find("is encrypted"), std::string::npos) << plain.error();
-  StoreSpec bad = file_spec(img, kek);
+  StoreSpec bad = file_spec(img_, kek_);
   bad.encryption = "rot13";
   auto unknown = open_store(bad);
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.error(), "unknown encryption 'rot13'");
 }
 
-TEST(CryptFileStoreTest, AtomicWritesAreEncryptedToo) {
-  TempDir dir;
-  const std::string kek = make_kek(dir);
-  const std::string img = dir.file("disk.img");
-  auto store = open_or_die(file_spec(img, kek));
+TEST_F(CryptFileStoreTest, AtomicWritesAreEncryptedToo) {
+  auto store = open_or_die(file_spec(img_, kek_));
   ASSERT_NE(store, nullptr);
   ASSERT_GT(store->max_atomic_write_bytes(), 0u);
   std::vector<uint8_t> data = pattern(8 * kUnit, 42);
