@@ -377,7 +377,7 @@ int main(int argc, char** argv) {
   lun_add->add_option("--provisioning", provisioning, "thick | thin");
   lun_add->add_option("--encryption", encryption, "none | aes-256-xts (encryption at rest)");
   lun_add->add_option("--key-file", key_file,
-                      "key-encryption key file (absolute path, mode 0600) for --encryption");
+                      "key-encryption key file (mode 0600 or 0400) for --encryption");
   lun_add->add_flag("--no-write-cache", no_write_cache, "WCE=0: every write durable");
   lun_add->add_option("--vendor", vendor, "INQUIRY vendor");
   lun_add->add_option("--product", product, "INQUIRY product");
