@@ -107,6 +107,23 @@ class BackingStore {
     return {true, length};
   }
 
+  // ---- cryptographic erase (optional) ----
+
+  // True when the store keeps its data encrypted under a key it can replace
+  // (crypt/crypt_store.h), so an LU over it offers SANITIZE CRYPTOGRAPHIC ERASE. Fixed for
+  // the life of the store.
+  virtual bool supports_crypto_erase() const { return false; }
+  // Replaces the media encryption key by a new random one, durably, before it completes:
+  // every byte written before then reads back as unspecified data (SBC-4 4.11.1), what is
+  // written after reads back as written. The caller drains and holds off writes meanwhile.
+  // Completion: 0, or -errno (the old key stays if the new one could not be made durable);
+  // -EOPNOTSUPP without the capability, -EROFS on a read-only store. May block briefly
+  // (one small atomic file write) and complete inline.
+  virtual void crypto_erase(reactor::Reactor* r, StoreCompletion* done) {
+    (void)r;
+    done->store_done(-EOPNOTSUPP);
+  }
+
   // ---- live resize (optional) ----
 
   // True when resize() can work (a regular file open read-write, the null store).
@@ -124,11 +141,18 @@ class BackingStore {
 // What the configuration says about one store. `path` and `size` depend on the kind:
 // file: path required; size creates a missing file sparse (and must match an existing
 // regular file unless 0); memory/null: size required.
+// encryption: "" or "none" (plain), or "aes-256-xts": the store is wrapped in a CryptStore
+// (crypt/crypt_store.h) whose key-encryption key is read from `key_file`; a file store keeps
+// its wrapped media key beside the image (crypt::wrapped_key_path), memory and null stores
+// keep theirs in memory only. A plain file store whose image has a wrapped key beside it is
+// refused: it holds ciphertext.
 struct StoreSpec {
   std::string kind;
   std::string path;
   uint64_t size = 0;
   bool read_only = false;
+  std::string encryption;
+  std::string key_file;
 };
 
 using StoreFactory = std::function<base::Result<std::unique_ptr<BackingStore>, std::string>(

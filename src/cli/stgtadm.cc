@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -308,7 +309,7 @@ int main(int argc, char** argv) {
   Command cmd;
   // Shared argument holders (one verb runs per invocation).
   std::string iqn, initiator, user, secret, secret_file, file, alias, store, path, size_text,
-      provisioning, vendor, product, serial, outgoing;
+      provisioning, vendor, product, serial, outgoing, encryption, key_file;
   std::vector<std::string> incoming, group_initiators, group_addresses;
   std::string group;
   uint32_t map_lu = 0;
@@ -374,6 +375,9 @@ int main(int argc, char** argv) {
   lun_add->add_flag("--read-only", read_only, "write-protected");
   lun_add->add_flag("--removable", removable, "removable medium");
   lun_add->add_option("--provisioning", provisioning, "thick | thin");
+  lun_add->add_option("--encryption", encryption, "none | aes-256-xts (encryption at rest)");
+  lun_add->add_option("--key-file", key_file,
+                      "key-encryption key file (mode 0600 or 0400) for --encryption");
   lun_add->add_flag("--no-write-cache", no_write_cache, "WCE=0: every write durable");
   lun_add->add_option("--vendor", vendor, "INQUIRY vendor");
   lun_add->add_option("--product", product, "INQUIRY product");
@@ -578,6 +582,9 @@ int main(int argc, char** argv) {
     p["read_only"] = read_only;
     p["removable"] = removable;
     if (!provisioning.empty()) p["provisioning"] = provisioning;
+    if (!encryption.empty()) p["encryption"] = encryption;
+    // The daemon does not run in our directory: a relative path is made absolute here.
+    if (!key_file.empty()) p["key_file"] = std::filesystem::absolute(key_file).string();
     p["write_cache"] = !no_write_cache;
     if (!vendor.empty()) p["vendor"] = vendor;
     if (!product.empty()) p["product"] = product;

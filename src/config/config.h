@@ -82,6 +82,11 @@ struct LunConfig {
   // like run; media access gets NOT READY, OFFLINE (04/12). Changed live without a reset.
   bool offline = false;
   std::string provisioning = "thick";  // thick | thin (thin: UNMAP punches holes)
+  // Encryption at rest (backing/crypt/crypt_store.h): "none" or "aes-256-xts". key_file: the
+  // key-encryption key (32 bytes or 64 hex digits, mode 0600/0400), an absolute path;
+  // required for an encrypted file store (whose wrapped media key lives in "<path>.mek").
+  std::string encryption = "none";
+  std::string key_file;
   bool write_cache = true;
   std::string vendor, product, serial;  // INQUIRY overrides; empty = built-in default
   uint32_t queue_depth = 1024;  // commands in the LU's task set at once, from all sessions

@@ -33,7 +33,8 @@ constexpr std::string_view kDiscoveryKeys[] = {"incoming_users", "outgoing_user"
 constexpr std::string_view kLunKeys[] = {"id",         "store",     "path",      "size",
                                          "block_size", "read_only", "removable", "write_cache",
                                          "vendor",     "product",   "serial",    "provisioning",
-                                         "queue_depth", "physical_block_size", "offline"};
+                                         "queue_depth", "physical_block_size", "offline",
+                                         "encryption", "key_file"};
 constexpr std::string_view kAclKeys[] = {"initiator", "group", "map"};
 constexpr std::string_view kMapKeys[] = {"lun", "lu", "read_only"};
 constexpr std::string_view kGroupKeys[] = {"name", "initiators", "addresses"};
@@ -365,6 +366,8 @@ class TomlReader {
            read_bool(table, path, "removable", lun.removable) &&
            read_bool(table, path, "offline", lun.offline) &&
            read_string(table, path, "provisioning", Presence::kOptional, lun.provisioning) &&
+           read_string(table, path, "encryption", Presence::kOptional, lun.encryption) &&
+           read_string(table, path, "key_file", Presence::kOptional, lun.key_file) &&
            read_bool(table, path, "write_cache", lun.write_cache) &&
            read_string(table, path, "vendor", Presence::kOptional, lun.vendor) &&
            read_string(table, path, "product", Presence::kOptional, lun.product) &&

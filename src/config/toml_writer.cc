@@ -62,6 +62,8 @@ void write_lun(Writer& w, const LunConfig& lun) {
   if (lun.removable) w.bool_key("removable", true);
   if (lun.offline) w.bool_key("offline", true);
   if (lun.provisioning != "thick") w.string_key("provisioning", lun.provisioning);
+  if (lun.encryption != "none") w.string_key("encryption", lun.encryption);
+  w.string_key("key_file", lun.key_file, true);
   if (!lun.write_cache) w.bool_key("write_cache", false);
   w.string_key("vendor", lun.vendor, true);
   w.string_key("product", lun.product, true);

@@ -246,6 +246,27 @@ class Validator {
     return true;
   }
 
+  // Encryption at rest: a known cipher, and a KEK file for a store whose key must persist.
+  bool check_encryption(const LunConfig& lun, const std::string& field) {
+    if (lun.encryption != "none" && lun.encryption != "aes-256-xts") {
+      return fail(field + ".encryption", "must be \"none\" or \"aes-256-xts\"");
+    }
+    if (lun.encryption == "none") {
+      if (!lun.key_file.empty()) {
+        return fail(field + ".key_file", "is used only with encryption = \"aes-256-xts\"");
+      }
+      return true;
+    }
+    if (lun.key_file.empty() && lun.store == "file") {
+      return fail(field + ".key_file",
+                  "an encrypted file store needs a key_file (its key-encryption key)");
+    }
+    if (!lun.key_file.empty() && lun.key_file.front() != '/') {
+      return fail(field + ".key_file", "must be an absolute path");
+    }
+    return true;
+  }
+
   bool check_lun(const LunConfig& lun, const std::string& field) {
     if (lun.id > kMaxLunId) return fail(field + ".id", "must be 0..16383");
     if (lun.block_size != 512 && lun.block_size != 4096) {
@@ -266,6 +287,7 @@ class Validator {
     if (lun.provisioning != "thick" && lun.provisioning != "thin") {
       return fail(field + ".provisioning", "must be \"thick\" or \"thin\"");
     }
+    if (!check_encryption(lun, field)) return false;
     if (lun.size % lun.block_size != 0) {
       return fail(field + ".size",
                   "must be a multiple of block_size (" + std::to_string(lun.block_size) + ")");

@@ -91,6 +91,13 @@ constexpr scsi::ServiceAction sa(uint16_t action, scsi::Handler handler, const c
   return scsi::ServiceAction{action, handler, name, cdb_length, direction, use, alua};
 }
 
+// A service action that only some LUs support (scsi/opcode.h ServiceAction::offered).
+constexpr scsi::ServiceAction offered_if(scsi::ServiceAction a,
+                                         bool (*offered)(const scsi::LogicalUnit&)) {
+  a.offered = offered;
+  return a;
+}
+
 // The same entry with a CDB-dependent reservation policy (scsi/opcode.h).
 constexpr scsi::OpcodeEntry with_cdb_policy(scsi::OpcodeEntry e,
                                             scsi::ConflictPolicy (*policy)(const scsi::Command&)) {

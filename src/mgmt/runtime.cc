@@ -110,7 +110,7 @@ base::Result<std::shared_ptr<scsi::LogicalUnit>, std::string> Runtime::open_lu(
     const std::string& iqn, const config::LunConfig& lc) {
   backing::StoreRegistry registry;
   backing::register_builtin_backing_stores(registry);
-  backing::StoreSpec spec{lc.store, lc.path, lc.size, lc.read_only};
+  backing::StoreSpec spec{lc.store, lc.path, lc.size, lc.read_only, lc.encryption, lc.key_file};
   if (lc.store == "file" && lc.size > 0) {
     std::error_code ec;
     const auto dir = std::filesystem::path(lc.path).parent_path();

@@ -76,6 +76,8 @@ Json lun_json(const config::LunConfig& l) {
               {"removable", l.removable},
               {"offline", l.offline},
               {"provisioning", l.provisioning},
+              {"encryption", l.encryption},
+              {"key_file", l.key_file},
               {"write_cache", l.write_cache},
               {"vendor", l.vendor},
               {"product", l.product},
@@ -162,6 +164,10 @@ base::Result<config::LunConfig, RpcError> lun_from(const Json& p) {
   l.offline = off;
   STGT_TRY(prov, param_string(p, "provisioning", false));
   if (!prov.empty()) l.provisioning = prov;
+  STGT_TRY(enc, param_string(p, "encryption", false));
+  if (!enc.empty()) l.encryption = enc;
+  STGT_TRY(kek, param_string(p, "key_file", false));
+  l.key_file = kek;
   STGT_TRY(wc, param_bool(p, "write_cache", true));
   l.write_cache = wc;
   STGT_TRY(vendor, param_string(p, "vendor", false));

@@ -60,6 +60,10 @@ struct ServiceAction {
   DataDirection direction = DataDirection::kNone;
   std::array<uint8_t, 16> usage{};  // CDB usage data (SPC-5 6.35.3), first byte = opcode
   uint8_t alua_allowed = 0;  // as OpcodeEntry::alua_allowed, for this service action
+  // For a service action that only some LUs of the type support (SANITIZE CRYPTOGRAPHIC
+  // ERASE needs a store that encrypts): false means it is dispatched and reported (REPORT
+  // SUPPORTED OPERATION CODES) as if absent. Null: always supported.
+  bool (*offered)(const LogicalUnit& lu) = nullptr;
 };
 
 struct OpcodeEntry {

@@ -91,7 +91,9 @@ std::optional<Resolved> resolve(Command& cmd, const OpcodeEntry& entry) {
   if (!entry.service_actions.empty()) {
     const uint8_t sa = cmd.cdb[1] & 0x1f;
     for (const ServiceAction& a : entry.service_actions) {
-      if (a.action == sa && a.handler != nullptr) return Resolved{a.handler, a.cdb_length};
+      if (a.action != sa || a.handler == nullptr) continue;
+      if (a.offered != nullptr && (cmd.lu == nullptr || !a.offered(*cmd.lu))) break;
+      return Resolved{a.handler, a.cdb_length};
     }
     cmd.fail_cdb_field(1, 4);
     return std::nullopt;

@@ -11,6 +11,7 @@
 #include <iscsi/scsi-lowlevel.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <chrono>
@@ -134,22 +135,19 @@ testing::AssertionResult clear_unit_attention(iscsi_context* ctx, uint32_t lun) 
 // Parameter: the reactor's I/O backend (the file LU's path differs: io_uring ring or thread pool).
 class AllocationTest : public StgtdTest, public testing::WithParamInterface<std::string> {};
 
-TEST_P(AllocationTest, SteadyStateCommandsDoNotAllocate) {
-  if (kUnderAddressSanitizer) {
-    GTEST_SKIP() << "AddressSanitizer replaces malloc; the LD_PRELOAD counter cannot run under it";
-  }
-  const std::string report = stgtd_.dir() + "/allocs.txt";
-  stgtd_.set_extra_environment(
+// Runs the workload over LUNs 1..3 as `luns` configures them and checks the steady state.
+void expect_no_steady_state_allocations(StgtdProcess& stgtd, std::vector<config::LunConfig> luns,
+                                        const std::string& backend) {
+  const std::string report = stgtd.dir() + "/allocs.txt";
+  stgtd.set_extra_environment(
       {std::string("LD_PRELOAD=") + ALLOC_COUNTER_PATH, "STGT_ALLOC_COUNTER_OUT=" + report});
-  config::LunConfig null_lun{.id = 2, .store = "null", .size = kLuSize, .block_size = kBlockSize};
-  stgtd_.write_config(stgtd_.base_config(
-      {StgtdProcess::memory_lun(kLuSize), null_lun, stgtd_.file_lun(kLuSize, 3)}));
-  ASSERT_TRUE(stgtd_.start({"--reactors", "2", "--io-backend", GetParam()}));
+  stgtd.write_config(stgtd.base_config(std::move(luns)));
+  ASSERT_TRUE(stgtd.start({"--reactors", "2", "--io-backend", backend}));
 
   IscsiSession a(std::string(kInitiatorIqn) + "-alloc-a");
   IscsiSession b(std::string(kInitiatorIqn) + "-alloc-b");
-  ASSERT_TRUE(a.login(stgtd_.portal(), kTargetIqn, 1));
-  ASSERT_TRUE(b.login(stgtd_.portal(), kTargetIqn, 2));
+  ASSERT_TRUE(a.login(stgtd.portal(), kTargetIqn, 1));
+  ASSERT_TRUE(b.login(stgtd.portal(), kTargetIqn, 2));
   for (IscsiSession* s : {&a, &b}) {
     for (const uint32_t lun : {1u, 2u, 3u})
       ASSERT_TRUE(clear_unit_attention(s->get(), lun));
@@ -161,9 +159,9 @@ TEST_P(AllocationTest, SteadyStateCommandsDoNotAllocate) {
   // Warm-up: task slots, buffer pools and send queues reach their peak sizes.
   ASSERT_TRUE(driver.run(kWarmupIos));
   AllocCounters before, after;
-  ASSERT_TRUE(alloc_snapshot(stgtd_.pid(), report, 0, before));
+  ASSERT_TRUE(alloc_snapshot(stgtd.pid(), report, 0, before));
   ASSERT_TRUE(driver.run(kMeasuredIos));
-  ASSERT_TRUE(alloc_snapshot(stgtd_.pid(), report, before.seq, after));
+  ASSERT_TRUE(alloc_snapshot(stgtd.pid(), report, before.seq, after));
 
   // The interposer works: start-up and logins allocate plenty.
   ASSERT_GT(before.allocs, 100u) << "the counter saw no start-up allocations; not preloaded?";
@@ -172,8 +170,38 @@ TEST_P(AllocationTest, SteadyStateCommandsDoNotAllocate) {
   std::cout << "start-up, logins and warm-up: " << before.allocs << " heap allocations\n";
   std::cout << "steady state: " << allocs << " heap allocations (" << after.frees - before.frees
             << " frees) over " << kMeasuredIos << " I/Os = " << per_io << " per I/O\n";
-  RecordProperty("allocs_per_io", std::to_string(per_io));
+  testing::Test::RecordProperty("allocs_per_io", std::to_string(per_io));
   EXPECT_LT(per_io, kMaxAllocsPerIo);
+}
+
+TEST_P(AllocationTest, SteadyStateCommandsDoNotAllocate) {
+  if (kUnderAddressSanitizer) {
+    GTEST_SKIP() << "AddressSanitizer replaces malloc; the LD_PRELOAD counter cannot run under it";
+  }
+  config::LunConfig null_lun{.id = 2, .store = "null", .size = kLuSize, .block_size = kBlockSize};
+  expect_no_steady_state_allocations(
+      stgtd_, {StgtdProcess::memory_lun(kLuSize), null_lun, stgtd_.file_lun(kLuSize, 3)},
+      GetParam());
+}
+
+// The same over encrypted LUs (backing/crypt/crypt_store.h): the bounce buffers come from the
+// reactors' pools, operations and cipher contexts from free lists.
+TEST_P(AllocationTest, EncryptedLusDoNotAllocateEither) {
+  if (kUnderAddressSanitizer) {
+    GTEST_SKIP() << "AddressSanitizer replaces malloc; the LD_PRELOAD counter cannot run under it";
+  }
+  const std::string kek = stgtd_.dir() + "/kek";
+  std::ofstream(kek) << std::string(64, '7') << "\n";
+  ASSERT_EQ(::chmod(kek.c_str(), 0600), 0);
+  std::vector<config::LunConfig> luns = {
+      StgtdProcess::memory_lun(kLuSize),
+      config::LunConfig{.id = 2, .store = "null", .size = kLuSize, .block_size = kBlockSize},
+      stgtd_.file_lun(kLuSize, 3)};
+  for (config::LunConfig& l : luns) {
+    l.encryption = "aes-256-xts";
+    l.key_file = kek;
+  }
+  expect_no_steady_state_allocations(stgtd_, std::move(luns), GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, AllocationTest, testing::Values("uring", "epoll"),

@@ -134,4 +134,23 @@ std::vector<uint8_t> make_pattern(uint64_t seed, size_t size) {
   return data;
 }
 
+ScsiReply send_cdb(IscsiSession& s, std::vector<uint8_t> cdb, std::vector<uint8_t> out,
+                   uint32_t in_length, uint32_t lun) {
+  const int dir = !out.empty() ? SCSI_XFER_WRITE : in_length > 0 ? SCSI_XFER_READ : SCSI_XFER_NONE;
+  scsi_task* task =
+      scsi_create_task(int(cdb.size()), cdb.data(), dir, int(out.empty() ? in_length : out.size()));
+  ScsiReply r;
+  if (task == nullptr) return r;
+  iscsi_data d{out.size(), out.data()};
+  if (iscsi_scsi_command_sync(s.get(), int(lun), task, out.empty() ? nullptr : &d) == nullptr) {
+    return r;
+  }
+  r.status = task->status;
+  r.key = task->sense.key;
+  r.ascq = task->sense.ascq;
+  r.data.assign(task->datain.data, task->datain.data + task->datain.size);
+  scsi_free_scsi_task(task);
+  return r;
+}
+
 }  // namespace stgt::functional

@@ -49,6 +49,18 @@ class IscsiSession {
   bool header_digest_ = false;
 };
 
+// The outcome of one CDB: SCSI status (-1: no answer), sense key, ASC/ASCQ as libiscsi
+// reports them (asc << 8 | ascq), and the data-in.
+struct ScsiReply {
+  int status = -1;
+  int key = 0;
+  int ascq = 0;
+  std::vector<uint8_t> data;
+};
+// Sends one CDB to `lun` (data-out when `out` is not empty, else up to `in_length` bytes in).
+ScsiReply send_cdb(IscsiSession& s, std::vector<uint8_t> cdb, std::vector<uint8_t> out = {},
+                   uint32_t in_length = 0, uint32_t lun = 1);
+
 // Deterministic, seed-dependent bytes (so a misplaced block is detected, not just a wrong one).
 // The sense of a TEST UNIT READY on `lun` as asc<<8|ascq (0 when GOOD, -1 on no answer).
 int tur_sense(IscsiSession& s, uint32_t lun);

@@ -41,30 +41,10 @@ constexpr uint64_t kLunBlocks = kLunSize / kBlockSize;
 constexpr int kSanitizeInProgress = 0x041b;
 const Bytes kPattern = {0xde, 0xad, 0xbe, 0xef};
 
-struct Reply {
-  int status = -1;
-  int key = 0;
-  int ascq = 0;
-  Bytes data;
-};
+using Reply = ScsiReply;
 
-// Sends one CDB (data-out when `out` is not empty, else up to `in_length` bytes in).
 Reply command(IscsiSession& s, Bytes cdb, Bytes out = {}, uint32_t in_length = 0) {
-  const int dir = !out.empty() ? SCSI_XFER_WRITE : in_length > 0 ? SCSI_XFER_READ : SCSI_XFER_NONE;
-  scsi_task* task =
-      scsi_create_task(int(cdb.size()), cdb.data(), dir, int(out.empty() ? in_length : out.size()));
-  Reply r;
-  if (task == nullptr) return r;
-  iscsi_data d{out.size(), out.data()};
-  if (iscsi_scsi_command_sync(s.get(), 1, task, out.empty() ? nullptr : &d) == nullptr) {
-    return r;
-  }
-  r.status = task->status;
-  r.key = task->sense.key;
-  r.ascq = task->sense.ascq;
-  r.data.assign(task->datain.data, task->datain.data + task->datain.size);
-  scsi_free_scsi_task(task);
-  return r;
+  return send_cdb(s, std::move(cdb), std::move(out), in_length);
 }
 
 // OVERWRITE parameter list: one pass of kPattern.

@@ -121,6 +121,21 @@ void start(scsi::Command& cmd, SanitizeRequest request) {
   if (immed) cmd.complete_good();
 }
 
+// BLOCK ERASE and CRYPTOGRAPHIC ERASE: no parameter list (a PARAMETER LIST LENGTH other than 0
+// is an invalid field), refused on a write-protected LU, then started.
+void start_without_list(scsi::Command& cmd, SanitizeRequest::Kind kind) {
+  if (!check_cdb(cmd)) return;
+  if (cdb_be16(cmd, 7) != 0) {
+    cmd.fail_cdb_field(7);
+    return;
+  }
+  if (cmd.write_protected()) {
+    cmd.complete_sense(scsi::SenseReason::kWriteProtected);
+    return;
+  }
+  start(cmd, SanitizeRequest{.kind = kind});
+}
+
 void overwrite(scsi::Command& cmd) {
   SanitizeRequest request;
   if (!decode_overwrite(cmd, request)) return;
@@ -143,16 +158,20 @@ void sanitize_overwrite(scsi::Command& cmd) {
 // (reads back as zeros, LBPRZ 1); a fully provisioned one is written with zeros. Either way
 // a READ afterwards succeeds (VPD B1h WABEREQ 01b).
 void sanitize_block_erase(scsi::Command& cmd) {
-  if (!check_cdb(cmd)) return;
-  if (cdb_be16(cmd, 7) != 0) {
-    cmd.fail_cdb_field(7);
-    return;
-  }
-  if (cmd.write_protected()) {
-    cmd.complete_sense(scsi::SenseReason::kWriteProtected);
-    return;
-  }
-  start(cmd, SanitizeRequest{.kind = SanitizeRequest::Kind::kBlockErase});
+  start_without_list(cmd, SanitizeRequest::Kind::kBlockErase);
+}
+
+bool crypto_erase_offered(const scsi::LogicalUnit& lu) {
+  return lu.store() != nullptr && lu.store()->supports_crypto_erase();
+}
+
+// SBC-4 5.30 CRYPTOGRAPHIC ERASE (03h; 4.11.1): no parameter list. The store replaces its media
+// encryption key (durably, before it switches), so every block reads back as unspecified
+// data afterwards (VPD B1h WACEREQ 01b); thin LUs keep reading unmapped blocks as zeros.
+// Dispatched only where crypto_erase_offered() (the opcode table's offered hook); the same
+// checks as the other service actions otherwise.
+void sanitize_crypto_erase(scsi::Command& cmd) {
+  start_without_list(cmd, SanitizeRequest::Kind::kCryptoErase);
 }
 
 // SBC-4 5.30.4 EXIT FAILURE MODE (1Fh): leaves the failure mode of a sanitize that failed

@@ -80,6 +80,11 @@ SanitizeJob::SanitizeJob(reactor::Reactor* r, base::BufferPool* pool,
     request_.passes = 1;
     request_.invert = false;
   }
+  if (request_.kind == SanitizeRequest::Kind::kCryptoErase) {
+    request_.pattern.clear();
+    request_.passes = 1;
+    request_.invert = false;
+  }
 }
 
 void SanitizeJob::detach(scsi::Command& waiter) {
@@ -138,6 +143,11 @@ void SanitizeJob::next_chunk() {
     return;
   }
   prepare_io();
+  if (request_.kind == SanitizeRequest::Kind::kCryptoErase) {
+    io_.on_store_done = key_replaced;
+    lu_->store()->crypto_erase(reactor_, &io_);
+    return;
+  }
   io_.on_store_done = chunk_done;
   if (unmapping_) {
     chunk_bytes_ = std::min(capacity_bytes_ - offset_, kUnmapChunkBytes);
@@ -202,6 +212,18 @@ void SanitizeJob::schedule_next() {
     return;
   }
   reactor_->post([this] { next_chunk(); });
+}
+
+// The one step of a CRYPTOGRAPHIC ERASE; the flush follows (next_chunk() sees the pass done).
+void SanitizeJob::key_replaced(scsi::Command& io, int64_t result) {
+  auto* job = static_cast<SanitizeJob*>(io.transport_context);
+  if (result < 0) {
+    job->finish(false);
+    return;
+  }
+  job->pass_ = 1;
+  job->lu_->set_sanitize_progress(65535);
+  job->schedule_next();
 }
 
 void SanitizeJob::flushed(scsi::Command& io, int64_t result) {

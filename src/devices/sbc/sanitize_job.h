@@ -8,8 +8,10 @@
 // during the job (it also revokes the LU's ROD tokens); then, one chunk at a time through the
 // store's asynchronous interface, OVERWRITE passes of the pattern (inverted on every second
 // pass with INVERT) or a BLOCK ERASE (unmap on a thin LU, falling back to zeros if the store
-// cannot deallocate; zeros on a fully provisioned one); then a store flush, so that nothing
-// of the old data is left in a volatile cache when the job reports success.
+// cannot deallocate; zeros on a fully provisioned one) or a CRYPTOGRAPHIC ERASE (one
+// BackingStore::crypto_erase(): a new media key, durable before the store uses it); then a
+// store flush, so that nothing of the old data is left in a volatile cache when the job
+// reports success.
 //
 // Pacing: writes are held to kWriteBytesPerSecond on average (a timer before the next
 // chunk once ahead), so a whole-LU overwrite never monopolises the store or the reactor for
@@ -45,8 +47,9 @@ namespace stgt::devices::sbc {
 
 struct SanitizeRequest {
   enum class Kind : uint8_t {
-    kOverwrite,   // `passes` passes of `pattern`
-    kBlockErase,  // unmap (thin LU) or zeros
+    kOverwrite,    // `passes` passes of `pattern`
+    kBlockErase,   // unmap (thin LU) or zeros
+    kCryptoErase,  // the store replaces its media encryption key
   };
   Kind kind = Kind::kOverwrite;
   // Overwrite: one logical block of the initialization pattern (repeated to the block
@@ -90,6 +93,7 @@ class SanitizeJob final {
   static void locked(scsi::Command& hold);
   static void chunk_done(scsi::Command& io, int64_t result);
   static void flushed(scsi::Command& io, int64_t result);
+  static void key_replaced(scsi::Command& io, int64_t result);
   void next_chunk();
   void schedule_next();
   bool fill_buffer();

@@ -5,8 +5,9 @@
 #include <charconv>
 
 #include "base/atomic_file.h"
-#include "base/crc32c.h"
 #include "base/log.h"
+#include "base/sealed_text.h"
+#include "devices/sbc/sbc.h"
 #include "scsi/logical_unit.h"
 
 namespace stgt::devices::sbc {
@@ -40,33 +41,9 @@ bool parse_hex_bytes(std::string_view s, std::vector<uint8_t>& out) {
 
 // The record up to its crc32c line, once the checksum verifies.
 base::Result<std::string_view, std::string> verified_body(std::string_view image) {
-  const size_t crc_at = image.rfind("crc32c ");
-  if (crc_at == std::string_view::npos || (crc_at != 0 && image[crc_at - 1] != '\n')) {
-    return base::unexpected(std::string("no crc32c line (torn or damaged file)"));
-  }
-  std::string_view crc_line = image.substr(crc_at + 7);
-  uint32_t crc = 0;
-  if (crc_line.size() != 9 || crc_line.back() != '\n' ||
-      !parse_number(crc_line.substr(0, 8), crc, 16)) {
-    return base::unexpected(std::string("malformed crc32c line"));
-  }
-  if (base::crc32c(image.data(), crc_at) != crc) {
-    return base::unexpected(std::string("checksum mismatch (damaged file)"));
-  }
-  return image.substr(0, crc_at);
-}
-
-// One "key value" line off the front of `body`, which must have key `key`.
-bool take_field(std::string_view& body, std::string_view key, std::string_view& value) {
-  const size_t nl = body.find('\n');
-  if (nl == std::string_view::npos) return false;
-  const std::string_view line = body.substr(0, nl);
-  body.remove_prefix(nl + 1);
-  if (line.size() <= key.size() || line.substr(0, key.size()) != key || line[key.size()] != ' ') {
-    return false;
-  }
-  value = line.substr(key.size() + 1);
-  return true;
+  auto body = base::unseal(image);
+  if (!body) return base::unexpected(body.error() + " (torn or damaged file)");
+  return body;
 }
 
 base::Result<SanitizeRecord, std::string> malformed(std::string_view what) {
@@ -77,23 +54,25 @@ base::Result<SanitizeRecord, std::string> malformed(std::string_view what) {
 base::Result<SanitizeRecord, std::string> decode_operation(std::string_view body,
                                                            SanitizeRecord r) {
   std::string_view v;
-  if (!take_field(body, "action", v)) return malformed("action");
+  if (!base::take_field(body, "action", v)) return malformed("action");
   if (v == "overwrite") {
     r.request.kind = SanitizeRequest::Kind::kOverwrite;
   } else if (v == "block-erase") {
     r.request.kind = SanitizeRequest::Kind::kBlockErase;
+  } else if (v == "crypto-erase") {
+    r.request.kind = SanitizeRequest::Kind::kCryptoErase;
   } else {
     return malformed("action");
   }
-  if (!take_field(body, "invert", v) || !parse_flag(v, r.request.invert)) {
+  if (!base::take_field(body, "invert", v) || !parse_flag(v, r.request.invert)) {
     return malformed("invert");
   }
-  if (!take_field(body, "passes", v) || !parse_number(v, r.request.passes) ||
+  if (!base::take_field(body, "passes", v) || !parse_number(v, r.request.passes) ||
       r.request.passes == 0 || r.request.passes > kMaxPasses) {
     return malformed("passes");
   }
   if (r.request.kind == SanitizeRequest::Kind::kOverwrite &&
-      (!take_field(body, "pattern", v) || !parse_hex_bytes(v, r.request.pattern))) {
+      (!base::take_field(body, "pattern", v) || !parse_hex_bytes(v, r.request.pattern))) {
     return malformed("pattern");
   }
   if (!body.empty()) return base::unexpected(std::string("unexpected lines after the record"));
@@ -109,8 +88,10 @@ std::string encode_sanitize_record(const SanitizeRecord& record) {
   if (running) {
     const SanitizeRequest& q = record.request;
     const bool overwrite = q.kind == SanitizeRequest::Kind::kOverwrite;
-    s += fmt::format("action {}\ninvert {}\npasses {}\n", overwrite ? "overwrite" : "block-erase",
-                     q.invert ? 1 : 0, q.passes);
+    const char* action = overwrite                                      ? "overwrite"
+                         : q.kind == SanitizeRequest::Kind::kBlockErase ? "block-erase"
+                                                                        : "crypto-erase";
+    s += fmt::format("action {}\ninvert {}\npasses {}\n", action, q.invert ? 1 : 0, q.passes);
     if (overwrite) {
       s += "pattern ";
       for (const uint8_t b : q.pattern)
@@ -118,8 +99,7 @@ std::string encode_sanitize_record(const SanitizeRecord& record) {
       s += '\n';
     }
   }
-  s += fmt::format("crc32c {:08x}\n", base::crc32c(s.data(), s.size()));
-  return s;
+  return base::seal(std::move(s));
 }
 
 base::Result<SanitizeRecord, std::string> decode_sanitize_record(std::string_view image) {
@@ -133,11 +113,11 @@ base::Result<SanitizeRecord, std::string> decode_sanitize_record(std::string_vie
   body.remove_prefix(nl + 1);
   SanitizeRecord r;
   std::string_view v;
-  if (!take_field(body, "state", v) || (v != "running" && v != "failed")) {
+  if (!base::take_field(body, "state", v) || (v != "running" && v != "failed")) {
     return malformed("state");
   }
   r.state = v == "running" ? SanitizeRecord::State::kRunning : SanitizeRecord::State::kFailed;
-  if (!take_field(body, "ause", v) || !parse_flag(v, r.ause)) return malformed("ause");
+  if (!base::take_field(body, "ause", v) || !parse_flag(v, r.ause)) return malformed("ause");
   if (r.state == SanitizeRecord::State::kRunning) return decode_operation(body, std::move(r));
   if (!body.empty()) return base::unexpected(std::string("unexpected lines after the record"));
   return r;
@@ -201,6 +181,16 @@ std::optional<SanitizeRequest> restore_sanitize(scsi::LogicalUnit& lu, const std
     STGT_LOG_ERROR(
         "{}: {} records a sanitize in progress but the LU is read-only; it starts "
         "in sanitize failure mode and the sanitize resumes once it is writable",
+        where, path);
+    lu.enter_sanitize_failure(false);
+    return std::nullopt;
+  }
+  if (record->request.kind == SanitizeRequest::Kind::kCryptoErase && !crypto_erase_offered(lu)) {
+    // The LU's store no longer encrypts (configuration changed): the erase cannot resume,
+    // and the data it was meant to destroy must not be served as if it had.
+    STGT_LOG_ERROR(
+        "{}: {} records a cryptographic erase in progress but the LU's store does not "
+        "encrypt any more; it starts in sanitize failure mode",
         where, path);
     lu.enter_sanitize_failure(false);
     return std::nullopt;

@@ -50,7 +50,7 @@ struct SanitizeRecord {
 //   stgt-sanitize 1
 //   state running|failed
 //   ause 0|1
-//   action overwrite|block-erase          (running only)
+//   action overwrite|block-erase|crypto-erase  (running only)
 //   invert 0|1                            (running only)
 //   passes <1..31>                        (running only)
 //   pattern <hex bytes, one block>        (running overwrite only)

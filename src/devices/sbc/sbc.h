@@ -28,6 +28,9 @@ void write_atomic16(scsi::Command& cmd);      // 5.48 WRITE ATOMIC (16)
 // SANITIZE (48h; sanitize.cc): SBC-4 5.30, one handler per service action.
 void sanitize_overwrite(scsi::Command& cmd);          // 01h
 void sanitize_block_erase(scsi::Command& cmd);        // 02h
+void sanitize_crypto_erase(scsi::Command& cmd);       // 03h
+// CRYPTOGRAPHIC ERASE exists on an LU whose store encrypts (backing/crypt/crypt_store.h).
+bool crypto_erase_offered(const scsi::LogicalUnit& lu);
 void sanitize_exit_failure_mode(scsi::Command& cmd);  // 1Fh
 
 // Third-party copy (SPC-4 5.17, 6.3, 6.18; extended_copy.cc): the copy manager of the LU.
@@ -38,10 +41,11 @@ void populate_token(scsi::Command& cmd);                 // 83h/10h
 void write_using_token(scsi::Command& cmd);              // 83h/11h
 void receive_rod_token_information(scsi::Command& cmd);  // 84h/07h
 
-// SANITIZE (48h) service actions. CRYPTOGRAPHIC ERASE (03h) is not offered: no store keeps
-// its data encrypted under a key it could drop.
+// SANITIZE (48h) service actions. CRYPTOGRAPHIC ERASE (03h) only where the store keeps its
+// data encrypted under a key it can replace (crypto_erase_offered()).
 inline constexpr uint8_t kSanitizeOverwrite = 0x01;
 inline constexpr uint8_t kSanitizeBlockErase = 0x02;
+inline constexpr uint8_t kSanitizeCryptoErase = 0x03;
 inline constexpr uint8_t kSanitizeExitFailureMode = 0x1f;
 
 // THIRD-PARTY COPY OUT (83h) service actions.

@@ -126,11 +126,15 @@ constexpr Usage sanitize_usage(uint8_t action) {
   return usage({0x48, uint8_t(0xa0 | action), 0, 0, 0, 0, 0, 0xff, 0xff, kControl});
 }
 
-constexpr std::array<scsi::ServiceAction, 3> kSanitize{{
+constexpr std::array<scsi::ServiceAction, 4> kSanitize{{
     sa(sbc::kSanitizeOverwrite, sbc::sanitize_overwrite, "SANITIZE / OVERWRITE", 10, kOut,
        sanitize_usage(sbc::kSanitizeOverwrite)),
     sa(sbc::kSanitizeBlockErase, sbc::sanitize_block_erase, "SANITIZE / BLOCK ERASE", 10, kNone,
        sanitize_usage(sbc::kSanitizeBlockErase)),
+    offered_if(
+        sa(sbc::kSanitizeCryptoErase, sbc::sanitize_crypto_erase, "SANITIZE / CRYPTOGRAPHIC ERASE",
+           10, kNone, sanitize_usage(sbc::kSanitizeCryptoErase)),
+        sbc::crypto_erase_offered),
     sa(sbc::kSanitizeExitFailureMode, sbc::sanitize_exit_failure_mode,
        "SANITIZE / EXIT FAILURE MODE", 10, kNone, sanitize_usage(sbc::kSanitizeExitFailureMode)),
 }};

@@ -33,6 +33,12 @@ bool offered(const scsi::LogicalUnit& lu, uint8_t opcode) {
   return true;
 }
 
+// A service action this LU supports (SANITIZE CRYPTOGRAPHIC ERASE only over an encrypting
+// store).
+bool action_offered(const scsi::LogicalUnit& lu, const scsi::ServiceAction& a) {
+  return a.handler != nullptr && (a.offered == nullptr || a.offered(lu));
+}
+
 std::vector<Reported> all_commands(const scsi::LogicalUnit& lu) {
   const scsi::OpcodeTable& table = *lu.type().opcodes;
   std::vector<Reported> out;
@@ -40,7 +46,9 @@ std::vector<Reported> all_commands(const scsi::LogicalUnit& lu) {
     if (!offered(lu, uint8_t(op))) continue;
     const scsi::OpcodeEntry& e = table[op];
     for (const scsi::ServiceAction& a : e.service_actions) {
-      if (a.handler != nullptr) out.push_back({uint8_t(op), a.action, true, a.cdb_length, &a.usage});
+      if (action_offered(lu, a)) {
+        out.push_back({uint8_t(op), a.action, true, a.cdb_length, &a.usage});
+      }
     }
     if (e.service_actions.empty() && e.handler != nullptr) {
       out.push_back({uint8_t(op), 0, false, e.cdb_length, &e.usage});
@@ -84,7 +92,7 @@ bool report_one(scsi::Command& cmd, uint8_t options, bool rctd, uint32_t allocat
   uint8_t length = 0;
   if (has_actions) {
     for (const scsi::ServiceAction& a : e.service_actions) {
-      if (a.action == action && a.handler != nullptr) {
+      if (a.action == action && action_offered(*cmd.lu, a)) {
         use = &a.usage;
         length = a.cdb_length;
       }

@@ -223,9 +223,10 @@ size_t block_device_characteristics(const scsi::Command& cmd, uint8_t* out) {
   header(cmd, 0xb1, out);
   std::memset(out + 4, 0, kLength - 4);
   base::store_be16(out + 4, 0x0001);  // MEDIUM ROTATION RATE: non-rotating
-  // WABEREQ 01b: a READ of a block after SANITIZE BLOCK ERASE completes GOOD (with zeros);
-  // WACEREQ 00b: CRYPTOGRAPHIC ERASE is not supported.
-  out[7] = 0x40;
+  // WABEREQ 01b: a READ of a block after SANITIZE BLOCK ERASE completes GOOD (with zeros).
+  // WACEREQ 01b where CRYPTOGRAPHIC ERASE is offered: a READ after it completes GOOD with
+  // unspecified data (the old ciphertext under the new key); 00b (not supported) elsewhere.
+  out[7] = uint8_t(0x40 | (sbc::crypto_erase_offered(*cmd.lu) ? 0x10 : 0x00));
   return finish_page(out, kLength);
 }
 

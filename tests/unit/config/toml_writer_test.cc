@@ -30,7 +30,9 @@ Config full_config() {
                     .size = (uint64_t{3} << 30) + 4096,
                     .block_size = 4096,
                     .physical_block_size = 16384,
-                    .read_only = true});
+                    .read_only = true,
+                    .encryption = "aes-256-xts",
+                    .key_file = "/etc/stgt/kek"});
   a.luns.push_back({.id = 2,
                     .store = "memory",
                     .size = uint64_t{64} << 20,

@@ -88,6 +88,21 @@ class MemoryStore final : public backing::BackingStore {
     set_mapped(offset, length, false);
     done->store_done(0);
   }
+  bool supports_crypto_erase() const override { return crypto_capable; }
+  // A key change, as the fake sees it: every mapped sector turns into other bytes.
+  void crypto_erase(reactor::Reactor*, backing::StoreCompletion* done) override {
+    ++crypto_erases;
+    if (crypto_erase_result != 0) {
+      done->store_done(crypto_erase_result);
+      return;
+    }
+    for (uint64_t s = 0; s < mapped.size(); ++s) {
+      if (!mapped[s]) continue;
+      for (uint64_t i = s * kSector; i < (s + 1) * kSector; ++i)
+        bytes[i] ^= uint8_t(0x5a + i);
+    }
+    done->store_done(0);
+  }
   Provisioning provisioning_status(uint64_t offset, uint64_t length) const override {
     const uint64_t first = offset / kSector;
     const bool state = mapped[first];
@@ -125,6 +140,9 @@ class MemoryStore final : public backing::BackingStore {
   bool unmap_capable = true;
   uint64_t atomic_bytes = 0;  // max_atomic_write_bytes(): 0, no WRITE ATOMIC
   int unmap_result = 0;  // 0: unmap works; else the -errno every unmap completes with
+  bool crypto_capable = false;  // supports_crypto_erase()
+  int crypto_erases = 0;
+  int crypto_erase_result = 0;  // 0: crypto_erase works; else its -errno
   int write_result = 0;  // 0: writes work; else the -errno every write completes with
   // While set, writes stay in flight (not applied, not completed) until release_writes().
   bool hold_writes = false;

@@ -76,7 +76,10 @@ TEST(SanitizeRecord, RoundTrips) {
   failed.state = SanitizeRecord::State::kFailed;
   SanitizeRecord failed_ause = failed;
   failed_ause.ause = true;
-  for (const SanitizeRecord& r : {overwrite_record(), erase, failed, failed_ause}) {
+  SanitizeRecord crypto;
+  crypto.request.kind = SanitizeRequest::Kind::kCryptoErase;
+  EXPECT_NE(sbc::encode_sanitize_record(crypto).find("\naction crypto-erase\n"), std::string::npos);
+  for (const SanitizeRecord& r : {overwrite_record(), erase, failed, failed_ause, crypto}) {
     const std::string image = sbc::encode_sanitize_record(r);
     SCOPED_TRACE(image);
     auto back = sbc::decode_sanitize_record(image);
@@ -286,6 +289,39 @@ TEST(SanitizeRecord, Restore) {
     h.disk->set_sanitize_record_path(path);
     EXPECT_FALSE(sbc::restore_sanitize(*h.disk, "test").has_value());
     EXPECT_EQ(h.disk->sanitize_state(), State::kFailed);
+    EXPECT_TRUE(read(path).has_value());
+  }
+}
+
+// An interrupted CRYPTOGRAPHIC ERASE resumes (the key is replaced again) where the store still
+// encrypts; where it no longer does, the LU comes up in failure mode instead of serving the
+// data the erase was meant to destroy.
+TEST(SanitizeRecord, RestoreCryptoErase) {
+  TempDir dir;
+  const std::string path = dir.file("lu.sanitize");
+  SanitizeRecord crypto;
+  crypto.request.kind = SanitizeRequest::Kind::kCryptoErase;
+  {
+    ASSERT_TRUE(bool(base::write_file_atomic(path, sbc::encode_sanitize_record(crypto))));
+    Harness h;
+    h.store->crypto_capable = true;
+    h.disk->set_sanitize_record_path(path);
+    auto request = sbc::restore_sanitize(*h.disk, "test");
+    ASSERT_TRUE(request.has_value());
+    EXPECT_EQ(request->kind, SanitizeRequest::Kind::kCryptoErase);
+    EXPECT_EQ(h.disk->sanitize_state(), State::kRunning);
+    sbc::SanitizeJob::start(nullptr, nullptr, h.disk, std::move(*request), nullptr);
+    EXPECT_EQ(h.store->crypto_erases, 1);
+    EXPECT_EQ(h.disk->sanitize_state(), State::kIdle);
+    EXPECT_FALSE(read(path).has_value());  // done: record removed
+  }
+  {
+    ASSERT_TRUE(bool(base::write_file_atomic(path, sbc::encode_sanitize_record(crypto))));
+    Harness h;  // a store that does not encrypt
+    h.disk->set_sanitize_record_path(path);
+    EXPECT_FALSE(sbc::restore_sanitize(*h.disk, "test").has_value());
+    EXPECT_EQ(h.disk->sanitize_state(), State::kFailed);
+    EXPECT_FALSE(h.disk->sanitize_ause());
     EXPECT_TRUE(read(path).has_value());
   }
 }

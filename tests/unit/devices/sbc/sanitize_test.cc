@@ -169,5 +169,83 @@ TEST(Sanitize, ExitFailureModeWithoutFailureIsGood) {
   EXPECT_EQ(h.run(sanitize_cdb(kExitFailureMode))->status, scsi::Status::kGood);
 }
 
+// CRYPTOGRAPHIC ERASE over a store that encrypts (the fake's crypto_erase() scrambles what
+// is mapped): the CDB checks of the other service actions, then one key change and a flush.
+TEST(SanitizeCryptoErase, RefusedBeforeTheKeyChanges) {
+  Harness h(512, kThin);
+  h.store->crypto_capable = true;
+  std::vector<std::pair<const char*, Bytes>> bad = {
+      {"znr", sanitize_cdb(kCryptoErase, 0, 0x40)},
+      {"a parameter list", sanitize_cdb(kCryptoErase, 8)},
+  };
+  for (uint16_t b = 2; b <= 6; ++b) {
+    Bytes c = sanitize_cdb(kCryptoErase);
+    c[b] = uint8_t(b);
+    bad.push_back({"reserved byte", c});
+  }
+  for (const auto& [name, cdb] : bad) {
+    SCOPED_TRACE(name);
+    auto cmd = h.run(cdb, 0, cdb[8] != 0 ? Bytes(cdb[8], 0) : Bytes{});
+    ASSERT_EQ(cmd->status, scsi::Status::kCheckCondition);
+    EXPECT_EQ(test::sense_of(*cmd).key, 0x5);
+    EXPECT_EQ(test::sense_of(*cmd).asc, 0x24);
+  }
+  EXPECT_EQ(h.store->crypto_erases, 0);
+  EXPECT_EQ(h.disk->sanitize_state(), State::kIdle);
+}
+
+TEST(SanitizeCryptoErase, ReplacesTheKeyAndFlushes) {
+  for (const uint8_t flags : {uint8_t(0), uint8_t(0x80)}) {  // without and with IMMED
+    SCOPED_TRACE(int(flags));
+    Harness h(512, kThin);
+    h.store->crypto_capable = true;
+    test::fill_blocks(*h.store, 0, Harness::kBlocks, 'a', 512);
+    h.store->set_mapped(0, h.store->bytes.size(), true);
+    auto cmd = h.run(sanitize_cdb(kCryptoErase, 0, flags));
+    ASSERT_EQ(cmd->status, scsi::Status::kGood);
+    EXPECT_EQ(h.store->crypto_erases, 1);
+    EXPECT_EQ(h.store->writes, 0);  // no data written: the key changed
+    EXPECT_EQ(h.store->unmaps, 0);
+    EXPECT_GE(h.store->flushes, 1);
+    EXPECT_FALSE(test::blocks_are(*h.store, 0, Harness::kBlocks, 'a', 512));
+    EXPECT_EQ(h.disk->sanitize_state(), State::kIdle);
+    // WACEREQ 01b: reads complete GOOD afterwards.
+    EXPECT_EQ(h.run({0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0}, 512)->status, scsi::Status::kGood);
+  }
+}
+
+TEST(SanitizeCryptoErase, AFailedKeyChangeIsSanitizeFailure) {
+  Harness h(512, kThin);
+  h.store->crypto_capable = true;
+  h.store->crypto_erase_result = -EIO;
+  auto cmd = h.run(sanitize_cdb(kCryptoErase));
+  ASSERT_EQ(cmd->status, scsi::Status::kCheckCondition);
+  EXPECT_EQ(test::sense_of(*cmd).key, 0x3);  // MEDIUM ERROR
+  EXPECT_EQ(test::sense_of(*cmd).asc, 0x31);
+  EXPECT_EQ(test::sense_of(*cmd).ascq, 0x03);  // SANITIZE COMMAND FAILED
+  EXPECT_EQ(h.disk->sanitize_state(), State::kFailed);
+  // Another try that works leaves failure mode (SBC-4 4.11.4).
+  h.store->crypto_erase_result = 0;
+  EXPECT_EQ(h.run(sanitize_cdb(kCryptoErase))->status, scsi::Status::kGood);
+  EXPECT_EQ(h.disk->sanitize_state(), State::kIdle);
+}
+
+TEST(SanitizeCryptoErase, WriteProtectAndReservationsAsForTheOthers) {
+  Harness ro(512, scsi::LuSettings{.read_only = true, .thin = true});
+  ro.store->crypto_capable = true;
+  auto cmd = ro.run(sanitize_cdb(kCryptoErase));
+  ASSERT_EQ(cmd->status, scsi::Status::kCheckCondition);
+  EXPECT_EQ(test::sense_of(*cmd).key, 0x7);
+  EXPECT_EQ(test::sense_of(*cmd).asc, 0x27);
+  EXPECT_EQ(ro.store->crypto_erases, 0);
+
+  Harness h(512, kThin);
+  h.store->crypto_capable = true;
+  auto other = h.add_nexus("iqn.other", 2);
+  ASSERT_EQ(h.run({0x16, 0, 0, 0, 0, 0}, 0, {}, 0, other.get())->status, scsi::Status::kGood);
+  EXPECT_EQ(h.run(sanitize_cdb(kCryptoErase))->status, scsi::Status::kReservationConflict);
+  EXPECT_EQ(h.store->crypto_erases, 0);
+}
+
 }  // namespace
 }  // namespace stgt::devices

@@ -76,14 +76,26 @@ TEST(Rsoc, UnmapListedOnlyOnAThinLu) {
   EXPECT_EQ(test::data_in(*thin.run(rsoc(1, 0x42), 65535))[1] & 0x07, 0x03);
 }
 
-// SANITIZE: OVERWRITE, BLOCK ERASE and EXIT FAILURE MODE, not CRYPTOGRAPHIC ERASE (libiscsi
-// Sanitize.* look each one up before running it).
+// SANITIZE: OVERWRITE, BLOCK ERASE and EXIT FAILURE MODE; CRYPTOGRAPHIC ERASE only over a
+// store that encrypts (libiscsi Sanitize.* look each one up before running it).
 TEST(Rsoc, SanitizeServiceActions) {
   Harness h;
   for (const uint16_t sa : {0x01, 0x02, 0x1f}) {
     EXPECT_EQ(test::data_in(*h.run(rsoc(2, 0x48, sa), 65535))[1] & 0x07, 0x03) << sa;
   }
   EXPECT_EQ(test::data_in(*h.run(rsoc(2, 0x48, 0x03), 65535))[1] & 0x07, 0x01);
+  const auto has_crypto_erase = [](const std::vector<Descriptor>& list) {
+    return std::any_of(list.begin(), list.end(),
+                       [](const Descriptor& d) { return d.opcode == 0x48 && d.sa == 0x03; });
+  };
+  EXPECT_FALSE(has_crypto_erase(all_commands(h, false)));
+  // Over a store that encrypts: CRYPTOGRAPHIC ERASE too, in both reports.
+  h.store->crypto_capable = true;
+  EXPECT_TRUE(has_crypto_erase(all_commands(h, false)));
+  const Bytes one = test::data_in(*h.run(rsoc(2, 0x48, 0x03), 65535));
+  EXPECT_EQ(one[1] & 0x07, 0x03);
+  EXPECT_EQ(one[4], 0x48);
+  EXPECT_EQ(one[5], 0xa3);  // IMMED, AUSE, service action 03h
 }
 
 // libiscsi ReportSupportedOpcodes.OneCommand: option 1 only without service actions,

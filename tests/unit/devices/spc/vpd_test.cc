@@ -100,6 +100,9 @@ TEST(Vpd, BlockPagesFullLu) {
   const Bytes bdc = vpd(h, 0xb1);
   EXPECT_EQ(base::load_be16(&bdc[4]), 1);  // non-rotating
   EXPECT_EQ(bdc[7] & 0xf0, 0x40);  // WABEREQ 01b (reads after BLOCK ERASE work), WACEREQ 00b
+  // Over a store that encrypts: WACEREQ 01b (reads after CRYPTOGRAPHIC ERASE work).
+  h.store->crypto_capable = true;
+  EXPECT_EQ(vpd(h, 0xb1)[7] & 0xf0, 0x50);
   const Bytes lbp = vpd(h, 0xb2);
   EXPECT_EQ(lbp[5], 0);            // no LBPU / LBPWS / LBPWS10 / LBPRZ
   EXPECT_EQ(lbp[6] & 0x07, 0x00);  // full
