@@ -7,7 +7,6 @@
 #include <array>
 #include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 
 #include "base/log.h"
@@ -23,17 +22,10 @@ constexpr size_t kRecvBufferSize = 16 * 1024;
 constexpr uint16_t kRecvGroup = 0;
 constexpr size_t kRecvRingBytes = kRecvBuffers * sizeof(io_uring_buf);
 constexpr size_t kRecvBufferBytes = kRecvBuffers * kRecvBufferSize;
-// The minimum wait when sends are counted into a wait (uring_reactor.h): longer than a
-// loopback request/response round trip at QD 1 (about 15 us here), short enough that a
-// send that did not complete after all delays other completions by little.
-constexpr uint32_t kSendMinWaitUs = 50;
-#ifndef IORING_FEAT_MIN_TIMEOUT
-#define IORING_FEAT_MIN_TIMEOUT (1U << 15)  // Linux 6.12; liburing 2.3 lacks the name
-#endif
 
 // user_data: an 8-bit tag above a 56-bit payload (a watch id or a FileOp pointer; user
 // space pointers on Linux fit in 56 bits).
-enum class Tag : uint64_t { kPoll = 1, kWakeup = 2, kFile = 3, kIgnore = 4, kRecv = 5, kSend = 6 };
+enum class Tag : uint64_t { kPoll = 1, kWakeup = 2, kFile = 3, kIgnore = 4, kRecv = 5 };
 constexpr int kTagShift = 56;
 constexpr uint64_t kPayloadMask = (uint64_t{1} << kTagShift) - 1;
 
@@ -65,15 +57,6 @@ bool kernel_has_multishot_recv() {
   unsigned major = 0;
   if (std::sscanf(u.release, "%u.", &major) != 1) return false;
   return major >= 6;
-}
-
-// liburing 2.3 fills the SQ index array once at setup (identity) and submits by moving the
-// ring's tail; submit_and_wait_min relies on that. Checked, not assumed.
-bool sq_array_is_identity(const io_uring& ring) {
-  for (unsigned i = 0; i < ring.sq.ring_entries; ++i) {
-    if (ring.sq.array[i] != i) return false;
-  }
-  return true;
 }
 
 uint64_t iov_total(const iovec* iov, int n) {
@@ -120,10 +103,6 @@ bool UringReactor::init() {
     // Needed for waiting with a timeout without consuming an SQE (Linux 5.11).
     STGT_LOG_WARN("io_uring lacks IORING_FEAT_EXT_ARG; not using it");
     return false;
-  }
-  min_wait_ = (params.features & IORING_FEAT_MIN_TIMEOUT) != 0 && sq_array_is_identity(ring_);
-  if (const char* e = std::getenv("STGT_URING_NO_MIN_WAIT"); e != nullptr && *e == '1') {
-    min_wait_ = false;  // A/B measurements (docs/performance.md)
   }
   arm_poll(make_user_data(Tag::kWakeup, 0), wakeup_fd(), kReadable);
   if (!init_recv_buffers()) STGT_LOG_DEBUG("io_uring: no multishot receive; polling sockets");
@@ -251,53 +230,6 @@ void UringReactor::unwatch_fd(WatchId id) {
   // The poll holds a reference to the file: submit now so that the caller's close() of
   // the fd takes effect (e.g. sends FIN) without waiting for the next iteration.
   io_uring_submit(&ring_);
-}
-
-void UringReactor::submit_send(int fd, const msghdr& msg, SendCompletion& done) {
-  SendOp* op = nullptr;
-  if (free_send_ops_.empty()) {
-    send_ops_.push_back(std::make_unique<SendOp>());
-    op = send_ops_.back().get();
-  } else {
-    op = free_send_ops_.back();
-    free_send_ops_.pop_back();
-  }
-  op->done = &done;
-  op->epoch = epoch_ + 1;  // poll_once increments epoch_ before the enter that submits it
-  done.op_ = op;
-  io_uring_sqe* sqe = get_sqe();
-  if (sqe == nullptr) {
-    // Completions never run inside the submitting call: report the failure by post.
-    post([this, op] { handle_send(op, -EBUSY); });
-    return;
-  }
-  io_uring_prep_sendmsg(sqe, fd, &msg, MSG_NOSIGNAL | MSG_WAITALL);
-  io_uring_sqe_set_data64(sqe, make_user_data(Tag::kSend, reinterpret_cast<uintptr_t>(op)));
-  if (done.last_send_inline_) ++expected_inline_;
-}
-
-void UringReactor::cancel_send(SendCompletion& done, bool detach) {
-  auto* op = static_cast<SendOp*>(done.op_);
-  if (op == nullptr) return;
-  if (detach) {
-    op->done = nullptr;  // the op returns to the free list when its completion comes
-    done.op_ = nullptr;
-  }
-  io_uring_sqe* sqe = get_sqe();
-  if (sqe == nullptr) return;  // the caller shut the socket down too, which ends the send
-  io_uring_prep_cancel64(sqe, make_user_data(Tag::kSend, reinterpret_cast<uintptr_t>(op)), 0);
-  io_uring_sqe_set_data64(sqe, make_user_data(Tag::kIgnore, 0));
-}
-
-void UringReactor::handle_send(SendOp* op, int32_t res) {
-  SendCompletion* done = op->done;
-  const bool completed_inline = op->epoch == epoch_;
-  op->done = nullptr;
-  free_send_ops_.push_back(op);
-  if (done == nullptr) return;  // detached
-  done->op_ = nullptr;
-  done->last_send_inline_ = completed_inline;
-  done->on_send(res);
 }
 
 UringReactor::FileOp* UringReactor::new_op() {
@@ -428,46 +360,14 @@ void UringReactor::handle_cqe(uint64_t user_data, int32_t res, uint32_t flags) {
     case Tag::kRecv:
       handle_recv(payload, res, flags);
       return;
-    case Tag::kSend:
-      handle_send(reinterpret_cast<SendOp*>(payload), res);
-      return;
     case Tag::kIgnore:
       return;
   }
 }
 
-void UringReactor::submit_and_wait_min(unsigned wait_nr, std::chrono::nanoseconds timeout) {
-  // What io_uring_submit_and_wait_timeout does (liburing 2.3), plus min_wait_usec, which its
-  // io_uring_getevents_arg still calls `pad`.
-  io_uring_sq& sq = ring_.sq;
-  const unsigned tail = sq.sqe_tail;
-  if (sq.sqe_head != tail) {
-    sq.sqe_head = tail;
-    io_uring_smp_store_release(sq.ktail, tail);
-  }
-  const unsigned to_submit = tail - io_uring_smp_load_acquire(sq.khead);
-  __kernel_timespec ts{};
-  io_uring_getevents_arg arg{};
-  arg.pad = kSendMinWaitUs;
-  if (timeout.count() >= 0) {
-    ts.tv_sec = timeout.count() / 1'000'000'000;
-    ts.tv_nsec = timeout.count() % 1'000'000'000;
-    arg.ts = reinterpret_cast<uintptr_t>(&ts);
-  }
-  // -ETIME, -EINTR: the loop goes on; SQEs the kernel did not take stay queued for the next.
-  io_uring_enter2(unsigned(ring_.ring_fd), to_submit, wait_nr,
-                  IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, reinterpret_cast<sigset_t*>(&arg),
-                  sizeof arg);
-}
-
 void UringReactor::poll_once(std::chrono::nanoseconds timeout) {
   io_uring_cqe* cqe = nullptr;
-  ++epoch_;
-  const unsigned expected = expected_inline_;
-  expected_inline_ = 0;
-  if (timeout.count() != 0 && expected > 0 && min_wait_) {
-    submit_and_wait_min(1 + expected, timeout);
-  } else if (timeout.count() == 0) {
+  if (timeout.count() == 0) {
     io_uring_submit(&ring_);
   } else if (timeout.count() < 0) {
     io_uring_submit_and_wait(&ring_, 1);
@@ -494,18 +394,8 @@ void UringReactor::poll_once(std::chrono::nanoseconds timeout) {
       batch[i] = Entry{cqes[i]->user_data, cqes[i]->res, cqes[i]->flags};
     }
     io_uring_cq_advance(&ring_, n);
-    // Send completions first: they only release what was sent, and a connection that then
-    // has no send in flight may send at once (a protocol error's Reject, a logout).
-    for (unsigned i = 0; i < n; ++i) {
-      if (Tag(batch[i].user_data >> kTagShift) == Tag::kSend) {
-        handle_cqe(batch[i].user_data, batch[i].res, batch[i].flags);
-      }
-    }
-    for (unsigned i = 0; i < n; ++i) {
-      if (Tag(batch[i].user_data >> kTagShift) != Tag::kSend) {
-        handle_cqe(batch[i].user_data, batch[i].res, batch[i].flags);
-      }
-    }
+    for (unsigned i = 0; i < n; ++i)
+      handle_cqe(batch[i].user_data, batch[i].res, batch[i].flags);
     if (n < kCqeBatch) return;
   }
 }

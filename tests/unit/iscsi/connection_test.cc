@@ -1,7 +1,7 @@
 // Connection: one real iscsi::Connection on a reactor thread (each backend: on io_uring the
-// reactor receives and sends for it), over a socketpair, with a disk target on the memory
-// store behind it; the test is the initiator, byte by byte. Regression tests for what
-// pdu_fuzz found, and the send path's teardown.
+// reactor receives for it), over a socketpair, with a disk target on the memory store behind
+// it; the test is the initiator, byte by byte. Regression tests for what pdu_fuzz found, and
+// the send queue against a full socket and at teardown.
 #include "transport/iscsi/connection.h"
 
 #include <gtest/gtest.h>
@@ -277,7 +277,7 @@ TEST_P(ConnectionTest, AbortTaskOfWriteToUnmappedLunIsAnswered) {
 }
 
 // Responses larger than the socket buffer while the initiator reads slowly: every Data-In
-// arrives whole and in order (one send at a time, continued after partial transfers).
+// arrives whole and in order (sends continued after partial transfers and EAGAIN).
 TEST_P(ConnectionTest, LargeReadsArriveInOrderThroughAFullSocket) {
   int small = 8 << 10;
   ASSERT_EQ(::setsockopt(client_.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
@@ -306,9 +306,9 @@ TEST_P(ConnectionTest, LargeReadsArriveInOrderThroughAFullSocket) {
   expect_alive(9);
 }
 
-// The initiator stops reading with responses queued (a send in flight on io_uring, blocked
-// on the full socket) and goes away: the send ends with an error, the connection closes and
-// is dropped, and nothing touches the freed buffers (ASan). TearDown checks the drop.
+// The initiator stops reading with responses queued behind a full socket and goes away: the
+// connection closes and is dropped, and nothing touches the freed buffers (ASan). TearDown
+// checks the drop.
 TEST_P(ConnectionTest, InitiatorGoneWithASendInFlight) {
   int small = 8 << 10;
   ASSERT_EQ(::setsockopt(client_.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
@@ -318,8 +318,8 @@ TEST_P(ConnectionTest, InitiatorGoneWithASendInFlight) {
   std::this_thread::sleep_for(50ms);
 }
 
-// The same, but the target closes first (a protocol error while a send is in flight): the
-// close cancels the send and waits for its completion before the PDUs go.
+// The same, but the target closes first (a protocol error while responses wait for room in
+// the socket): the queued PDUs and their tasks go with the connection.
 TEST_P(ConnectionTest, ProtocolErrorWithASendInFlight) {
   int small = 8 << 10;
   ASSERT_EQ(::setsockopt(client_.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
