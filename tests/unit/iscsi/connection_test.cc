@@ -164,6 +164,17 @@ class ConnectionTest : public ::testing::TestWithParam<reactor::IoBackend> {
     EXPECT_EQ(resp->bhs.itt(), itt);
   }
 
+  // Logs in with an 8 KiB receive buffer, takes the unit attention, and sends `count` READs
+  // of 128 KiB (ITTs from `first_itt`): their Data-In fills the socket and waits for room.
+  void login_and_read_into_a_small_buffer(uint32_t first_itt, uint32_t count) {
+    int small = 8 << 10;
+    ASSERT_EQ(::setsockopt(client_.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+    login();
+    clear_unit_attention();
+    for (uint32_t i = 0; i < count; ++i)
+      send_pdu(read_command(first_itt + i, 256));
+  }
+
   // Takes the power-on unit attention, which the first command to the LU reports.
   void clear_unit_attention() {
     send_pdu(read_command(99, 1));
@@ -175,32 +186,22 @@ class ConnectionTest : public ::testing::TestWithParam<reactor::IoBackend> {
     }
   }
 
-  // READ(10) of `blocks` 512-byte blocks from LBA 0.
-  Bhs read_command(uint32_t itt, uint16_t blocks) {
+  // READ(10) / WRITE(10) of `blocks` 512-byte blocks from LBA 0, F set, no immediate data.
+  Bhs rw_command(uint32_t itt, uint64_t lun, uint16_t blocks, bool write) {
     Bhs h;
     h.set_opcode(Opcode::kScsiCommand);
-    h.bytes[1] = 0x80 | 0x40 | 0x01;  // F, R, SIMPLE
-    h.set_lun(0);
-    h.set_itt(itt);
-    h.set32(20, blocks * 512u);
-    h.set32(24, next_cmd_sn_++);
-    h.bytes[32] = 0x28;
-    base::store_be16(&h.bytes[39], blocks);
-    return h;
-  }
-
-  // WRITE(10) of `blocks` 512-byte blocks, F set, no immediate data.
-  Bhs write_command(uint32_t itt, uint64_t lun, uint16_t blocks) {
-    Bhs h;
-    h.set_opcode(Opcode::kScsiCommand);
-    h.bytes[1] = 0x80 | 0x20 | 0x01;  // F, W, SIMPLE
+    h.bytes[1] = 0x80 | (write ? 0x20 : 0x40) | 0x01;  // F, W or R, SIMPLE
     h.set_lun(lun);
     h.set_itt(itt);
     h.set32(20, blocks * 512u);
     h.set32(24, next_cmd_sn_++);
-    h.bytes[32] = 0x2a;
+    h.bytes[32] = write ? 0x2a : 0x28;
     base::store_be16(&h.bytes[39], blocks);
     return h;
+  }
+  Bhs read_command(uint32_t itt, uint16_t blocks) { return rw_command(itt, 0, blocks, false); }
+  Bhs write_command(uint32_t itt, uint64_t lun, uint16_t blocks) {
+    return rw_command(itt, lun, blocks, true);
   }
 
   std::unique_ptr<reactor::ReactorGroup> group_;
@@ -279,12 +280,8 @@ TEST_P(ConnectionTest, AbortTaskOfWriteToUnmappedLunIsAnswered) {
 // Responses larger than the socket buffer while the initiator reads slowly: every Data-In
 // arrives whole and in order (sends continued after partial transfers and EAGAIN).
 TEST_P(ConnectionTest, LargeReadsArriveInOrderThroughAFullSocket) {
-  int small = 8 << 10;
-  ASSERT_EQ(::setsockopt(client_.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
-  login();
-  clear_unit_attention();
   constexpr uint32_t kCommands = 8;
-  for (uint32_t i = 0; i < kCommands; ++i) send_pdu(read_command(100 + i, 256));  // 128 KiB
+  login_and_read_into_a_small_buffer(100, kCommands);
   std::this_thread::sleep_for(20ms);  // let the target fill the socket
   uint32_t next_itt = 100;
   uint32_t expected_offset = 0;
@@ -309,23 +306,15 @@ TEST_P(ConnectionTest, LargeReadsArriveInOrderThroughAFullSocket) {
 // The initiator stops reading with responses queued behind a full socket and goes away: the
 // connection closes and is dropped, and nothing touches the freed buffers (ASan). TearDown
 // checks the drop.
-TEST_P(ConnectionTest, InitiatorGoneWithASendInFlight) {
-  int small = 8 << 10;
-  ASSERT_EQ(::setsockopt(client_.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
-  login();
-  clear_unit_attention();
-  for (uint32_t i = 0; i < 16; ++i) send_pdu(read_command(200 + i, 256));
+TEST_P(ConnectionTest, InitiatorGoneWithResponsesQueued) {
+  login_and_read_into_a_small_buffer(200, 16);
   std::this_thread::sleep_for(50ms);
 }
 
 // The same, but the target closes first (a protocol error while responses wait for room in
 // the socket): the queued PDUs and their tasks go with the connection.
-TEST_P(ConnectionTest, ProtocolErrorWithASendInFlight) {
-  int small = 8 << 10;
-  ASSERT_EQ(::setsockopt(client_.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
-  login();
-  clear_unit_attention();
-  for (uint32_t i = 0; i < 16; ++i) send_pdu(read_command(300 + i, 256));
+TEST_P(ConnectionTest, ProtocolErrorWithResponsesQueued) {
+  login_and_read_into_a_small_buffer(300, 16);
   std::this_thread::sleep_for(50ms);
   Bhs bad;
   bad.set_opcode(Opcode::kScsiCommand);
