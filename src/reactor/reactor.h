@@ -3,8 +3,8 @@
 //
 // Backends (chosen at start, see reactor_group.h):
 //   - io_uring: one ring carries socket readiness (multishot POLL_ADD), socket receives
-//     (multishot RECV into a ring of provided buffers, see watch_stream), file I/O
-//     (READV/WRITEV/FSYNC) and the wake-up eventfd.
+//     (multishot RECV into a ring of provided buffers, see watch_stream), socket sends
+//     (SENDMSG, see submit_send), file I/O (READV/WRITEV/FSYNC) and the wake-up eventfd.
 //   - epoll: readiness through epoll (edge-triggered); file I/O runs on a small blocking
 //     thread pool whose completions are posted back to the reactor.
 //
