@@ -236,8 +236,7 @@ void UringReactor::unwatch_fd(WatchId id) {
   io_uring_submit(&ring_);
 }
 
-void UringReactor::submit_send(int fd, const msghdr& msg, SendCompletion& done,
-                               bool peer_goes_on) {
+void UringReactor::submit_send(int fd, const msghdr& msg, SendCompletion& done, bool peer_goes_on) {
   SendOp* op = nullptr;
   if (free_send_ops_.empty()) {
     send_ops_.push_back(std::make_unique<SendOp>());

@@ -107,8 +107,8 @@ class UringReactor final : public ReactorCore {
   std::vector<FileOp*> free_ops_;
   std::vector<std::unique_ptr<SendOp>> send_ops_;
   std::vector<SendOp*> free_send_ops_;
-  uint64_t epoch_ = 0;             // loop iterations (poll_once calls)
-  unsigned expected_inline_ = 0;   // sends queued for the next enter expected to complete in it
+  uint64_t epoch_ = 0;            // loop iterations (poll_once calls)
+  unsigned expected_inline_ = 0;  // sends queued for the next enter expected to complete in it
 };
 
 }  // namespace stgt::reactor

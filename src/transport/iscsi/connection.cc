@@ -597,7 +597,8 @@ size_t Connection::tx_gather(std::span<iovec> v) const {
       skip = 0;
     };
     add(p->header.data(), p->header_len);
-    for (size_t i = 0; i < p->iov_count; ++i) add(p->iov[i].iov_base, p->iov[i].iov_len);
+    for (size_t i = 0; i < p->iov_count; ++i)
+      add(p->iov[i].iov_base, p->iov[i].iov_len);
     add(p->trailer.data(), p->trailer_len);
   }
   return cnt;

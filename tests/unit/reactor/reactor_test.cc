@@ -61,6 +61,13 @@ class ReactorTest : public ::testing::TestWithParam<IoBackend> {
     p.get_future().wait();
   }
 
+  // Whether the backend under test sends asynchronously (the send tests need it).
+  bool sends_async() {
+    bool async = false;
+    on_reactor([&] { async = reactor_->sends_async(); });
+    return async;
+  }
+
   // Polls pred (evaluated on the reactor thread) until true or the deadline.
   bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit = 5s) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
@@ -688,6 +695,18 @@ std::string read_n(int fd, size_t n, std::chrono::milliseconds limit = 5s) {
   return out;
 }
 
+// One buffer as a msghdr for submit_send (not copyable: msg points at iov).
+struct OneBuffer {
+  explicit OneBuffer(const std::string& data) : iov{const_cast<char*>(data.data()), data.size()} {
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+  }
+  OneBuffer(const OneBuffer&) = delete;
+  OneBuffer& operator=(const OneBuffer&) = delete;
+  iovec iov;
+  msghdr msg{};
+};
+
 std::string pattern_of(size_t n, int seed) {
   std::string p(n, '\0');
   for (size_t i = 0; i < n; ++i)
@@ -707,14 +726,13 @@ TEST_P(ReactorTest, SendCompletesOnceEveryByteIsOutInOrder) {
   SocketPair sp = make_socketpair();
   int small = 16 << 10;
   ASSERT_EQ(::setsockopt(sp.a.get(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
-  bool async = false;
-  on_reactor([&] { async = reactor_->sends_async(); });
-  if (!async) return;
+  if (!sends_async()) return;
   const std::string first = pattern_of(1 << 20, 1);
   const std::string second = pattern_of(100'000, 5);
-  std::array<iovec, 3> iov{iovec{const_cast<char*>(first.data()), 1000},
-                           iovec{const_cast<char*>(first.data()) + 1000, 700'000},
-                           iovec{const_cast<char*>(first.data()) + 701'000, first.size() - 701'000}};
+  std::array<iovec, 3> iov{
+      iovec{const_cast<char*>(first.data()), 1000},
+      iovec{const_cast<char*>(first.data()) + 1000, 700'000},
+      iovec{const_cast<char*>(first.data()) + 701'000, first.size() - 701'000}};
   msghdr msg{};
   msg.msg_iov = iov.data();
   msg.msg_iovlen = iov.size();
@@ -728,15 +746,12 @@ TEST_P(ReactorTest, SendCompletesOnceEveryByteIsOutInOrder) {
   on_reactor([&] { EXPECT_TRUE(log.results.empty()) << "completed before the reader took it"; });
   EXPECT_TRUE(read_n(sp.b.get(), first.size()) == first);
   ASSERT_TRUE(eventually([&] { return !log.results.empty(); }));
-  iovec one{const_cast<char*>(second.data()), second.size()};
-  msghdr msg2{};
-  msg2.msg_iov = &one;
-  msg2.msg_iovlen = 1;
+  OneBuffer one(second);
   on_reactor([&] {
     EXPECT_EQ(log.results, std::vector<int64_t>{int64_t(first.size())});
     EXPECT_TRUE(log.on_reactor);
     EXPECT_FALSE(log.send_in_flight());
-    reactor_->submit_send(sp.a.get(), msg2, log, true);
+    reactor_->submit_send(sp.a.get(), one.msg, log, true);
   });
   EXPECT_TRUE(read_n(sp.b.get(), second.size()) == second);
   ASSERT_TRUE(eventually([&] { return log.results.size() == 2; }));
@@ -746,17 +761,12 @@ TEST_P(ReactorTest, SendCompletesOnceEveryByteIsOutInOrder) {
 // A send to a peer that has gone away completes with an error, never with 0 or success.
 TEST_P(ReactorTest, SendToAClosedPeerFails) {
   SocketPair sp = make_socketpair();
-  bool async = false;
-  on_reactor([&] { async = reactor_->sends_async(); });
-  if (!async) return;
+  if (!sends_async()) return;
   sp.b.reset();
   const std::string data = pattern_of(4096, 2);
-  iovec one{const_cast<char*>(data.data()), data.size()};
-  msghdr msg{};
-  msg.msg_iov = &one;
-  msg.msg_iovlen = 1;
+  OneBuffer one(data);
   SendLog log;
-  on_reactor([&] { reactor_->submit_send(sp.a.get(), msg, log, true); });
+  on_reactor([&] { reactor_->submit_send(sp.a.get(), one.msg, log, true); });
   ASSERT_TRUE(eventually([&] { return !log.results.empty(); }));
   on_reactor([&] {
     ASSERT_EQ(log.results.size(), 1u);
@@ -770,16 +780,11 @@ TEST_P(ReactorTest, SendToAClosedPeerFails) {
 TEST_P(ReactorTest, CancelledSendStillCompletes) {
   for (const bool shut : {false, true}) {
     SocketPair sp = make_socketpair();
-    bool async = false;
-    on_reactor([&] { async = reactor_->sends_async(); });
-    if (!async) return;
+    if (!sends_async()) return;
     const std::string data = pattern_of(4 << 20, 3);
-    iovec one{const_cast<char*>(data.data()), data.size()};
-    msghdr msg{};
-    msg.msg_iov = &one;
-    msg.msg_iovlen = 1;
+    OneBuffer one(data);
     SendLog log;
-    on_reactor([&] { reactor_->submit_send(sp.a.get(), msg, log, true); });
+    on_reactor([&] { reactor_->submit_send(sp.a.get(), one.msg, log, true); });
     std::this_thread::sleep_for(20ms);
     on_reactor([&] {
       EXPECT_TRUE(log.results.empty());
@@ -804,16 +809,11 @@ TEST_P(ReactorTest, CancelledSendStillCompletes) {
 TEST_P(ReactorTest, BlockedSendDoesNotHoldOtherEvents) {
   SocketPair sp = make_socketpair();
   SocketPair other = make_socketpair();
-  bool async = false;
-  on_reactor([&] { async = reactor_->sends_async(); });
-  if (!async) return;
+  if (!sends_async()) return;
   const std::string data = pattern_of(4096, 6);
-  iovec one{const_cast<char*>(data.data()), data.size()};
-  msghdr msg{};
-  msg.msg_iov = &one;
-  msg.msg_iovlen = 1;
+  OneBuffer one(data);
   SendLog log;
-  on_reactor([&] { reactor_->submit_send(sp.a.get(), msg, log, true); });  // completes inline
+  on_reactor([&] { reactor_->submit_send(sp.a.get(), one.msg, log, true); });  // completes inline
   ASSERT_TRUE(eventually([&] { return log.results.size() == 1; }));
   ASSERT_EQ(read_n(sp.b.get(), data.size()).size(), data.size());
   const std::string fill(65536, 'f');  // the peer reads nothing more: fill the socket
@@ -826,7 +826,7 @@ TEST_P(ReactorTest, BlockedSendDoesNotHoldOtherEvents) {
       handled_ns.store(std::chrono::steady_clock::now().time_since_epoch().count());
       drain(other.a.get());
     });
-    reactor_->submit_send(sp.a.get(), msg, log, true);  // blocks; expected inline
+    reactor_->submit_send(sp.a.get(), one.msg, log, true);  // blocks; expected inline
   });
   std::this_thread::sleep_for(20ms);  // the reactor is asleep in the capped wait now
   const int64_t written_ns = std::chrono::steady_clock::now().time_since_epoch().count();
@@ -846,16 +846,11 @@ TEST_P(ReactorTest, BlockedSendDoesNotHoldOtherEvents) {
 // Detached: the completion object may go away; its send's completion is dropped.
 TEST_P(ReactorTest, DetachedSendNeverCallsBack) {
   SocketPair sp = make_socketpair();
-  bool async = false;
-  on_reactor([&] { async = reactor_->sends_async(); });
-  if (!async) return;
+  if (!sends_async()) return;
   const std::string data = pattern_of(4 << 20, 4);
-  iovec one{const_cast<char*>(data.data()), data.size()};
-  msghdr msg{};
-  msg.msg_iov = &one;
-  msg.msg_iovlen = 1;
+  OneBuffer one(data);
   auto log = std::make_unique<SendLog>();
-  on_reactor([&] { reactor_->submit_send(sp.a.get(), msg, *log, true); });
+  on_reactor([&] { reactor_->submit_send(sp.a.get(), one.msg, *log, true); });
   std::this_thread::sleep_for(10ms);
   on_reactor([&] {
     reactor_->cancel_send(*log, true);
