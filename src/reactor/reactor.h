@@ -3,8 +3,8 @@
 //
 // Backends (chosen at start, see reactor_group.h):
 //   - io_uring: one ring carries socket readiness (multishot POLL_ADD), socket receives
-//     (multishot RECV into a ring of provided buffers, see watch_stream), file I/O
-//     (READV/WRITEV/FSYNC) and the wake-up eventfd.
+//     (multishot RECV into a ring of provided buffers, see watch_stream), socket sends
+//     (SENDMSG, see submit_send), file I/O (READV/WRITEV/FSYNC) and the wake-up eventfd.
 //   - epoll: readiness through epoll (edge-triggered); file I/O runs on a small blocking
 //     thread pool whose completions are posted back to the reactor.
 //
@@ -17,6 +17,7 @@
 //   - A reactor never blocks except in its wait for events.
 #pragma once
 
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <chrono>
@@ -33,6 +34,27 @@ namespace stgt::reactor {
 enum class IoBackend { kUring, kEpoll };
 
 std::string_view to_string(IoBackend b);
+
+// Completion of one asynchronous send (Reactor::submit_send): `result` is the number of bytes
+// sent, or -errno. Fewer bytes than asked for means the send stopped there (an error after a
+// partial send, or a cancel); the caller continues from that byte or gives up. The object
+// must stay alive until on_send has been called (or the send was detached by cancel_send).
+class SendCompletion {
+ public:
+  virtual void on_send(int64_t result) = 0;
+  // Between submit_send and on_send.
+  bool send_in_flight() const { return op_ != nullptr; }
+
+ protected:
+  virtual ~SendCompletion() = default;
+
+ private:
+  friend class UringReactor;
+  void* op_ = nullptr;  // the backend's record of the send in flight
+  // Whether this socket's last send completed inside the io_uring_enter that submitted it
+  // (the socket had room): the reactor then waits for one completion more (uring_reactor.h).
+  bool last_send_inline_ = true;
+};
 
 // Readiness event bits passed to FdHandler.
 inline constexpr uint32_t kReadable = 1;
@@ -123,6 +145,35 @@ class Reactor {
     (void)fd;
     (void)handler;
     return {};
+  }
+
+  // Whether submit_send is available (io_uring). Without it (epoll), the caller sends with
+  // sendmsg itself and waits for writability when the socket is full.
+  virtual bool sends_async() const { return false; }
+
+  // Sends msg's bytes on a connected stream socket, asynchronously: on io_uring one
+  // IORING_OP_SENDMSG (MSG_WAITALL: the kernel itself goes on after a partial send while
+  // the socket fills; MSG_NOSIGNAL), which goes to the kernel with the loop's next wait, so
+  // a response costs no syscall of its own. `msg`, its iovec array and every byte they point
+  // at must stay valid and unchanged until done.on_send. One send per socket at a time:
+  // two in flight on one socket may interleave their bytes. Only if sends_async().
+  // `peer_goes_on`: the caller expects more input from the peer after this send, so the
+  // loop need not wake for the send's completion alone (uring_reactor.h); false when the
+  // completion itself unblocks something (a close after the send, a closed CmdSN window).
+  virtual void submit_send(int fd, const msghdr& msg, SendCompletion& done, bool peer_goes_on) {
+    (void)fd;
+    (void)msg;
+    (void)done;
+    (void)peer_goes_on;
+  }
+  // Ends a send in flight early (its socket is being closed): it completes with -ECANCELED
+  // or the bytes it had sent. on_send still follows, so wait for it before releasing the
+  // buffers. With `detach`, on_send is never called (for a completion object about to be
+  // destroyed while the reactor has stopped); the kernel may still read the buffers until
+  // the ring is torn down. No-op when no send is in flight.
+  virtual void cancel_send(SendCompletion& done, bool detach) {
+    (void)done;
+    (void)detach;
   }
 
   // Asynchronous file I/O at `offset`. iov must stay valid until completion.

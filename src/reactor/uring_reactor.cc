@@ -22,10 +22,14 @@ constexpr size_t kRecvBufferSize = 16 * 1024;
 constexpr uint16_t kRecvGroup = 0;
 constexpr size_t kRecvRingBytes = kRecvBuffers * sizeof(io_uring_buf);
 constexpr size_t kRecvBufferBytes = kRecvBuffers * kRecvBufferSize;
+// Sends counted into a wait (uring_reactor.h): at most this long is a wait then allowed to
+// last, and only sends up to kInlineSendMax bytes are expected to complete inline.
+constexpr std::chrono::nanoseconds kSendWaitCap = std::chrono::milliseconds(10);
+constexpr uint64_t kInlineSendMax = 64 * 1024;
 
 // user_data: an 8-bit tag above a 56-bit payload (a watch id or a FileOp pointer; user
 // space pointers on Linux fit in 56 bits).
-enum class Tag : uint64_t { kPoll = 1, kWakeup = 2, kFile = 3, kIgnore = 4, kRecv = 5 };
+enum class Tag : uint64_t { kPoll = 1, kWakeup = 2, kFile = 3, kIgnore = 4, kRecv = 5, kSend = 6 };
 constexpr int kTagShift = 56;
 constexpr uint64_t kPayloadMask = (uint64_t{1} << kTagShift) - 1;
 
@@ -232,6 +236,56 @@ void UringReactor::unwatch_fd(WatchId id) {
   io_uring_submit(&ring_);
 }
 
+void UringReactor::submit_send(int fd, const msghdr& msg, SendCompletion& done, bool peer_goes_on) {
+  SendOp* op = nullptr;
+  if (free_send_ops_.empty()) {
+    send_ops_.push_back(std::make_unique<SendOp>());
+    op = send_ops_.back().get();
+  } else {
+    op = free_send_ops_.back();
+    free_send_ops_.pop_back();
+  }
+  op->done = &done;
+  op->epoch = epoch_ + 1;  // poll_once increments epoch_ before the enter that submits it
+  done.op_ = op;
+  io_uring_sqe* sqe = get_sqe();
+  if (sqe == nullptr) {
+    // Completions never run inside the submitting call: report the failure by post.
+    post([this, op] { handle_send(op, -EBUSY); });
+    return;
+  }
+  io_uring_prep_sendmsg(sqe, fd, &msg, MSG_NOSIGNAL | MSG_WAITALL);
+  io_uring_sqe_set_data64(sqe, make_user_data(Tag::kSend, reinterpret_cast<uintptr_t>(op)));
+  if (peer_goes_on && done.last_send_inline_ &&
+      iov_total(msg.msg_iov, int(msg.msg_iovlen)) <= kInlineSendMax) {
+    ++expected_inline_;
+  }
+}
+
+void UringReactor::cancel_send(SendCompletion& done, bool detach) {
+  auto* op = static_cast<SendOp*>(done.op_);
+  if (op == nullptr) return;
+  if (detach) {
+    op->done = nullptr;  // the op returns to the free list when its completion comes
+    done.op_ = nullptr;
+  }
+  io_uring_sqe* sqe = get_sqe();
+  if (sqe == nullptr) return;  // the caller shut the socket down too, which ends the send
+  io_uring_prep_cancel64(sqe, make_user_data(Tag::kSend, reinterpret_cast<uintptr_t>(op)), 0);
+  io_uring_sqe_set_data64(sqe, make_user_data(Tag::kIgnore, 0));
+}
+
+void UringReactor::handle_send(SendOp* op, int32_t res) {
+  SendCompletion* done = op->done;
+  const bool completed_inline = op->epoch == epoch_;
+  op->done = nullptr;
+  free_send_ops_.push_back(op);
+  if (done == nullptr) return;  // detached
+  done->op_ = nullptr;
+  done->last_send_inline_ = completed_inline;
+  done->on_send(res);
+}
+
 UringReactor::FileOp* UringReactor::new_op() {
   if (free_ops_.empty()) {
     ops_.push_back(std::make_unique<FileOp>());
@@ -360,6 +414,9 @@ void UringReactor::handle_cqe(uint64_t user_data, int32_t res, uint32_t flags) {
     case Tag::kRecv:
       handle_recv(payload, res, flags);
       return;
+    case Tag::kSend:
+      handle_send(reinterpret_cast<SendOp*>(payload), res);
+      return;
     case Tag::kIgnore:
       return;
   }
@@ -367,6 +424,12 @@ void UringReactor::handle_cqe(uint64_t user_data, int32_t res, uint32_t flags) {
 
 void UringReactor::poll_once(std::chrono::nanoseconds timeout) {
   io_uring_cqe* cqe = nullptr;
+  ++epoch_;
+  // Sends expected to complete inside this enter count into the wait (uring_reactor.h); the
+  // cap bounds what a wrong guess costs.
+  const unsigned expected = expected_inline_;
+  expected_inline_ = 0;
+  if (expected > 0 && (timeout.count() < 0 || timeout > kSendWaitCap)) timeout = kSendWaitCap;
   if (timeout.count() == 0) {
     io_uring_submit(&ring_);
   } else if (timeout.count() < 0) {
@@ -375,7 +438,7 @@ void UringReactor::poll_once(std::chrono::nanoseconds timeout) {
     __kernel_timespec ts{};
     ts.tv_sec = timeout.count() / 1'000'000'000;
     ts.tv_nsec = timeout.count() % 1'000'000'000;
-    io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+    io_uring_submit_and_wait_timeout(&ring_, &cqe, 1 + expected, &ts, nullptr);
   }
   stamp_loop_time();
   // Copy a batch out and advance the ring before dispatching, so callbacks may queue
@@ -394,8 +457,18 @@ void UringReactor::poll_once(std::chrono::nanoseconds timeout) {
       batch[i] = Entry{cqes[i]->user_data, cqes[i]->res, cqes[i]->flags};
     }
     io_uring_cq_advance(&ring_, n);
-    for (unsigned i = 0; i < n; ++i)
-      handle_cqe(batch[i].user_data, batch[i].res, batch[i].flags);
+    // Send completions first: they only release what was sent, and a connection that then
+    // has no send in flight may send at once (a protocol error's Reject, a logout).
+    for (unsigned i = 0; i < n; ++i) {
+      if (Tag(batch[i].user_data >> kTagShift) == Tag::kSend) {
+        handle_cqe(batch[i].user_data, batch[i].res, batch[i].flags);
+      }
+    }
+    for (unsigned i = 0; i < n; ++i) {
+      if (Tag(batch[i].user_data >> kTagShift) != Tag::kSend) {
+        handle_cqe(batch[i].user_data, batch[i].res, batch[i].flags);
+      }
+    }
     if (n < kCqeBatch) return;
   }
 }

@@ -11,11 +11,19 @@
 // ends with ENOBUFS and is re-armed (the bytes wait in the socket).
 //
 // Submission is batched: SQEs queued by callbacks go to the kernel once per loop
-// iteration together with the wait (io_uring_submit_and_wait_timeout). Short file
-// transfers are resubmitted for the remainder, so a completion sees the full length,
-// a shorter count only at end of file, or -errno. Per-operation state comes from a
-// free list owned by the reactor (allocated once, reused): no allocation per operation
-// in steady state.
+// iteration together with the wait (io_uring_submit_and_wait_timeout).
+//
+// Sends (submit_send): IORING_OP_SENDMSG, submitted with that wait. A send to a socket with
+// room completes inside the io_uring_enter that submits it, and its completion alone would
+// end the wait at once: the loop would enter the kernel twice per response and save nothing
+// over a sendmsg. So the wait asks for one completion more per send expected to complete
+// there: one of at most kInlineSendMax bytes (64 KiB) whose socket's previous send did, and
+// whose caller expects more input from the peer anyway (peer_goes_on). Such
+// a wait is capped at kSendWaitCap (10 ms): should an expected send not complete after all
+// (the socket filled), the other completions wait at most that long, never for ever. (A
+// kernel minimum wait, IORING_FEAT_MIN_TIMEOUT, was tried as the guard instead: its 50 us
+// timer, armed and cancelled on every wait, cost more CPU per I/O here than the syscall it
+// saved; docs/performance.md, "Sends through the ring".)
 //
 // Thread: every member except post()/stop() runs on the reactor's thread.
 #pragma once
@@ -48,6 +56,10 @@ class UringReactor final : public ReactorCore {
                      FileIoCompletion* done) override;
   void submit_fdatasync(int fd, FileIoCompletion* done) override;
 
+  bool sends_async() const override { return true; }
+  void submit_send(int fd, const msghdr& msg, SendCompletion& done, bool peer_goes_on) override;
+  void cancel_send(SendCompletion& done, bool detach) override;
+
  protected:
   void poll_once(std::chrono::nanoseconds timeout) override;
 
@@ -66,6 +78,11 @@ class UringReactor final : public ReactorCore {
     std::vector<iovec> rest;  // what is left after a short transfer
   };
 
+  struct SendOp {
+    SendCompletion* done = nullptr;  // null: detached, the completion is dropped
+    uint64_t epoch = 0;              // the loop iteration whose io_uring_enter submits it
+  };
+
   explicit UringReactor(unsigned id);
   bool init();
   io_uring_sqe* get_sqe();
@@ -79,6 +96,7 @@ class UringReactor final : public ReactorCore {
   void start_file_op(FileOp* op);
   void finish_file_op(FileOp* op, int64_t result);
   FileOp* new_op();
+  void handle_send(SendOp* op, int32_t res);
 
   io_uring ring_{};
   bool ring_ready_ = false;
@@ -87,6 +105,10 @@ class UringReactor final : public ReactorCore {
   uint8_t* recv_buffers_ = nullptr;
   std::vector<std::unique_ptr<FileOp>> ops_;
   std::vector<FileOp*> free_ops_;
+  std::vector<std::unique_ptr<SendOp>> send_ops_;
+  std::vector<SendOp*> free_send_ops_;
+  uint64_t epoch_ = 0;            // loop iterations (poll_once calls)
+  unsigned expected_inline_ = 0;  // sends queued for the next enter expected to complete in it
 };
 
 }  // namespace stgt::reactor

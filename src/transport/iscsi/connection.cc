@@ -25,7 +25,6 @@ constexpr size_t kStageBufferSize = 64 * 1024;
 // follows them lands in the staging buffer, same readv). Shorter ones are cheaper to copy
 // out of the staging buffer than to read with a syscall of their own.
 constexpr size_t kDirectReadMin = 16 * 1024;
-constexpr size_t kMaxWriteIov = 128;
 // During login no MaxRecvDataSegmentLength is negotiated yet (RFC 7143 13.12: 8192).
 constexpr uint32_t kLoginMaxDataSegment = 8192;
 
@@ -55,10 +54,14 @@ Connection::Connection(reactor::Reactor& reactor, base::UniqueFd fd,
       peer_address_(std::move(peer_address)),
       portal_group_tag_(portal_group_tag) {
   flush_hook_.connection = this;
+  send_hook_.connection = this;
 }
 
 Connection::~Connection() {
   reactor_.cancel_deferred(flush_hook_);
+  // Only when the reactor stopped with the send in flight (a running reactor drops a
+  // connection once finished(), after the send's completion).
+  if (send_hook_.send_in_flight()) reactor_.cancel_send(send_hook_, true);
   release_session_slot();
 }
 
@@ -72,9 +75,16 @@ void Connection::start() {
   stream_watch_ = reactor_.watch_stream(
       fd_.get(), [this](std::span<const uint8_t> data, int error) { on_stream(data, error); });
   rx_stream_ = stream_watch_.valid();
-  // In stream mode readiness matters only for a send that hit a full socket buffer.
-  const uint32_t events = rx_stream_ ? reactor::kWritable : reactor::kReadable | reactor::kWritable;
-  watch_ = reactor_.watch_fd(fd_.get(), events, [this](uint32_t ev) { on_events(ev); });
+  // Sends through the reactor only together with its receives: the epoch of a send and of
+  // the receive it answers is then the same ring's.
+  tx_async_ = rx_stream_ && reactor_.sends_async();
+  // In stream mode readiness matters only for a send that hit a full socket buffer, and
+  // not at all when the reactor sends (the kernel waits for room itself).
+  if (!tx_async_) {
+    const uint32_t events =
+        rx_stream_ ? reactor::kWritable : reactor::kReadable | reactor::kWritable;
+    watch_ = reactor_.watch_fd(fd_.get(), events, [this](uint32_t ev) { on_events(ev); });
+  }
   timer_ = reactor_.add_timer(std::chrono::seconds(1), true, [this] { on_timer(); });
   STGT_LOG_DEBUG("connection {} from {} to {}", id_, peer_address_, local_address_);
 }
@@ -100,19 +110,17 @@ void Connection::close(std::string_view why) {
   stream_watch_ = {};
   timer_ = {};
   // The peer learns of the close now, whatever else may still hold the file (an io_uring
-  // poll being cancelled): shutdown acts on the socket, close only on our descriptor.
+  // poll being cancelled): shutdown acts on the socket, close only on our descriptor. It
+  // also ends a send in flight that waits for room (-EPIPE); the cancel covers the rest.
   ::shutdown(fd_.get(), SHUT_RDWR);
+  if (send_hook_.send_in_flight()) reactor_.cancel_send(send_hook_, false);
   fd_.reset();
   if (tsih_ != 0) shared_->sessions.remove(tsih_);
   release_session_slot();
   if (nexus_ != nullptr) scsi::nexus_lost(*nexus_);
-  // Drop every queued PDU; tasks whose last PDU this was can go.
-  while (tx_head_ != nullptr) {
-    TxPdu* p = tx_head_;
-    tx_head_ = p->next;
-    tx_release(p);
-  }
-  tx_tail_ = nullptr;
+  // Drop every queued PDU (tasks whose last PDU this was can go), unless the kernel may
+  // still be reading them: then at the send's completion (on_send).
+  if (!send_hook_.send_in_flight()) tx_drop_queue();
   if (tasks_ != nullptr) {
     // Commands that wait in a task set (for their data or an older command) never start;
     // those that started finish and are dropped then (SAM-5 6.3.4: the I_T nexus loss aborts
@@ -174,7 +182,9 @@ void Connection::on_stream(std::span<const uint8_t> data, int error) {
 }
 
 void Connection::schedule_flush() {
-  if (!closed_ && tx_head_ != nullptr && !tx_blocked_) reactor_.defer(flush_hook_);
+  if (!closed_ && tx_head_ != nullptr && !tx_blocked_ && !send_hook_.send_in_flight()) {
+    reactor_.defer(flush_hook_);
+  }
 }
 
 void Connection::FlushHook::run_deferred() {
@@ -492,8 +502,9 @@ void Connection::rx_pdu_done() {
 
 void Connection::protocol_error(std::string_view why) {
   STGT_LOG_WARN("connection {} from {}: protocol error: {}", id_, peer_address_, why);
-  // Best effort: a queued Reject goes out if the socket takes it; nothing more is read.
-  flush_tx();
+  // Best effort: a queued Reject goes out if the socket takes it now; nothing more is read.
+  // A send in flight cannot be overtaken, and the close ends it: the Reject is then lost.
+  if (!send_hook_.send_in_flight()) send_direct();
   close(why);
 }
 
@@ -561,29 +572,68 @@ void Connection::tx_release(TxPdu* p) {
   }
 }
 
+void Connection::tx_drop_queue() {
+  while (tx_head_ != nullptr) {
+    TxPdu* p = tx_head_;
+    tx_head_ = p->next;
+    tx_release(p);
+  }
+  tx_tail_ = nullptr;
+  tx_head_sent_ = 0;
+}
+
+size_t Connection::tx_gather(std::span<iovec> v) const {
+  size_t cnt = 0;
+  size_t skip = tx_head_sent_;
+  for (const TxPdu* p = tx_head_; p != nullptr; p = p->next) {
+    if (cnt + p->iov_count + 2 > v.size()) break;
+    auto add = [&](const void* base, size_t len) {
+      if (len == 0) return;
+      if (skip >= len) {
+        skip -= len;
+        return;
+      }
+      v[cnt++] = iovec{const_cast<uint8_t*>(static_cast<const uint8_t*>(base)) + skip, len - skip};
+      skip = 0;
+    };
+    add(p->header.data(), p->header_len);
+    for (size_t i = 0; i < p->iov_count; ++i)
+      add(p->iov[i].iov_base, p->iov[i].iov_len);
+    add(p->trailer.data(), p->trailer_len);
+  }
+  return cnt;
+}
+
+void Connection::tx_sent(size_t n) {
+  size_t left = n + tx_head_sent_;
+  // Releasing a PDU may release its task, which may queue a window update at the tail;
+  // the caller sends it next.
+  while (tx_head_ != nullptr) {
+    TxPdu* p = tx_head_;
+    const size_t total = p->total();
+    if (left < total) break;
+    left -= total;
+    tx_head_ = p->next;
+    if (tx_head_ == nullptr) tx_tail_ = nullptr;
+    tx_release(p);
+  }
+  tx_head_sent_ = left;
+}
+
 void Connection::flush_tx() {
+  if (tx_async_) {
+    start_send();
+    return;
+  }
+  send_direct();
+}
+
+void Connection::send_direct() {
   while (!closed_ && tx_head_ != nullptr) {
-    std::array<iovec, kMaxWriteIov> v;
-    size_t cnt = 0;
-    size_t skip = tx_head_sent_;
-    for (TxPdu* p = tx_head_; p != nullptr; p = p->next) {
-      if (cnt + p->iov_count + 2 > v.size()) break;
-      auto add = [&](void* base, size_t len) {
-        if (len == 0) return;
-        if (skip >= len) {
-          skip -= len;
-          return;
-        }
-        v[cnt++] = iovec{static_cast<uint8_t*>(base) + skip, len - skip};
-        skip = 0;
-      };
-      add(p->header.data(), p->header_len);
-      for (size_t i = 0; i < p->iov_count; ++i) add(p->iov[i].iov_base, p->iov[i].iov_len);
-      add(p->trailer.data(), p->trailer_len);
-    }
+    std::array<iovec, kMaxSendIov> v;
     msghdr msg{};
     msg.msg_iov = v.data();
-    msg.msg_iovlen = cnt;
+    msg.msg_iovlen = tx_gather(v);
     const ssize_t n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -594,22 +644,52 @@ void Connection::flush_tx() {
       close(fmt::format("send failed: {}", std::strerror(errno)));
       return;
     }
-    size_t left = size_t(n) + tx_head_sent_;
-    // Releasing a PDU may release its task, which may queue a window update at the tail;
-    // it is sent by the next round of this loop.
-    while (tx_head_ != nullptr) {
-      TxPdu* p = tx_head_;
-      const size_t total = p->total();
-      if (left < total) break;
-      left -= total;
-      tx_head_ = p->next;
-      if (tx_head_ == nullptr) tx_tail_ = nullptr;
-      tx_release(p);
-    }
-    tx_head_sent_ = left;
+    tx_sent(size_t(n));
   }
   tx_blocked_ = false;
   if (close_after_tx_ && tx_head_ == nullptr) close(close_reason_.empty() ? "done" : close_reason_);
+}
+
+// One send through the reactor, of the queue as it is now; PDUs queued while it is in flight
+// go with the next one (on_send). At most one in flight keeps the PDUs in order.
+void Connection::start_send() {
+  if (closed_ || send_hook_.send_in_flight()) return;
+  if (tx_head_ == nullptr) {
+    if (close_after_tx_) close(close_reason_.empty() ? "done" : close_reason_);
+    return;
+  }
+  tx_msg_ = msghdr{};
+  tx_msg_.msg_iov = tx_iov_.data();
+  tx_msg_.msg_iovlen = tx_gather(tx_iov_);
+  // The reactor may sleep through this send's completion until the initiator sends more:
+  // not when the completion is what lets it go on (the close after a logout or failed
+  // login; a CmdSN window with no room, which only the tasks this send releases reopen).
+  const bool window_open = last_max_cmd_sn_ + 1 != exp_cmd_sn_;
+  reactor_.submit_send(fd_.get(), tx_msg_, send_hook_, window_open && !close_after_tx_);
+}
+
+void Connection::on_send(int64_t result) {
+  if (closed_) {
+    // The kernel is done with the queued PDUs: they (and the tasks they hold) can go.
+    tx_drop_queue();
+    if (finished()) schedule_drop();
+    return;
+  }
+  if (result <= 0) {
+    // -EPIPE, -ECONNRESET: the initiator went away. 0 bytes of a non-empty queue: no
+    // progress is possible either.
+    close(result == 0 ? std::string("send made no progress")
+                      : fmt::format("send failed: {}", std::strerror(int(-result))));
+    return;
+  }
+  // Fewer bytes than asked (MSG_WAITALL stopped early): the next send goes on from there.
+  tx_sent(size_t(result));
+  if (tx_head_ != nullptr) {
+    // At the end of this iteration, together with whatever else it queues.
+    schedule_flush();
+    return;
+  }
+  if (close_after_tx_) close(close_reason_.empty() ? "done" : close_reason_);
 }
 
 SequenceNumbers Connection::next_sn(bool advance_stat_sn) {

@@ -1,7 +1,8 @@
 // Connection: one iSCSI TCP connection, from accept to close, on one reactor.
 //
 // It owns the socket, the receive state machine (header, AHS, header digest, data, data
-// digest; RFC 7143 11.1), the send queue (PDUs gathered into one writev), the login phase
+// digest; RFC 7143 11.1), the send queue (PDUs gathered into one sendmsg: on io_uring an
+// asynchronous one through the ring, at most one in flight), the login phase
 // (login.h) and, in full feature phase, its Session: the CmdSN window, the task table and
 // the I_T nexus. MaxConnections is 1, so a session has exactly one connection.
 //
@@ -19,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -55,8 +57,9 @@ class Connection final : public scsi::CommandOwner,
   // Closes the socket now; tasks still in the SCSI layer finish and are then dropped.
   void close(std::string_view why);
   bool closed() const { return closed_; }
-  // True once closed and no task is held by the SCSI layer any more.
-  bool finished() const { return closed_ && tasks_busy_ == 0; }
+  // True once closed, no task is held by the SCSI layer any more and no send is in flight
+  // (the kernel may read the queued PDUs' buffers until its completion).
+  bool finished() const { return closed_ && tasks_busy_ == 0 && !send_hook_.send_in_flight(); }
   // Tasks the SCSI layer still holds (for the shutdown report).
   uint32_t busy_tasks() const { return tasks_busy_; }
   const std::string& peer_address() const { return peer_address_; }
@@ -94,7 +97,21 @@ class Connection final : public scsi::CommandOwner,
   // Bytes the reactor received for us (stream mode, Reactor::watch_stream).
   void on_stream(std::span<const uint8_t> data, int error);
   void receive();
+  // Sends what is queued: through the reactor (start_send) when it sends asynchronously,
+  // else with sendmsg (send_direct).
   void flush_tx();
+  void send_direct();
+  void start_send();
+  // The queue from its first unsent byte as iovecs (at most v.size()); returns the count.
+  size_t tx_gather(std::span<iovec> v) const;
+  // `n` more bytes of the queue were sent: releases the PDUs they complete.
+  void tx_sent(size_t n);
+  void tx_drop_queue();
+  void on_send(int64_t result);
+  struct SendHook final : reactor::SendCompletion {
+    Connection* connection = nullptr;
+    void on_send(int64_t result) override { connection->on_send(result); }
+  };
   // Sends the queue at the end of this reactor iteration: every response the iteration
   // produced (a batch of received commands, a batch of store completions) in one sendmsg.
   void schedule_flush();
@@ -285,6 +302,14 @@ class Connection final : public scsi::CommandOwner,
   size_t tx_head_sent_ = 0;  // bytes of *tx_head_ already written
   bool tx_blocked_ = false;  // last write hit EAGAIN; wait for writable
   FlushHook flush_hook_;
+  // Asynchronous sends (Reactor::sends_async): the send in flight covers the queue from
+  // tx_head_ (after tx_head_sent_) over at most kMaxSendIov iovecs, described in tx_iov_ /
+  // tx_msg_, which stay untouched, like the PDUs and their buffers, until on_send.
+  static constexpr size_t kMaxSendIov = 128;
+  bool tx_async_ = false;
+  SendHook send_hook_;
+  msghdr tx_msg_{};
+  std::array<iovec, kMaxSendIov> tx_iov_{};
 };
 
 }  // namespace stgt::iscsi

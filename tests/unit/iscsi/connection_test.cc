@@ -1,6 +1,7 @@
-// Connection: one real iscsi::Connection on an epoll reactor thread, over a socketpair, with
-// a disk target on the memory store behind it; the test is the initiator, byte by byte.
-// Regression tests for what pdu_fuzz found.
+// Connection: one real iscsi::Connection on a reactor thread (each backend: on io_uring the
+// reactor receives for it), over a socketpair, with a disk target on the memory store behind
+// it; the test is the initiator, byte by byte. Regression tests for what pdu_fuzz found, and
+// the send queue against a full socket and at teardown.
 #include "transport/iscsi/connection.h"
 
 #include <gtest/gtest.h>
@@ -45,10 +46,10 @@ std::shared_ptr<scsi::Target> make_target() {
   return t;
 }
 
-class ConnectionTest : public ::testing::Test {
+class ConnectionTest : public ::testing::TestWithParam<reactor::IoBackend> {
  protected:
   void SetUp() override {
-    auto g = reactor::ReactorGroup::start(1, reactor::IoBackend::kEpoll);
+    auto g = reactor::ReactorGroup::start(1, GetParam());
     ASSERT_TRUE(g.ok());
     group_ = std::move(*g);
     int fds[2];
@@ -163,18 +164,44 @@ class ConnectionTest : public ::testing::Test {
     EXPECT_EQ(resp->bhs.itt(), itt);
   }
 
-  // WRITE(10) of `blocks` 512-byte blocks, F set, no immediate data.
-  Bhs write_command(uint32_t itt, uint64_t lun, uint16_t blocks) {
+  // Logs in with an 8 KiB receive buffer, takes the unit attention, and sends `count` READs
+  // of 128 KiB (ITTs from `first_itt`): their Data-In fills the socket and waits for room.
+  void login_and_read_into_a_small_buffer(uint32_t first_itt, uint32_t count) {
+    int small = 8 << 10;
+    ASSERT_EQ(::setsockopt(client_.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+    login();
+    clear_unit_attention();
+    for (uint32_t i = 0; i < count; ++i)
+      send_pdu(read_command(first_itt + i, 256));
+  }
+
+  // Takes the power-on unit attention, which the first command to the LU reports.
+  void clear_unit_attention() {
+    send_pdu(read_command(99, 1));
+    for (;;) {
+      const auto pdu = receive();
+      ASSERT_TRUE(pdu.has_value());
+      if (pdu->bhs.opcode() == Opcode::kScsiResponse) return;
+      if (pdu->bhs.opcode() == Opcode::kDataIn && (pdu->bhs.bytes[1] & 0x01) != 0) return;
+    }
+  }
+
+  // READ(10) / WRITE(10) of `blocks` 512-byte blocks from LBA 0, F set, no immediate data.
+  Bhs rw_command(uint32_t itt, uint64_t lun, uint16_t blocks, bool write) {
     Bhs h;
     h.set_opcode(Opcode::kScsiCommand);
-    h.bytes[1] = 0x80 | 0x20 | 0x01;  // F, W, SIMPLE
+    h.bytes[1] = 0x80 | (write ? 0x20 : 0x40) | 0x01;  // F, W or R, SIMPLE
     h.set_lun(lun);
     h.set_itt(itt);
     h.set32(20, blocks * 512u);
     h.set32(24, next_cmd_sn_++);
-    h.bytes[32] = 0x2a;
+    h.bytes[32] = write ? 0x2a : 0x28;
     base::store_be16(&h.bytes[39], blocks);
     return h;
+  }
+  Bhs read_command(uint32_t itt, uint16_t blocks) { return rw_command(itt, 0, blocks, false); }
+  Bhs write_command(uint32_t itt, uint64_t lun, uint16_t blocks) {
+    return rw_command(itt, lun, blocks, true);
   }
 
   std::unique_ptr<reactor::ReactorGroup> group_;
@@ -183,14 +210,14 @@ class ConnectionTest : public ::testing::Test {
   uint32_t next_cmd_sn_ = 1;
 };
 
-TEST_F(ConnectionTest, LoginThenPing) {
+TEST_P(ConnectionTest, LoginThenPing) {
   login();
   expect_alive(7);
 }
 
 // pdu_fuzz: a Login Request in the full feature phase reached the login machine, which is
 // gone by then (null pointer call). It is rejected (protocol error); the session goes on.
-TEST_F(ConnectionTest, LoginRequestInFullFeaturePhaseIsRejected) {
+TEST_P(ConnectionTest, LoginRequestInFullFeaturePhaseIsRejected) {
   login();
   send_pdu(login_request(1), login_keys());
   const auto reject = receive();
@@ -206,7 +233,7 @@ TEST_F(ConnectionTest, LoginRequestInFullFeaturePhaseIsRejected) {
 // Data-Out; when the initiator went away instead, the connection counted it as held by the
 // SCSI layer for ever and was never dropped (a leak per connection). TearDown checks the
 // drop.
-TEST_F(ConnectionTest, WriteToUnmappedLunWaitingForDataDoesNotKeepTheConnection) {
+TEST_P(ConnectionTest, WriteToUnmappedLunWaitingForDataDoesNotKeepTheConnection) {
   login();
   send_pdu(write_command(3, scsi::encode_lun(7), 2));
   const auto r2t = receive();
@@ -216,7 +243,7 @@ TEST_F(ConnectionTest, WriteToUnmappedLunWaitingForDataDoesNotKeepTheConnection)
 
 // The same task aborted: ABORT TASK waits for the Data-Out the R2T asked for, then answers
 // FUNCTION COMPLETE; it used to wait for a completion that could never come.
-TEST_F(ConnectionTest, AbortTaskOfWriteToUnmappedLunIsAnswered) {
+TEST_P(ConnectionTest, AbortTaskOfWriteToUnmappedLunIsAnswered) {
   login();
   const uint64_t lun = scsi::encode_lun(7);
   send_pdu(write_command(3, lun, 2));
@@ -249,6 +276,60 @@ TEST_F(ConnectionTest, AbortTaskOfWriteToUnmappedLunIsAnswered) {
   EXPECT_EQ(resp->bhs.bytes[2], 0) << "FUNCTION COMPLETE";
   expect_alive(9);
 }
+
+// Responses larger than the socket buffer while the initiator reads slowly: every Data-In
+// arrives whole and in order (sends continued after partial transfers and EAGAIN).
+TEST_P(ConnectionTest, LargeReadsArriveInOrderThroughAFullSocket) {
+  constexpr uint32_t kCommands = 8;
+  login_and_read_into_a_small_buffer(100, kCommands);
+  std::this_thread::sleep_for(20ms);  // let the target fill the socket
+  uint32_t next_itt = 100;
+  uint32_t expected_offset = 0;
+  uint32_t completed = 0;
+  while (completed < kCommands) {
+    const auto pdu = receive();
+    ASSERT_TRUE(pdu.has_value()) << "after " << completed << " commands";
+    ASSERT_EQ(pdu->bhs.opcode(), Opcode::kDataIn);
+    ASSERT_EQ(pdu->bhs.itt(), next_itt) << "responses out of order";
+    ASSERT_EQ(base::load_be32(&pdu->bhs.bytes[40]), expected_offset);
+    expected_offset += uint32_t(pdu->data.size());
+    if ((pdu->bhs.bytes[1] & 0x01) != 0) {  // S: status in the last Data-In
+      EXPECT_EQ(expected_offset, 256u * 512u);
+      expected_offset = 0;
+      ++next_itt;
+      ++completed;
+    }
+  }
+  expect_alive(9);
+}
+
+// The initiator stops reading with responses queued behind a full socket and goes away: the
+// connection closes and is dropped, and nothing touches the freed buffers (ASan). TearDown
+// checks the drop.
+TEST_P(ConnectionTest, InitiatorGoneWithResponsesQueued) {
+  login_and_read_into_a_small_buffer(200, 16);
+  std::this_thread::sleep_for(50ms);
+}
+
+// The same, but the target closes first (a protocol error while responses wait for room in
+// the socket): the queued PDUs and their tasks go with the connection.
+TEST_P(ConnectionTest, ProtocolErrorWithResponsesQueued) {
+  login_and_read_into_a_small_buffer(300, 16);
+  std::this_thread::sleep_for(50ms);
+  Bhs bad;
+  bad.set_opcode(Opcode::kScsiCommand);
+  bad.set_data_segment_length(8u << 20);  // beyond MaxRecvDataSegmentLength
+  ASSERT_EQ(::send(client_.get(), bad.bytes.data(), kBhsLength, MSG_NOSIGNAL), ssize_t(kBhsLength));
+  EXPECT_TRUE(dropped_within(5s)) << "the connection stayed after the protocol error";
+}
+
+std::string backend_name(const ::testing::TestParamInfo<reactor::IoBackend>& p) {
+  return p.param == reactor::IoBackend::kUring ? "Uring" : "Epoll";
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ConnectionTest,
+                         ::testing::Values(reactor::IoBackend::kUring, reactor::IoBackend::kEpoll),
+                         backend_name);
 
 }  // namespace
 }  // namespace stgt::iscsi
