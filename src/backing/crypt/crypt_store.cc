@@ -1,6 +1,9 @@
 #include "backing/crypt/crypt_store.h"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -12,6 +15,7 @@
 #include "base/atomic_file.h"
 #include "base/buffer_pool.h"
 #include "base/log.h"
+#include "base/unique_fd.h"
 #include "reactor/reactor.h"
 
 namespace stgt::backing {
@@ -410,6 +414,31 @@ void CryptStore::encrypt_and_write(reactor::Reactor* r, std::span<const iovec> i
   inner_->write(r, out, offset, fua, op);
 }
 
+namespace {
+
+// Overwrites the (now unlinked) file behind `fd` with zeros in place and syncs it. On file
+// systems that overwrite in place (ext4, xfs) this removes the old wrapped key from the
+// medium; copy-on-write ones (btrfs) may keep the old blocks, which the docs say. Failure
+// is logged, not fatal: the new key is already durable and the old one gone from memory.
+void scrub_replaced_key(int fd, const std::string& path) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return;
+  const std::string zeros(size_t(st.st_size), '\0');
+  size_t done = 0;
+  while (done < zeros.size()) {
+    const ssize_t n = ::pwrite(fd, zeros.data() + done, zeros.size() - done, off_t(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += size_t(n);
+  }
+  if (done != zeros.size() || ::fdatasync(fd) != 0) {
+    STGT_LOG_WARN("cryptographic erase: could not scrub the replaced key file of {}: {}", path,
+                  std::strerror(errno));
+  }
+}
+
+}  // namespace
+
 void CryptStore::crypto_erase(reactor::Reactor*, StoreCompletion* done) {
   if (spec_.read_only) {
     done->store_done(-EROFS);
@@ -429,11 +458,20 @@ void CryptStore::crypto_erase(reactor::Reactor*, StoreCompletion* done) {
       done->store_done(-EIO);
       return;
     }
+    // The file the rename replaces is kept open so that its blocks can be scrubbed once the
+    // new key is durable: otherwise the old wrapped key would stay on the medium, free but
+    // readable by whoever also holds the KEK.
+    const base::UniqueFd old_key(::open(spec_.key_path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!old_key.valid() && errno != ENOENT) {
+      STGT_LOG_WARN("cryptographic erase: cannot open {} to scrub it after the erase: {}",
+                    spec_.key_path, std::strerror(errno));
+    }
     if (auto written = base::write_file_atomic(spec_.key_path, *wrapped); !written) {
       STGT_LOG_ERROR("cryptographic erase: {}", written.error());
       done->store_done(-EIO);
       return;
     }
+    if (old_key.valid()) scrub_replaced_key(old_key.get(), spec_.key_path);
   }
   {
     const std::lock_guard lock(mu_);

@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include "../store_test_util.h"
 #include "backing/file/file_store.h"
 #include "backing/memory/memory_store.h"
+#include "base/atomic_file.h"
 
 namespace stgt::backing {
 namespace {
@@ -331,6 +333,30 @@ TEST_F(CryptFileStoreTest, CryptoEraseIsDurable) {
   ASSERT_NE(again, nullptr);
   EXPECT_NE(read(*again, 0, old_data.size()), old_data);  // still gone after a restart
   EXPECT_EQ(read(*again, 64 * kUnit, new_data.size()), new_data);
+}
+
+// The replaced wrapped key does not stay behind in the file's old blocks: a hard link keeps
+// the old inode reachable, as the free blocks of a file system would keep its data.
+TEST_F(CryptFileStoreTest, CryptoEraseScrubsTheReplacedKeyFile) {
+  auto store = open_or_die(file_spec(img_, kek_));
+  ASSERT_NE(store, nullptr);
+  const std::string key = img_ + ".mek";
+  const std::string old_inode = dir_.file("old-inode");
+  ASSERT_EQ(::link(key.c_str(), old_inode.c_str()), 0) << std::strerror(errno);
+  const auto before = base::read_small_file(old_inode);
+  ASSERT_TRUE(before.ok() && before.value().has_value());
+  ASSERT_FALSE(before.value()->empty());
+
+  Recorder e;
+  store->crypto_erase(nullptr, &e);
+  ASSERT_EQ(e.result_, 0);
+
+  const auto after = base::read_small_file(old_inode);
+  ASSERT_TRUE(after.ok() && after.value().has_value());
+  EXPECT_EQ(*after.value(), std::string(before.value()->size(), '\0'));
+  const auto current = base::read_small_file(key);
+  ASSERT_TRUE(current.ok() && current.value().has_value());
+  EXPECT_NE(*current.value(), *before.value());
 }
 
 TEST_F(CryptFileStoreTest, WrongKekOrDamagedKeyFileIsRefused) {
