@@ -361,7 +361,7 @@ int main(int argc, char** argv) {
   // lun
   CLI::App* lunc = app.add_subcommand("lun", "logical units")->require_subcommand(1);
   verb(lunc, "list", "the LUNs of a target", "lun.list", Print::kTable,
-       {"id", "store", "path", "size", "block_size", "read_only", "provisioning", "sessions"})
+       {"id", "store", "path", "size", "block_size", "read_only", "provisioning", "encryption", "sessions"})
       ->add_option("target", iqn, "target IQN")->required();
   CLI::App* lun_add = verb(lunc, "add", "add a LUN", "lun.add", Print::kReport);
   lun_add->add_option("target", iqn, "target IQN")->required();

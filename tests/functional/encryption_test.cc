@@ -19,6 +19,7 @@
 
 #include "control_client.h"
 #include "iscsi_session.h"
+#include "stgtadm_runner.h"
 #include "stgtd_fixture.h"
 
 namespace stgt::functional {
@@ -225,6 +226,17 @@ TEST_F(EncryptionTest, LiveLunAddTakesTheEncryptionOptions) {
   ASSERT_TRUE(s.login(stgtd_.portal(), kTargetIqn, 2));
   EXPECT_TRUE(crypto_erase_listed(s, 2));
   EXPECT_FALSE(crypto_erase_listed(s, 1));  // the memory LU next to it does not encrypt
+  // stgtadm lun list shows which LUs encrypt, in its table and its JSON.
+  const CliResult table = adm(stgtd_, {"lun", "list", kTargetIqn});
+  ASSERT_EQ(table.rc, 0) << table.err;
+  EXPECT_NE(table.out.find("ENCRYPTION"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("aes-256-xts"), std::string::npos) << table.out;
+  const nlohmann::json luns = adm_json(stgtd_, {"lun", "list", kTargetIqn});
+  ASSERT_EQ(luns.size(), 2u) << luns.dump();
+  for (const nlohmann::json& lun : luns) {
+    EXPECT_EQ(lun.value("encryption", ""), lun.value("id", 0) == 2 ? "aes-256-xts" : "none")
+        << lun.dump();
+  }
   // A missing key_file is refused with the validation's sentence, nothing applied.
   const std::string refused = control.call(
       R"({"jsonrpc":"2.0","id":2,"method":"lun.add","params":{"target":")" +
