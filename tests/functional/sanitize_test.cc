@@ -262,13 +262,22 @@ TEST_F(SanitizeTest, AbortTaskLuResetAndSessionLossDoNotStopIt) {
 }
 
 // SBC-4 4.11.2: a sanitize interrupted by a power loss (here SIGKILL) resumes after power
-// on. The restarted LU answers SANITIZE IN PROGRESS before anything else, runs the
-// operation again from the beginning, and in the end every block holds the pattern.
+// on. The restarted LU answers SANITIZE IN PROGRESS before anything else, resumes the
+// operation at its last checkpoint (the job checkpoints every 1/64 of a 256 MiB LU, so an
+// eighth in there is one at 28 MiB or later), and in the end every block holds the pattern:
+// the part written before the crash and the part after it.
 TEST_F(SanitizeTest, OverwriteInterruptedByACrashResumesAfterRestart) {
   ASSERT_NO_FATAL_FAILURE(crash_mid_sanitize());
   ASSERT_FALSE(record_path().empty());
+  std::ifstream record_file(record_path());
+  const std::string record((std::istreambuf_iterator<char>(record_file)), {});
+  const size_t at = record.find("\nresume 0 ");
+  ASSERT_NE(at, std::string::npos) << record;
+  const uint64_t resume = std::stoull(record.substr(at + 10));
+  EXPECT_GE(resume, kLunSize / 8 - kLunSize / 64) << record;
+  EXPECT_EQ(resume % (kLunSize / 64), 0u) << record;
   ASSERT_NO_FATAL_FAILURE(restart(2));
-  EXPECT_TRUE(stgtd_.wait_for_log("it starts again from the beginning"));
+  EXPECT_TRUE(stgtd_.wait_for_log(fmt::format("it resumes at pass 1 of 1, byte {} ", resume)));
   IscsiSession b("iqn.2026-11.org.stgt.test:sanitize-b");
   ASSERT_TRUE(b.login(stgtd_.portal(), kTargetIqn));
   EXPECT_EQ(tur_sense(b, 1), kSanitizeInProgress);
@@ -277,13 +286,17 @@ TEST_F(SanitizeTest, OverwriteInterruptedByACrashResumesAfterRestart) {
   EXPECT_EQ(read.ascq, kSanitizeInProgress);
   const auto deadline = Clock::now() + std::chrono::seconds(60);
   int progress = 0;
+  int first_progress = -1;
   for (int p = sanitize_progress(b); p != -1; p = sanitize_progress(b)) {
     ASSERT_GE(p, 0) << "REQUEST SENSE failed";
     ASSERT_LT(Clock::now(), deadline) << "the resumed sanitize did not end";
+    if (first_progress < 0) first_progress = p;
     progress = std::max(progress, p);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_GT(progress, 0);
+  // Reported from the checkpoint on, not from zero.
+  EXPECT_GE(uint64_t(first_progress), resume * 65536 / kLunSize);
   ASSERT_TRUE(wait_until_ready(b, std::chrono::seconds(10)));
   EXPECT_TRUE(record_path().empty()) << "the record outlived the sanitize";
   for (uint64_t lba = 0; lba < kLunBlocks; lba += (1 << 20) / kBlockSize) {

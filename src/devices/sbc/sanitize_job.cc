@@ -22,6 +22,15 @@ std::unordered_set<SanitizeJob*>& live_jobs() {
 
 }  // namespace
 
+uint16_t sanitize_progress(uint64_t done, uint64_t total) {
+  return total == 0 ? 0 : uint16_t(std::min<uint64_t>(done * 65536 / total, 65535));
+}
+
+uint64_t sanitize_resume_bytes(const SanitizeRequest& request, uint64_t capacity_bytes) {
+  return capacity_bytes * std::min(request.resume_pass, request.passes) +
+         std::min(request.resume_offset, capacity_bytes);
+}
+
 size_t SanitizeJob::drop_stopped() {
   std::unordered_set<SanitizeJob*> jobs;
   {
@@ -84,6 +93,20 @@ SanitizeJob::SanitizeJob(reactor::Reactor* r, base::BufferPool* pool,
     request_.pattern.clear();
     request_.passes = 1;
     request_.invert = false;
+    request_.resume_pass = 0;
+    request_.resume_offset = 0;
+    return;
+  }
+  // A resumed operation: the checkpoint's pass and offset, within this LU as it is now (its
+  // size or block length may have changed since; rewriting a few blocks twice is harmless).
+  const uint64_t block = std::max<uint64_t>(lu_->block_size(), 1);
+  pass_ = std::min(request_.resume_pass, request_.passes);
+  offset_ = std::min(request_.resume_offset / block * block, capacity_bytes_);
+  const uint64_t total = capacity_bytes_ * request_.passes;
+  lu_->set_sanitize_progress(sanitize_progress(capacity_bytes_ * pass_ + offset_, total));
+  if (!lu_->sanitize_record_path().empty()) {
+    checkpoint_every_ =
+        std::clamp(total / kCheckpointsPerOperation, kChunkBytes, kMaxCheckpointBytes);
   }
 }
 
@@ -191,8 +214,32 @@ void SanitizeJob::chunk_done(scsi::Command& io, int64_t result) {
   job->offset_ += job->chunk_bytes_;
   const uint64_t total = job->capacity_bytes_ * job->request_.passes;
   const uint64_t done = job->capacity_bytes_ * job->pass_ + job->offset_;
-  // SPC-5 4.4.2.4.4: the fraction done, in 65536ths.
-  job->lu_->set_sanitize_progress(uint16_t(std::min<uint64_t>(done * 65536 / total, 65535)));
+  job->lu_->set_sanitize_progress(sanitize_progress(done, total));
+  job->since_checkpoint_ += job->chunk_bytes_;
+  if (job->checkpoint_every_ != 0 && job->since_checkpoint_ >= job->checkpoint_every_ &&
+      done < total) {
+    // Durable first: the record may only name bytes that a power loss cannot take back.
+    job->since_checkpoint_ = 0;
+    job->prepare_io();
+    job->io_.on_store_done = checkpoint_flushed;
+    job->lu_->store()->flush(job->reactor_, &job->io_);
+    return;
+  }
+  job->schedule_next();
+}
+
+void SanitizeJob::checkpoint_flushed(scsi::Command& io, int64_t result) {
+  auto* job = static_cast<SanitizeJob*>(io.transport_context);
+  if (result < 0) {
+    job->finish(false);
+    return;
+  }
+  const bool pass_done = job->offset_ == job->capacity_bytes_;
+  job->request_.resume_pass = uint8_t(job->pass_ + (pass_done ? 1 : 0));
+  job->request_.resume_offset = pass_done ? 0 : job->offset_;
+  // A record that cannot be rewritten keeps the previous checkpoint, which is still true
+  // (logged by record_sanitize_running): a restart repeats more, nothing is skipped.
+  (void)record_sanitize_running(*job->lu_, job->request_, job->lu_->sanitize_ause());
   job->schedule_next();
 }
 

@@ -23,9 +23,14 @@
 // command (SANITIZE without IMMED, unless task management let it go) and deletes itself.
 // With a null reactor (unit tests) everything runs inline. A job still running when the
 // daemon stops is deleted by drop_stopped() once the reactors have stopped; its durable
-// record (sanitize_record.h) stays, so the operation starts again when the LU is next opened. Ending, the job removes the record
-// (success) or records failure mode before it changes the LU's state: blocking fsyncs on the
-// reactor, once per sanitize.
+// record (sanitize_record.h) stays, so the operation resumes when the LU is next opened.
+//
+// Checkpoints: every checkpoint_every_ bytes the job flushes the store and only then rewrites
+// the record with the pass and offset reached, so a restart resumes there (never past a
+// byte that might not be durable) instead of at the beginning. Ending, the job removes the
+// record (success) or records failure mode before it changes the LU's state. Each record
+// write is a few blocking fsyncs on the reactor, at most kCheckpointsPerOperation + 2 per
+// sanitize.
 #pragma once
 
 #include <sys/uio.h>
@@ -57,7 +62,17 @@ struct SanitizeRequest {
   std::vector<uint8_t> pattern;
   bool invert = false;  // odd passes write the bitwise inverse
   uint8_t passes = 1;   // OVERWRITE COUNT, 1..31
+  // Where an interrupted operation picks up (its last durable checkpoint, from the sanitize
+  // record): every byte before `resume_offset` of pass `resume_pass`, and every earlier pass,
+  // is done and flushed. 0, 0 for a new operation. Not used by CRYPTOGRAPHIC ERASE.
+  uint8_t resume_pass = 0;
+  uint64_t resume_offset = 0;
 };
+
+// SPC-5 4.4.2.4.4: the PROGRESS INDICATION of `done` bytes out of `total`, in 65536ths.
+uint16_t sanitize_progress(uint64_t done, uint64_t total);
+// How far a (resumed) request is, in bytes of capacity_bytes * passes.
+uint64_t sanitize_resume_bytes(const SanitizeRequest& request, uint64_t capacity_bytes);
 
 class SanitizeJob final {
  public:
@@ -65,6 +80,12 @@ class SanitizeJob final {
   // One store call deallocates at most this much (a file store punches holes inline).
   static constexpr uint64_t kUnmapChunkBytes = uint64_t{64} << 20;
   static constexpr uint64_t kWriteBytesPerSecond = uint64_t{128} << 20;
+  // Progress checkpoints (store flush, then the record rewritten with the resume point):
+  // about kCheckpointsPerOperation per operation, at least a chunk and at most
+  // kMaxCheckpointBytes (8 s at the write pace) apart, so a restart repeats little of a
+  // long sanitize and a short one costs a few dozen extra flushes.
+  static constexpr uint64_t kCheckpointsPerOperation = 64;
+  static constexpr uint64_t kMaxCheckpointBytes = uint64_t{1} << 30;
   // When no chunk buffer can be had (memory budget spent), the next try comes this much later.
   static constexpr std::chrono::milliseconds kRetryAfter{10};
 
@@ -82,8 +103,8 @@ class SanitizeJob final {
 
   // Daemon shutdown, once every reactor thread has stopped (ReactorGroup::stop) and before
   // the reactors and their pools are destroyed: deletes the jobs still running, without
-  // touching their durable records (the operation starts again at the next open). Returns
-  // how many there were.
+  // touching their durable records (the operation resumes at its checkpoint at the next
+  // open). Returns how many there were.
   static size_t drop_stopped();
 
  private:
@@ -94,6 +115,7 @@ class SanitizeJob final {
   static void chunk_done(scsi::Command& io, int64_t result);
   static void flushed(scsi::Command& io, int64_t result);
   static void key_replaced(scsi::Command& io, int64_t result);
+  static void checkpoint_flushed(scsi::Command& io, int64_t result);
   void next_chunk();
   void schedule_next();
   bool fill_buffer();
@@ -113,6 +135,8 @@ class SanitizeJob final {
   bool unmapping_ = false;  // block erase through store unmap
   int filled_for_ = -1;     // which pattern the buffer holds: 0 plain, 1 inverted
   uint64_t written_bytes_ = 0;
+  uint64_t checkpoint_every_ = 0;  // 0: no checkpoints (no record, or a crypto erase)
+  uint64_t since_checkpoint_ = 0;
   std::chrono::steady_clock::time_point started_;
   base::BufferChain buffer_;
   std::array<iovec, base::BufferChain::kMaxSegments> iov_{};

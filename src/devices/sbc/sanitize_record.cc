@@ -13,7 +13,10 @@
 namespace stgt::devices::sbc {
 namespace {
 
-constexpr std::string_view kHeader = "stgt-sanitize 1";
+// Version 2 adds the resume point of a running operation; version 1 records (written before
+// checkpoints existed) are still read, and resume from the beginning.
+constexpr std::string_view kHeader = "stgt-sanitize 2";
+constexpr std::string_view kHeaderV1 = "stgt-sanitize 1";
 constexpr uint8_t kMaxPasses = 31;  // SBC-4 5.30.3 OVERWRITE COUNT
 constexpr size_t kMaxPatternBytes = 65536;
 
@@ -50,9 +53,17 @@ base::Result<SanitizeRecord, std::string> malformed(std::string_view what) {
   return base::unexpected(fmt::format("malformed {} line", what));
 }
 
-// "action", "invert", "passes" and, for an overwrite, "pattern".
-base::Result<SanitizeRecord, std::string> decode_operation(std::string_view body,
-                                                           SanitizeRecord r) {
+// "resume <pass> <offset>": the pass must be one of the operation's (or its end).
+bool parse_resume(std::string_view v, SanitizeRequest& q) {
+  const size_t space = v.find(' ');
+  if (space == std::string_view::npos) return false;
+  return parse_number(v.substr(0, space), q.resume_pass) && q.resume_pass <= q.passes &&
+         parse_number(v.substr(space + 1), q.resume_offset);
+}
+
+// "action", "invert", "passes", "resume" (version 2) and, for an overwrite, "pattern".
+base::Result<SanitizeRecord, std::string> decode_operation(std::string_view body, SanitizeRecord r,
+                                                           bool v2) {
   std::string_view v;
   if (!base::take_field(body, "action", v)) return malformed("action");
   if (v == "overwrite") {
@@ -70,6 +81,9 @@ base::Result<SanitizeRecord, std::string> decode_operation(std::string_view body
   if (!base::take_field(body, "passes", v) || !parse_number(v, r.request.passes) ||
       r.request.passes == 0 || r.request.passes > kMaxPasses) {
     return malformed("passes");
+  }
+  if (v2 && (!base::take_field(body, "resume", v) || !parse_resume(v, r.request))) {
+    return malformed("resume");
   }
   if (r.request.kind == SanitizeRequest::Kind::kOverwrite &&
       (!base::take_field(body, "pattern", v) || !parse_hex_bytes(v, r.request.pattern))) {
@@ -91,7 +105,8 @@ std::string encode_sanitize_record(const SanitizeRecord& record) {
     const char* action = overwrite                                      ? "overwrite"
                          : q.kind == SanitizeRequest::Kind::kBlockErase ? "block-erase"
                                                                         : "crypto-erase";
-    s += fmt::format("action {}\ninvert {}\npasses {}\n", action, q.invert ? 1 : 0, q.passes);
+    s += fmt::format("action {}\ninvert {}\npasses {}\nresume {} {}\n", action, q.invert ? 1 : 0,
+                     q.passes, q.resume_pass, q.resume_offset);
     if (overwrite) {
       s += "pattern ";
       for (const uint8_t b : q.pattern)
@@ -107,9 +122,11 @@ base::Result<SanitizeRecord, std::string> decode_sanitize_record(std::string_vie
   if (!verified) return base::unexpected(verified.error());
   std::string_view body = verified.value();
   const size_t nl = body.find('\n');
-  if (nl == std::string_view::npos || body.substr(0, nl) != kHeader) {
-    return base::unexpected(std::string("not a version 1 sanitize record"));
+  const std::string_view header = nl == std::string_view::npos ? body : body.substr(0, nl);
+  if (header != kHeader && header != kHeaderV1) {
+    return base::unexpected(std::string("not a version 1 or 2 sanitize record"));
   }
+  const bool v2 = header == kHeader;
   body.remove_prefix(nl + 1);
   SanitizeRecord r;
   std::string_view v;
@@ -118,7 +135,7 @@ base::Result<SanitizeRecord, std::string> decode_sanitize_record(std::string_vie
   }
   r.state = v == "running" ? SanitizeRecord::State::kRunning : SanitizeRecord::State::kFailed;
   if (!base::take_field(body, "ause", v) || !parse_flag(v, r.ause)) return malformed("ause");
-  if (r.state == SanitizeRecord::State::kRunning) return decode_operation(body, std::move(r));
+  if (r.state == SanitizeRecord::State::kRunning) return decode_operation(body, std::move(r), v2);
   if (!body.empty()) return base::unexpected(std::string("unexpected lines after the record"));
   return r;
 }
@@ -205,10 +222,21 @@ std::optional<SanitizeRequest> restore_sanitize(scsi::LogicalUnit& lu, const std
     request.pattern = std::move(block);
   }
   (void)lu.begin_sanitize(record->ause);
-  STGT_LOG_WARN(
-      "{}: a sanitize was interrupted (restart or power loss); it starts again "
-      "from the beginning (SBC-4 4.11.2)",
-      where);
+  // REQUEST SENSE reports the checkpoint's progress from the start, before the job runs.
+  const uint64_t capacity = lu.num_blocks() * lu.block_size();
+  lu.set_sanitize_progress(
+      sanitize_progress(sanitize_resume_bytes(request, capacity), capacity * request.passes));
+  if (request.resume_pass == 0 && request.resume_offset == 0) {
+    STGT_LOG_WARN(
+        "{}: a sanitize was interrupted (restart or power loss); it starts again "
+        "from the beginning (SBC-4 4.11.2)",
+        where);
+  } else {
+    STGT_LOG_WARN(
+        "{}: a sanitize was interrupted (restart or power loss); it resumes at pass {} of "
+        "{}, byte {} (its last checkpoint; SBC-4 4.11.2)",
+        where, request.resume_pass + 1, request.passes, request.resume_offset);
+  }
   return request;
 }
 

@@ -6,12 +6,14 @@
 // file holds the old or the new record, never a torn one. Life cycle:
 //   - SANITIZE accepted (after every check, before the first write): "running" with the
 //     operation (service action, pattern, INVERT, OVERWRITE COUNT) and AUSE;
+//   - at each checkpoint of the job (sanitize_job.h), once the store is flushed: "running"
+//     with the pass and byte offset reached (the resume point);
 //   - the operation completes: removed; it fails: "failed" with AUSE;
 //   - EXIT FAILURE MODE: removed before the LU leaves failure mode;
 //   - the control plane removes the LU: removed (LogicalUnit::drop_sanitize_record).
 // At start-up restore_sanitize() reads it: "running" puts the LU back into sanitize in
-// progress and returns the operation to start again from its beginning; "failed" puts it
-// back into failure mode.
+// progress and returns the operation to resume from its last checkpoint (from its beginning
+// when it had none, or for a version 1 record); "failed" puts it back into failure mode.
 //
 // A record that cannot be read or does not verify (CRC32C line; atomic writes make a torn
 // file unlikely, so this means damage or a hand edit) is never guessed at: the LU comes up in
@@ -47,12 +49,13 @@ struct SanitizeRecord {
 };
 
 // Text, one field a line, ending with a CRC32C line over everything before it:
-//   stgt-sanitize 1
+//   stgt-sanitize 2               (version 1, without "resume", is read too)
 //   state running|failed
 //   ause 0|1
 //   action overwrite|block-erase|crypto-erase  (running only)
 //   invert 0|1                            (running only)
 //   passes <1..31>                        (running only)
+//   resume <pass> <byte offset>           (running only; version 2: the last checkpoint)
 //   pattern <hex bytes, one block>        (running overwrite only)
 //   crc32c <8 hex digits>
 std::string encode_sanitize_record(const SanitizeRecord& record);
@@ -66,7 +69,7 @@ bool record_sanitize_failed(scsi::LogicalUnit& lu, bool ause);
 bool clear_sanitize_record(scsi::LogicalUnit& lu);
 
 // At LU open, after set_sanitize_record_path(): puts the LU into the recorded state (see
-// above) and returns the operation to run again from its beginning, if any. `where` names
+// above) and returns the operation to resume (from its checkpoint), if any. `where` names
 // the LU in log lines. A read-only LU cannot run it: it comes up in failure mode (AUSE
 // clear) with the record kept, so the operation resumes once the LU is writable again.
 std::optional<SanitizeRequest> restore_sanitize(scsi::LogicalUnit& lu, const std::string& where);

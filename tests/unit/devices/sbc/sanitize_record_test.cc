@@ -66,6 +66,8 @@ SanitizeRecord overwrite_record() {
   r.request.pattern = {0x00, 0x5a, 0xff, 0x10};
   r.request.invert = true;
   r.request.passes = 31;
+  r.request.resume_pass = 30;
+  r.request.resume_offset = (uint64_t{5} << 40) + 4096;
   return r;
 }
 
@@ -91,7 +93,15 @@ TEST(SanitizeRecord, RoundTrips) {
     EXPECT_EQ(back->request.pattern, r.request.pattern);
     EXPECT_EQ(back->request.invert, r.request.invert);
     EXPECT_EQ(back->request.passes, r.request.passes);
+    EXPECT_EQ(back->request.resume_pass, r.request.resume_pass);
+    EXPECT_EQ(back->request.resume_offset, r.request.resume_offset);
   }
+  // A version 1 record (before checkpoints) resumes from the beginning.
+  auto v1 = sbc::decode_sanitize_record(
+      sealed("stgt-sanitize 1\nstate running\nause 0\naction block-erase\ninvert 0\npasses 1\n"));
+  ASSERT_TRUE(bool(v1)) << v1.error();
+  EXPECT_EQ(v1->request.resume_pass, 0);
+  EXPECT_EQ(v1->request.resume_offset, 0u);
 }
 
 // Whatever prefix of a record survives, and whatever byte is damaged, the decoder refuses
@@ -117,7 +127,18 @@ TEST(SanitizeRecord, TornOrDamagedIsRefused) {
 
 TEST(SanitizeRecord, FieldsAreChecked) {
   const std::vector<std::pair<const char*, std::string>> cases = {
-      {"version 2", "stgt-sanitize 2\nstate failed\nause 0\n"},
+      {"version 3", "stgt-sanitize 3\nstate failed\nause 0\n"},
+      {"v2 without resume",
+       "stgt-sanitize 2\nstate running\nause 0\naction block-erase\ninvert 0\npasses 1\n"},
+      {"resume past the last pass",
+       "stgt-sanitize 2\nstate running\nause 0\naction block-erase\ninvert 0\npasses 2\n"
+       "resume 3 0\n"},
+      {"resume without offset",
+       "stgt-sanitize 2\nstate running\nause 0\naction block-erase\ninvert 0\npasses 1\n"
+       "resume 0\n"},
+      {"resume offset not a number",
+       "stgt-sanitize 2\nstate running\nause 0\naction block-erase\ninvert 0\npasses 1\n"
+       "resume 0 -4096\n"},
       {"unknown state", "stgt-sanitize 1\nstate paused\nause 0\n"},
       {"ause 2", "stgt-sanitize 1\nstate failed\nause 2\n"},
       {"no ause", "stgt-sanitize 1\nstate failed\n"},
@@ -341,6 +362,71 @@ TEST(SanitizeRecord, DroppedRecordIsNotWrittenAgain) {
   while (!h.store->held.empty())
     h.store->release_writes(true);
   EXPECT_EQ(h.disk->sanitize_state(), State::kFailed);
+  EXPECT_FALSE(read(path).has_value());
+}
+
+// Checkpoints: the job flushes the store and then records how far it got, chunk by chunk on
+// a small LU (the interval is a 64th of the operation, at least one chunk).
+TEST(SanitizeRecord, CheckpointsRecordTheResumePointAfterAFlush) {
+  TempDir dir;
+  Harness h(4096);  // 4 MiB: four 1 MiB chunks
+  const std::string path = dir.file("lu.sanitize");
+  h.disk->set_sanitize_record_path(path);
+  h.store->hold_writes = true;
+  auto cmd = h.run(sanitize_cdb(kOverwrite, 5, kImmed), 0, overwrite_list(0x02, {0x6b}));
+  ASSERT_EQ(cmd->status, scsi::Status::kGood);
+  for (uint64_t chunk = 0; chunk < 4; ++chunk) {
+    SCOPED_TRACE(chunk);
+    auto r = sbc::decode_sanitize_record(read(path).value_or(""));
+    ASSERT_TRUE(bool(r)) << r.error();
+    EXPECT_EQ(r->state, SanitizeRecord::State::kRunning);
+    EXPECT_EQ(r->request.passes, 2);
+    // Before pass 2, chunk k: k chunks of pass 1 durable (or all of pass 1 and k - 4 of 2).
+    EXPECT_EQ(r->request.resume_pass, 0);
+    EXPECT_EQ(r->request.resume_offset, chunk << 20);
+    EXPECT_EQ(h.store->flushes, int(chunk));  // each checkpoint came after its flush
+    ASSERT_EQ(h.store->held.size(), 1u);
+    h.store->release_writes(true);
+  }
+  auto r = sbc::decode_sanitize_record(read(path).value_or(""));
+  ASSERT_TRUE(bool(r)) << r.error();
+  EXPECT_EQ(r->request.resume_pass, 1);
+  EXPECT_EQ(r->request.resume_offset, 0u);
+  while (!h.store->held.empty())
+    h.store->release_writes(true);
+  EXPECT_EQ(h.disk->sanitize_state(), State::kIdle);
+  EXPECT_FALSE(read(path).has_value());
+}
+
+// A restored operation resumes at its checkpoint: the blocks before it are not written again,
+// the ones after it are, and the progress indication starts where it left off.
+TEST(SanitizeRecord, RestoredOperationResumesAtItsCheckpoint) {
+  TempDir dir;
+  const std::string path = dir.file("lu.sanitize");
+  SanitizeRecord running;
+  running.request.kind = SanitizeRequest::Kind::kOverwrite;
+  running.request.pattern = {0x3c};
+  running.request.passes = 1;
+  running.request.resume_pass = 0;
+  running.request.resume_offset = uint64_t{2} << 20;  // half of the 4 MiB LU
+  ASSERT_TRUE(bool(base::write_file_atomic(path, sbc::encode_sanitize_record(running))));
+  Harness h(4096);
+  h.disk->set_sanitize_record_path(path);
+  auto request = sbc::restore_sanitize(*h.disk, "test");
+  ASSERT_TRUE(request.has_value());
+  EXPECT_EQ(request->resume_offset, uint64_t{2} << 20);
+  h.store->hold_writes = true;
+  sbc::SanitizeJob::start(nullptr, &h.pool, h.disk, std::move(*request), nullptr);
+  auto tur = h.run(kTur);
+  EXPECT_EQ(test::sense_of(*tur).ascq, 0x1b);
+  EXPECT_EQ(base::load_be16(&tur->sense[16]), 32768);  // half done already
+  ASSERT_EQ(h.store->held.size(), 1u);
+  while (!h.store->held.empty())
+    h.store->release_writes(true);
+  EXPECT_EQ(h.disk->sanitize_state(), State::kIdle);
+  EXPECT_EQ(h.store->writes, 2);  // the second half only
+  EXPECT_TRUE(test::blocks_are(*h.store, 512, 512, 0x3c, 4096));
+  EXPECT_FALSE(test::blocks_are(*h.store, 0, 1, 0x3c, 4096));
   EXPECT_FALSE(read(path).has_value());
 }
 
