@@ -3,6 +3,8 @@
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
 
+#include <csignal>
+
 #include <algorithm>
 #include <cstring>
 
@@ -25,10 +27,21 @@ testing::AssertionResult check_task(iscsi_context* ctx, scsi_task* task, const c
   return testing::AssertionSuccess();
 }
 
+// libiscsi writes to its socket without MSG_NOSIGNAL: a test that SIGKILLs the daemon while
+// a session sends (the fault tests) would otherwise die of SIGPIPE instead of seeing EPIPE.
+// Once per process, before the first context.
+void ignore_sigpipe() {
+  static const bool done = [] {
+    std::signal(SIGPIPE, SIG_IGN);
+    return true;
+  }();
+  (void)done;
+}
+
 }  // namespace
 
 IscsiSession::IscsiSession(const std::string& initiator)
-    : ctx_(iscsi_create_context(initiator.c_str())) {
+    : ctx_((ignore_sigpipe(), iscsi_create_context(initiator.c_str()))) {
   if (ctx_ != nullptr) iscsi_set_timeout(ctx_, kTimeoutSeconds);
 }
 
