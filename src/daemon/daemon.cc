@@ -292,10 +292,19 @@ int run(const DaemonOptions& options) {
     }
   }
   server.shutdown();
+  // A sanitize still running stops at its next chunk, after recording where it is; its
+  // record brings it back there at the next start.
+  constexpr auto kSanitizeParkWait = std::chrono::seconds(5);
+  if (const size_t n = devices::sbc::SanitizeJob::park_all(kSanitizeParkWait); n > 0) {
+    STGT_LOG_WARN("{} sanitize operation(s) did not stop within {} s (store I/O in flight); "
+                  "they resume at their last checkpoint at the next start",
+                  n, kSanitizeParkWait.count());
+  }
   (*group)->stop();
-  // A sanitize still running stops here; its record brings it back at the next start.
   if (const size_t n = devices::sbc::SanitizeJob::drop_stopped(); n > 0) {
-    STGT_LOG_INFO("{} sanitize operation(s) interrupted; they resume at the next start", n);
+    STGT_LOG_INFO("{} sanitize operation(s) stopped; they resume where they stopped at the "
+                  "next start",
+                  n);
   }
   return 0;
 }

@@ -315,14 +315,26 @@ TEST_F(SanitizeTest, OverwriteInterruptedByACrashResumesAfterRestart) {
   EXPECT_EQ(back, make_pattern(7, 64 << 10));
 }
 
-// A plain stop (SIGTERM) while the job runs is no different: the record stays and the
-// operation runs again at the next start. A 1 GiB LU (8 s a pass), so the job is still
-// running when the stop's 2 s logout wait is over.
+// A plain stop (SIGTERM) while the job runs: the job parks at its next chunk after
+// recording exactly where it is (not its last 1/64 checkpoint), and the operation resumes
+// there at the next start. A 1 GiB LU (8 s a pass), so the job is still running when the
+// stop's 2 s logout wait is over.
 TEST_F(SanitizeTest, StoppedMidSanitizeResumesAtTheNextStart) {
   constexpr uint64_t kBig = uint64_t{1} << 30;
   ASSERT_NO_FATAL_FAILURE(crash_mid_sanitize(true, kBig));
+  EXPECT_NE(stgtd_.log().find("1 sanitize operation(s) stopped; they resume where they stopped"),
+            std::string::npos)
+      << stgtd_.log();
   ASSERT_FALSE(record_path().empty());
+  std::ifstream record_file(record_path());
+  const std::string record((std::istreambuf_iterator<char>(record_file)), {});
+  const size_t at = record.find("\nresume 0 ");
+  ASSERT_NE(at, std::string::npos) << record;
+  const uint64_t resume = std::stoull(record.substr(at + 10));
+  EXPECT_GE(resume, kBig / 8) << record;  // at least what was reported before the stop
+  EXPECT_EQ(resume % (uint64_t{1} << 20), 0u) << record;  // a chunk boundary
   ASSERT_NO_FATAL_FAILURE(restart(2));
+  EXPECT_TRUE(stgtd_.wait_for_log(fmt::format("it resumes at pass 1 of 1, byte {} ", resume)));
   IscsiSession b("iqn.2026-11.org.stgt.test:sanitize-b");
   ASSERT_TRUE(b.login(stgtd_.portal(), kTargetIqn, 0));
   EXPECT_EQ(tur_sense(b, 1), kSanitizeInProgress);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <mutex>
+#include <thread>
 #include <unordered_set>
 
 #include "devices/sbc/sanitize_record.h"
@@ -29,6 +30,26 @@ uint16_t sanitize_progress(uint64_t done, uint64_t total) {
 uint64_t sanitize_resume_bytes(const SanitizeRequest& request, uint64_t capacity_bytes) {
   return capacity_bytes * std::min(request.resume_pass, request.passes) +
          std::min(request.resume_offset, capacity_bytes);
+}
+
+size_t SanitizeJob::park_all(std::chrono::milliseconds timeout) {
+  {
+    std::lock_guard lock(g_jobs_mu);
+    for (SanitizeJob* job : live_jobs())
+      job->park_requested_.store(true, std::memory_order_release);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    size_t running = 0;
+    {
+      // A job deletes itself (finishing) under this lock, so the set never holds a dangling one.
+      std::lock_guard lock(g_jobs_mu);
+      for (SanitizeJob* job : live_jobs())
+        running += job->parked_.load(std::memory_order_acquire) ? 0 : 1;
+    }
+    if (running == 0 || std::chrono::steady_clock::now() >= deadline) return running;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 size_t SanitizeJob::drop_stopped() {
@@ -155,6 +176,10 @@ bool SanitizeJob::fill_buffer() {
 }
 
 void SanitizeJob::next_chunk() {
+  if (park_requested_.load(std::memory_order_acquire)) {
+    park();
+    return;
+  }
   if (offset_ == capacity_bytes_) {
     offset_ = 0;
     ++pass_;
@@ -241,6 +266,20 @@ void SanitizeJob::checkpoint_flushed(scsi::Command& io, int64_t result) {
   // (logged by record_sanitize_running): a restart repeats more, nothing is skipped.
   (void)record_sanitize_running(*job->lu_, job->request_, job->lu_->sanitize_ause());
   job->schedule_next();
+}
+
+// Shutdown: writes since the last checkpoint are flushed and recorded first (the
+// checkpoint's completion comes back here through schedule_next), so the next start resumes
+// exactly where this one stopped; then nothing more is started.
+void SanitizeJob::park() {
+  if (checkpoint_every_ != 0 && since_checkpoint_ != 0) {
+    since_checkpoint_ = 0;
+    prepare_io();
+    io_.on_store_done = checkpoint_flushed;
+    lu_->store()->flush(reactor_, &io_);
+    return;
+  }
+  parked_.store(true, std::memory_order_release);
 }
 
 // From the reactor's loop, so other work runs between chunks and the stack does not grow;

@@ -21,9 +21,14 @@
 // command's), takes its one chunk buffer from that reactor's pool, holds its LU by shared_ptr
 // and owns itself: when done it updates the LU's sanitize state, completes the waiting
 // command (SANITIZE without IMMED, unless task management let it go) and deletes itself.
-// With a null reactor (unit tests) everything runs inline. A job still running when the
-// daemon stops is deleted by drop_stopped() once the reactors have stopped; its durable
-// record (sanitize_record.h) stays, so the operation resumes when the LU is next opened.
+// With a null reactor (unit tests) everything runs inline.
+//
+// Daemon shutdown: park_all() asks every running job to stop at its next chunk boundary;
+// a job that has written past its last checkpoint flushes and records where it stopped
+// first, then parks (no store call of it in flight, none to come). Once the reactors have
+// stopped, drop_stopped() deletes the parked jobs; their durable records
+// (sanitize_record.h) stay, so each operation resumes where it stopped when the LU is next
+// opened.
 //
 // Checkpoints: every checkpoint_every_ bytes the job flushes the store and only then rewrites
 // the record with the pass and offset reached, so a restart resumes there (never past a
@@ -36,6 +41,7 @@
 #include <sys/uio.h>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -101,10 +107,16 @@ class SanitizeJob final {
   // with TASK ABORTED from the reactor's loop (inline with a null reactor); the job goes on.
   static void detach(scsi::Command& waiter);
 
+  // Daemon shutdown, while the reactors still run: asks every job to park at its next chunk
+  // boundary (after a checkpoint of where it is) and waits up to `timeout` for all of them
+  // to. Returns how many jobs did not park in time (a store call of theirs is still in
+  // flight); 0 when all did or there were none. Any thread.
+  static size_t park_all(std::chrono::milliseconds timeout);
+
   // Daemon shutdown, once every reactor thread has stopped (ReactorGroup::stop) and before
-  // the reactors and their pools are destroyed: deletes the jobs still running, without
-  // touching their durable records (the operation resumes at its checkpoint at the next
-  // open). Returns how many there were.
+  // the reactors and their pools are destroyed: deletes the jobs still there (parked, or
+  // not parked in time), without touching their durable records (the operation resumes at
+  // its last checkpoint at the next open). Returns how many there were.
   static size_t drop_stopped();
 
  private:
@@ -122,6 +134,7 @@ class SanitizeJob final {
   void write_chunk();
   void finish(bool ok);
   void prepare_io();
+  void park();
 
   reactor::Reactor* reactor_;
   base::BufferPool* pool_;
@@ -143,6 +156,10 @@ class SanitizeJob final {
   size_t iov_count_ = 0;
   scsi::Command hold_;  // the exclusive extent hold over the whole LU
   scsi::Command io_;    // carries store completions
+  // Shutdown (park_all): asked from any thread, seen at the next chunk boundary; parked_
+  // once the job has nothing in flight and will start nothing more.
+  std::atomic<bool> park_requested_{false};
+  std::atomic<bool> parked_{false};
 };
 
 }  // namespace stgt::devices::sbc

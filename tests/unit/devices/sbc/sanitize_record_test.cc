@@ -430,5 +430,32 @@ TEST(SanitizeRecord, RestoredOperationResumesAtItsCheckpoint) {
   EXPECT_FALSE(read(path).has_value());
 }
 
+// Shutdown (SanitizeJob::park_all): the job stops at its next chunk boundary, but not before
+// the writes since its last checkpoint are flushed and recorded, so the next start resumes
+// exactly there; nothing is left in flight for the reactors to abandon.
+TEST(SanitizeRecord, ParkedJobRecordsWhereItStopped) {
+  TempDir dir;
+  Harness h(4096);  // 4 MiB; 31 passes: a checkpoint every 124 MiB / 64, about two chunks
+  const std::string path = dir.file("lu.sanitize");
+  h.disk->set_sanitize_record_path(path);
+  h.store->hold_writes = true;
+  auto cmd = h.run(sanitize_cdb(kOverwrite, 5, kImmed), 0, overwrite_list(0x1f, {0x6b}));
+  ASSERT_EQ(cmd->status, scsi::Status::kGood);
+  ASSERT_EQ(h.store->held.size(), 1u);
+  // The first chunk is in flight: the job cannot park yet.
+  EXPECT_EQ(sbc::SanitizeJob::park_all(std::chrono::milliseconds(0)), 1u);
+  h.store->release_writes(true);
+  EXPECT_TRUE(h.store->held.empty()) << "a parked job started another chunk";
+  EXPECT_EQ(sbc::SanitizeJob::park_all(std::chrono::milliseconds(0)), 0u);
+  EXPECT_EQ(h.store->flushes, 1);  // the stop's checkpoint, before its record
+  auto r = sbc::decode_sanitize_record(read(path).value_or(""));
+  ASSERT_TRUE(bool(r)) << r.error();
+  EXPECT_EQ(r->state, SanitizeRecord::State::kRunning);
+  EXPECT_EQ(r->request.resume_pass, 0);
+  EXPECT_EQ(r->request.resume_offset, uint64_t{1} << 20);
+  EXPECT_EQ(sbc::SanitizeJob::drop_stopped(), 1u);
+  EXPECT_TRUE(read(path).has_value()) << "dropping a parked job removed its record";
+}
+
 }  // namespace
 }  // namespace stgt::devices
