@@ -17,6 +17,8 @@
 #include <netinet/tcp.h>
 #include <nlohmann/json.hpp>
 #include <sys/socket.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -49,6 +51,7 @@ struct Options {
   uint64_t bs = 4096;
   uint64_t time_ns = 0;
   uint64_t ramp_ns = 0;
+  int server_cpu = -1;  // rr: pin the server thread to this CPU (-1: leave it to the scheduler)
 };
 
 [[noreturn]] void fail(const std::string& what) {
@@ -211,6 +214,19 @@ nlohmann::ordered_json run_rr(const Options& o) {
   const size_t response = kHeader + (read ? o.bs : 0);
   const auto [client, server] = connect_pair();
   std::thread server_thread(rr_server, server, request, read ? o.bs : 0);
+  if (o.server_cpu >= 0) {
+    // Like for like with a target whose network thread sits on one CPU (bench/compare pins
+    // the QD 1 runs): where the client runs is the caller's choice (taskset).
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(o.server_cpu, &set);
+    const int rc = pthread_setaffinity_np(server_thread.native_handle(), sizeof set, &set);
+    if (rc != 0) {
+      fmt::print(stderr, "loopback-ceiling: cannot pin the server to CPU {}: {}\n", o.server_cpu,
+                 std::strerror(rc));
+      std::exit(1);
+    }
+  }
   const RrResult r = rr_client(client, o, request, response);
   server_thread.join();
   close(client);
@@ -288,6 +304,8 @@ Options parse_options(int argc, char** argv) {
   app.add_option("--bs", o.bs_text, "rr: payload bytes, e.g. 4k, 128k (default 4k)");
   app.add_option("--qd", o.qd, "rr: requests outstanding (default 1)");
   app.add_option("--time", o.time_text, "Measured duration (default 3s)");
+  app.add_option("--server-cpu", o.server_cpu,
+                 "rr: pin the server thread to this CPU (default: not pinned)");
   app.add_option("--ramp", o.ramp_text, "Warm-up excluded from the results (default 0.5s)");
   try {
     app.parse(argc, argv);
