@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "base/crc32c.h"
+#include "base/sealed_text.h"
 
 namespace stgt::scsi {
 namespace {
@@ -454,8 +454,7 @@ std::string Reservations::encode(uint32_t generation, std::span<const Registrati
                      r.port);
   }
   if (type) s += fmt::format("reservation {} {}\n", holder_index, uint8_t(*type));
-  s += fmt::format("crc32c {:08x}\n", base::crc32c(s.data(), s.size()));
-  return s;
+  return base::seal(std::move(s));
 }
 
 std::string Reservations::image() const {
@@ -484,27 +483,6 @@ std::string_view next_word(std::string_view& rest) {
   return w;
 }
 
-// The image up to its crc32c line, once the checksum over it verifies.
-base::Result<std::string_view, std::string> verified_body(std::string_view image) {
-  const size_t crc_at = image.rfind("crc32c ");
-  if (crc_at == std::string_view::npos || (crc_at != 0 && image[crc_at - 1] != '\n')) {
-    return base::unexpected(std::string("no crc32c line (torn write?)"));
-  }
-  std::string_view crc_line = image.substr(crc_at + 7);
-  if (crc_line.empty() || crc_line.back() != '\n') {
-    return base::unexpected(std::string("the crc32c line is incomplete (torn write?)"));
-  }
-  crc_line.remove_suffix(1);
-  uint32_t crc = 0;
-  if (crc_line.size() != 8 || !parse_number(crc_line, crc, 16)) {
-    return base::unexpected(std::string("malformed crc32c line"));
-  }
-  if (base::crc32c(image.data(), crc_at) != crc) {
-    return base::unexpected(std::string("checksum mismatch (corrupt file)"));
-  }
-  return image.substr(0, crc_at);
-}
-
 // "<key hex> <relative port id> <all_tg_pt 0|1> <port>" (the serial is assigned by the caller).
 std::optional<Registration> parse_registration(std::string_view rest) {
   Registration r;
@@ -522,8 +500,8 @@ std::optional<Registration> parse_registration(std::string_view rest) {
 }  // namespace
 
 base::Result<void, std::string> Reservations::restore(std::string_view image) {
-  auto verified = verified_body(image);
-  if (!verified) return base::unexpected(verified.error());
+  auto verified = base::unseal(image);
+  if (!verified) return base::unexpected(verified.error() + " (torn or damaged file)");
   std::string_view body = verified.value();
   State st;
   st.aptpl = true;
