@@ -266,6 +266,10 @@ void UringReactor::receive_direct(WatchId id, DirectReceive& done) {
   pausing_.push_back(op);
   io_uring_prep_cancel64(sqe, make_user_data(Tag::kRecv, id.value), 0);
   io_uring_sqe_set_data64(sqe, make_user_data(Tag::kIgnore, 0));
+  // A successful cancel posts nothing: its completion would end the loop's wait at once,
+  // before the multishot receive's last completion (posted by task work a moment later)
+  // is in, and the RECVMSG would wait a whole iteration more.
+  sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
 }
 
 UringReactor::DirectOp* UringReactor::take_pausing(uint64_t watch) {
