@@ -184,7 +184,9 @@ int run(const DaemonOptions& options) {
   }
   STGT_LOG_INFO("memory budget for data buffers: {} MiB", budget.limit() >> 20);
 
-  iscsi::IscsiServer server(**group, iscsi_settings(cfg.iscsi));
+  iscsi::IscsiSettings settings = iscsi_settings(cfg.iscsi);
+  if (options.direct_receive.has_value()) settings.direct_receive = *options.direct_receive;
+  iscsi::IscsiServer server(**group, settings);
   for (const config::PortalConfig& p : cfg.portals) {
     auto added = server.add_portal(p.address, p.group_tag);
     if (!added) {

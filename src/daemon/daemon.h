@@ -13,6 +13,9 @@ struct DaemonOptions {
   std::optional<std::string> io_backend;  // overrides [daemon] io_backend
   std::optional<std::string> log_level;   // overrides [daemon] log_level
   std::optional<std::string> control_socket;  // overrides [daemon] control_socket
+  // io_uring: receive large data segments straight into the command's buffers
+  // (iscsi::IscsiSettings::direct_receive); unset: the built-in default.
+  std::optional<bool> direct_receive;
   // State directory: the default configuration's LUN file and, under "pr/", the
   // persistent reservation state of LUs whose initiators asked for APTPL and the sanitize
   // records of LUs with a sanitize running or failed (devices/sbc/sanitize_record.h).

@@ -18,6 +18,11 @@ int main(int argc, char** argv) {
   std::string backend;
   auto* backend_opt = app.add_option("--io-backend", backend, "I/O backend")
                           ->check(CLI::IsMember({"uring", "epoll"}));
+  std::string direct;
+  auto* direct_opt =
+      app.add_option("--direct-receive", direct,
+                     "io_uring: receive large data segments straight into command buffers")
+          ->check(CLI::IsMember({"on", "off"}));
   std::string level;
   auto* level_opt = app.add_option("--log-level", level, "Log level")
                         ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
@@ -33,6 +38,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (reactors_opt->count() > 0) options.reactors = reactors;
   if (backend_opt->count() > 0) options.io_backend = backend;
+  if (direct_opt->count() > 0) options.direct_receive = direct == "on";
   if (level_opt->count() > 0) options.log_level = level;
   if (control_opt->count() > 0) options.control_socket = control_socket;
   // Written back after live changes: keep working if the daemon's directory changes.

@@ -4,7 +4,8 @@
 // Backends (chosen at start, see reactor_group.h):
 //   - io_uring: one ring carries socket readiness (multishot POLL_ADD), socket receives
 //     (multishot RECV into a ring of provided buffers, see watch_stream), socket sends
-//     (SENDMSG, see submit_send), file I/O (READV/WRITEV/FSYNC) and the wake-up eventfd.
+//     (SENDMSG, see submit_send), receives straight into the caller's memory (RECVMSG, see
+//     receive_direct), file I/O (READV/WRITEV/FSYNC) and the wake-up eventfd.
 //   - epoll: readiness through epoll (edge-triggered); file I/O runs on a small blocking
 //     thread pool whose completions are posted back to the reactor.
 //
@@ -54,6 +55,33 @@ class SendCompletion {
   // Whether this socket's last send completed inside the io_uring_enter that submitted it
   // (the socket had room): the reactor then waits for one completion more (uring_reactor.h).
   bool last_send_inline_ = true;
+};
+
+// A receive straight into the caller's memory in place of a stream watch's own buffers
+// (Reactor::receive_direct): for a large data segment, which then costs no copy out of the
+// reactor's buffers. The object must stay alive until on_direct_receive has been called (or
+// the receive was detached by cancel_receive_direct).
+class DirectReceive {
+ public:
+  // The watch's own receive has stopped and every byte it took has gone to the StreamHandler
+  // (which may have been called several times after receive_direct): where do the next
+  // bytes go? Writes at most iov.size() iovecs and returns their count; 0 goes on with the
+  // stream as before. Must not call back into the reactor.
+  virtual size_t direct_target(std::span<iovec> iov) = 0;
+  // `result`: the bytes now in the target, all that direct_target asked for (0 if it asked
+  // for none), and the stream goes on; or -errno, and the stream is over (the StreamHandler
+  // is not called again): -ECANCELED after cancel_receive_direct, -ENODATA when the peer's
+  // FIN came before the target was full, else the receive's error.
+  virtual void on_direct_receive(int64_t result) = 0;
+  // Between receive_direct and on_direct_receive.
+  bool direct_receive_pending() const { return op_ != nullptr; }
+
+ protected:
+  virtual ~DirectReceive() = default;
+
+ private:
+  friend class UringReactor;
+  void* op_ = nullptr;  // the backend's record of the receive
 };
 
 // Readiness event bits passed to FdHandler.
@@ -145,6 +173,30 @@ class Reactor {
     (void)fd;
     (void)handler;
     return {};
+  }
+
+  // Whether receive_direct is available (io_uring with watch_stream).
+  virtual bool receives_direct() const { return false; }
+
+  // Stream watch `id` (watch_stream) receives its next bytes into memory the caller names
+  // (done.direct_target) instead of the reactor's buffers, then goes on as before. Bytes
+  // the reactor had already taken keep going to the StreamHandler first, in order; only
+  // then does it ask for the target, so no byte is skipped, repeated or reordered. Costs
+  // the watch's receive a stop and a restart, so worth it for large transfers only. One at
+  // a time per watch; unwatch_fd does not end it: cancel_receive_direct (closing the fd
+  // too). Only if receives_direct().
+  virtual void receive_direct(WatchId id, DirectReceive& done) {
+    (void)id;
+    (void)done;
+  }
+  // Ends a direct receive early (its socket is being closed): on_direct_receive still
+  // follows (-ECANCELED, or the result if it had completed), so wait for it before releasing
+  // the target's memory. With `detach` (a completion object about to be destroyed while the
+  // reactor has stopped) it never does; the kernel may then still write into the target
+  // until the ring is torn down. No-op when no direct receive is pending.
+  virtual void cancel_receive_direct(DirectReceive& done, bool detach) {
+    (void)done;
+    (void)detach;
   }
 
   // Whether submit_send is available (io_uring). Without it (epoll), the caller sends with

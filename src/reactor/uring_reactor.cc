@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <sys/utsname.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdio>
@@ -29,7 +30,15 @@ constexpr uint64_t kInlineSendMax = 64 * 1024;
 
 // user_data: an 8-bit tag above a 56-bit payload (a watch id or a FileOp pointer; user
 // space pointers on Linux fit in 56 bits).
-enum class Tag : uint64_t { kPoll = 1, kWakeup = 2, kFile = 3, kIgnore = 4, kRecv = 5, kSend = 6 };
+enum class Tag : uint64_t {
+  kPoll = 1,
+  kWakeup = 2,
+  kFile = 3,
+  kIgnore = 4,
+  kRecv = 5,
+  kSend = 6,
+  kDirect = 7,
+};
 constexpr int kTagShift = 56;
 constexpr uint64_t kPayloadMask = (uint64_t{1} << kTagShift) - 1;
 
@@ -191,6 +200,21 @@ void UringReactor::arm_recv(uint64_t id, int fd) {
   io_uring_sqe_set_data64(sqe, make_user_data(Tag::kRecv, id));
 }
 
+// Direct receives (receive_direct) keep the stream's byte order because of what the
+// kernel guarantees about one multishot request: it posts its completions in the order it
+// received their bytes, each carrying its bytes, and the one without IORING_CQE_F_MORE is
+// its last (io_uring_prep_recv_multishot(3)); it receives nothing after posting it. The
+// RECVMSG is submitted only once that last completion has been handled here, after every
+// earlier one (poll_once dispatches a watch's completions in CQ order). From then until the
+// re-arm nothing else receives on the socket, so the RECVMSG takes exactly the bytes that
+// follow the last one the StreamHandler saw. Completions posted after the pause was asked
+// for, before the cancel took effect, are simply handed to the StreamHandler like any
+// other; the caller asks for its target only afterwards (direct_target). The cancel may
+// find no request: the multishot receive ended by itself (ENOBUFS, a completion without
+// F_MORE) and its last completion is still to come, or is being handled right now (the
+// pause was asked for from its handler: see the check below). It cannot hit a later re-arm
+// of the watch: SQEs are issued in order, and the re-arm follows the RECVMSG's completion,
+// which follows the cancel's submission.
 void UringReactor::handle_recv(uint64_t id, int32_t res, uint32_t flags) {
   if (flags & IORING_CQE_F_BUFFER) {
     const auto bid = uint16_t(flags >> IORING_CQE_BUFFER_SHIFT);
@@ -201,16 +225,166 @@ void UringReactor::handle_recv(uint64_t id, int32_t res, uint32_t flags) {
                           io_uring_buf_ring_mask(kRecvBuffers), 0);
     io_uring_buf_ring_advance(recv_ring_, 1);
   }
+  if (flags & IORING_CQE_F_MORE) return;
+  // The multishot receive has ended.
+  if (DirectOp* op = take_pausing(id)) {
+    start_direct(op, res);
+    return;
+  }
   if (res > 0 || res == -ENOBUFS) {
-    // More to come, or the kernel ended the multishot receive (ring ran dry, CQ overflow):
-    // re-arm; what it did not take waits in the socket.
-    if (!(flags & IORING_CQE_F_MORE)) {
-      if (Watch* w = find_watch(id)) arm_recv(id, w->fd);
-    }
+    // The kernel ended the multishot receive (ring ran dry, CQ overflow): re-arm; what it
+    // did not take waits in the socket.
+    if (Watch* w = find_watch(id)) arm_recv(id, w->fd);
     return;
   }
   if (res == -ECANCELED) return;  // unwatched
   dispatch_stream(id, {}, res);   // 0: the peer's FIN; else -errno
+}
+
+void UringReactor::receive_direct(WatchId id, DirectReceive& done) {
+  DirectOp* op = nullptr;
+  if (free_direct_ops_.empty()) {
+    direct_ops_.push_back(std::make_unique<DirectOp>());
+    op = direct_ops_.back().get();
+  } else {
+    op = free_direct_ops_.back();
+    free_direct_ops_.pop_back();
+  }
+  *op = DirectOp{};
+  op->done = &done;
+  op->watch = id.value;
+  done.op_ = op;
+  const Watch* w = find_watch(id.value);
+  io_uring_sqe* sqe = w != nullptr && w->stream ? get_sqe() : nullptr;
+  if (sqe == nullptr) {
+    // Completions never run inside the requesting call: report the failure by post.
+    const int error = w == nullptr ? -EBADF : -EBUSY;
+    post([this, op, error] { finish_direct(op, error); });
+    return;
+  }
+  op->fd = w->fd;
+  pausing_.push_back(op);
+  io_uring_prep_cancel64(sqe, make_user_data(Tag::kRecv, id.value), 0);
+  io_uring_sqe_set_data64(sqe, make_user_data(Tag::kIgnore, 0));
+  // A successful cancel posts nothing: its completion would end the loop's wait at once,
+  // before the multishot receive's last completion (posted by task work a moment later)
+  // is in, and the RECVMSG would wait a whole iteration more.
+  sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+}
+
+UringReactor::DirectOp* UringReactor::take_pausing(uint64_t watch) {
+  for (size_t i = 0; i < pausing_.size(); ++i) {
+    DirectOp* op = pausing_[i];
+    if (op->watch != watch) continue;
+    pausing_[i] = pausing_.back();
+    pausing_.pop_back();
+    return op;
+  }
+  return nullptr;
+}
+
+// The watch's multishot receive has ended with `recv_res` (its last bytes, if any, already
+// dispatched): receive into the target, unless the stream ended too.
+void UringReactor::start_direct(DirectOp* op, int32_t recv_res) {
+  if (recv_res == 0 || (recv_res < 0 && recv_res != -ECANCELED && recv_res != -ENOBUFS)) {
+    finish_direct(op, recv_res == 0 ? -ENODATA : recv_res);
+    return;
+  }
+  const Watch* w = find_watch(op->watch);
+  if (op->cancelled || op->done == nullptr || w == nullptr) {
+    finish_direct(op, -ECANCELED);
+    return;
+  }
+  op->iovcnt = op->done->direct_target({op->iov.data(), op->iov.size()});
+  op->total = iov_total(op->iov.data(), int(op->iovcnt));
+  if (op->total == 0) {
+    arm_recv(op->watch, w->fd);
+    finish_direct(op, 0);
+    return;
+  }
+  op->receiving = true;
+  submit_direct(op);
+}
+
+void UringReactor::submit_direct(DirectOp* op) {
+  io_uring_sqe* sqe = get_sqe();
+  if (sqe == nullptr) {
+    post([this, op] { finish_direct(op, -EBUSY); });
+    return;
+  }
+  op->msg = msghdr{};
+  op->msg.msg_iov = op->iov.data();
+  op->msg.msg_iovlen = op->iovcnt;
+  // MSG_WAITALL: the kernel itself goes on after a partial receive (io_uring retries a
+  // short stream receive); handle_direct still resubmits the rest should one come back.
+  io_uring_prep_recvmsg(sqe, op->fd, &op->msg, MSG_WAITALL);
+  io_uring_sqe_set_data64(sqe, make_user_data(Tag::kDirect, reinterpret_cast<uintptr_t>(op)));
+}
+
+void UringReactor::handle_direct(DirectOp* op, int32_t res) {
+  if (res == -EAGAIN || res == -EINTR) {
+    if (op->cancelled) {
+      finish_direct(op, -ECANCELED);
+    } else {
+      submit_direct(op);
+    }
+    return;
+  }
+  if (res < 0) {
+    finish_direct(op, res);
+    return;
+  }
+  op->received += size_t(res);
+  if (op->received < op->total && (res == 0 || op->cancelled)) {
+    finish_direct(op, op->cancelled ? -ECANCELED : -ENODATA);  // 0: the peer's FIN
+    return;
+  }
+  if (op->received < op->total) {
+    // Short receive: what is left of the target, in place.
+    size_t skip = size_t(res);
+    size_t first = 0;
+    while (skip >= op->iov[first].iov_len)
+      skip -= op->iov[first++].iov_len;
+    op->iovcnt -= first;
+    std::copy_n(op->iov.begin() + first, op->iovcnt, op->iov.begin());
+    op->iov[0].iov_base = static_cast<uint8_t*>(op->iov[0].iov_base) + skip;
+    op->iov[0].iov_len -= skip;
+    submit_direct(op);
+    return;
+  }
+  const Watch* w = find_watch(op->watch);
+  if (op->cancelled || w == nullptr) {
+    finish_direct(op, -ECANCELED);
+    return;
+  }
+  arm_recv(op->watch, w->fd);
+  finish_direct(op, int64_t(op->total));
+}
+
+void UringReactor::finish_direct(DirectOp* op, int64_t result) {
+  DirectReceive* done = op->done;
+  op->done = nullptr;
+  free_direct_ops_.push_back(op);
+  if (done == nullptr) return;  // detached
+  done->op_ = nullptr;
+  done->on_direct_receive(result);
+}
+
+void UringReactor::cancel_receive_direct(DirectReceive& done, bool detach) {
+  auto* op = static_cast<DirectOp*>(done.op_);
+  if (op == nullptr) return;
+  op->cancelled = true;
+  if (detach) {
+    op->done = nullptr;  // the op returns to the free list when it ends
+    done.op_ = nullptr;
+  }
+  // Still waiting for the multishot receive to end: its last completion finishes the op
+  // (the caller unwatches the stream, which cancels it).
+  if (!op->receiving) return;
+  io_uring_sqe* sqe = get_sqe();
+  if (sqe == nullptr) return;  // the caller shut the socket down too, which ends the receive
+  io_uring_prep_cancel64(sqe, make_user_data(Tag::kDirect, reinterpret_cast<uintptr_t>(op)), 0);
+  io_uring_sqe_set_data64(sqe, make_user_data(Tag::kIgnore, 0));
 }
 
 void UringReactor::unwatch_fd(WatchId id) {
@@ -416,6 +590,9 @@ void UringReactor::handle_cqe(uint64_t user_data, int32_t res, uint32_t flags) {
       return;
     case Tag::kSend:
       handle_send(reinterpret_cast<SendOp*>(payload), res);
+      return;
+    case Tag::kDirect:
+      handle_direct(reinterpret_cast<DirectOp*>(payload), res);
       return;
     case Tag::kIgnore:
       return;

@@ -25,11 +25,17 @@
 // timer, armed and cancelled on every wait, cost more CPU per I/O here than the syscall it
 // saved; docs/performance.md, "Sends through the ring".)
 //
+// Direct receives (receive_direct): the watch's multishot receive is cancelled, and only
+// once its last completion (the one without IORING_CQE_F_MORE) has been handled is one
+// RECVMSG (MSG_WAITALL) into the caller's iovecs submitted; after it the multishot receive
+// is re-armed. The ordering argument is at handle_recv.
+//
 // Thread: every member except post()/stop() runs on the reactor's thread.
 #pragma once
 
 #include <liburing.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -60,6 +66,10 @@ class UringReactor final : public ReactorCore {
   void submit_send(int fd, const msghdr& msg, SendCompletion& done, bool peer_goes_on) override;
   void cancel_send(SendCompletion& done, bool detach) override;
 
+  bool receives_direct() const override { return recv_ring_ != nullptr; }
+  void receive_direct(WatchId id, DirectReceive& done) override;
+  void cancel_receive_direct(DirectReceive& done, bool detach) override;
+
  protected:
   void poll_once(std::chrono::nanoseconds timeout) override;
 
@@ -83,6 +93,22 @@ class UringReactor final : public ReactorCore {
     uint64_t epoch = 0;              // the loop iteration whose io_uring_enter submits it
   };
 
+  // One direct receive: first waiting for the watch's multishot receive to end (not
+  // `receiving`), then the RECVMSG in flight.
+  static constexpr size_t kMaxDirectIov = 64;
+  struct DirectOp {
+    DirectReceive* done = nullptr;  // null: detached, the completion is dropped
+    uint64_t watch = 0;
+    int fd = -1;
+    bool receiving = false;
+    bool cancelled = false;
+    size_t total = 0;
+    size_t received = 0;
+    size_t iovcnt = 0;
+    std::array<iovec, kMaxDirectIov> iov{};  // what is left to fill
+    msghdr msg{};
+  };
+
   explicit UringReactor(unsigned id);
   bool init();
   io_uring_sqe* get_sqe();
@@ -97,6 +123,11 @@ class UringReactor final : public ReactorCore {
   void finish_file_op(FileOp* op, int64_t result);
   FileOp* new_op();
   void handle_send(SendOp* op, int32_t res);
+  DirectOp* take_pausing(uint64_t watch);
+  void start_direct(DirectOp* op, int32_t recv_res);
+  void submit_direct(DirectOp* op);
+  void handle_direct(DirectOp* op, int32_t res);
+  void finish_direct(DirectOp* op, int64_t result);
 
   io_uring ring_{};
   bool ring_ready_ = false;
@@ -107,6 +138,9 @@ class UringReactor final : public ReactorCore {
   std::vector<FileOp*> free_ops_;
   std::vector<std::unique_ptr<SendOp>> send_ops_;
   std::vector<SendOp*> free_send_ops_;
+  std::vector<std::unique_ptr<DirectOp>> direct_ops_;
+  std::vector<DirectOp*> free_direct_ops_;
+  std::vector<DirectOp*> pausing_;  // waiting for their watch's multishot receive to end
   uint64_t epoch_ = 0;            // loop iterations (poll_once calls)
   unsigned expected_inline_ = 0;  // sends queued for the next enter expected to complete in it
 };

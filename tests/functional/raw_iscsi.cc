@@ -38,7 +38,7 @@ int remaining_ms(Clock::time_point deadline) {
 std::vector<uint8_t> operational_text(const RawLoginParams& p) {
   std::vector<uint8_t> text;
   iscsi::append_key(text, "HeaderDigest", "None");
-  iscsi::append_key(text, "DataDigest", "None");
+  iscsi::append_key(text, "DataDigest", p.data_digest ? "CRC32C" : "None");
   iscsi::append_key(text, "MaxRecvDataSegmentLength",
                     std::to_string(p.max_recv_data_segment_length));
   if (!p.discovery) {
@@ -160,10 +160,11 @@ RecvStatus RawIscsi::receive(RawPdu& out, Millis timeout) {
       std::copy_n(rx_.begin(), kBhsLength, out.bhs.bytes.begin());
       // No digests are negotiated; AHS is never sent by a target (RFC 7143 11.2.1.4).
       const size_t dsl = out.bhs.data_segment_length();
-      const size_t total =
-          kBhsLength + size_t(out.bhs.total_ahs_length()) * 4 + iscsi::padded(uint32_t(dsl));
+      const size_t digest = data_digest_ && dsl > 0 ? 4 : 0;  // not checked
+      const size_t total = kBhsLength + size_t(out.bhs.total_ahs_length()) * 4 +
+                           iscsi::padded(uint32_t(dsl)) + digest;
       if (rx_.size() >= total) {
-        const auto data_at = rx_.begin() + long(total - iscsi::padded(uint32_t(dsl)));
+        const auto data_at = rx_.begin() + long(total - digest - iscsi::padded(uint32_t(dsl)));
         out.data.assign(data_at, data_at + long(dsl));
         rx_.erase(rx_.begin(), rx_.begin() + long(total));
         track(out);
@@ -299,6 +300,7 @@ testing::AssertionResult RawIscsi::login(const RawLoginParams& p) {
   if (!keys) return testing::AssertionFailure() << "unparsable login text: " << r.text();
   for (const iscsi::KeyValue& kv : *keys) {
     if (kv.key == "MaxRecvDataSegmentLength") target_mrdsl_ = uint32_t(std::stoul(kv.value));
+    if (kv.key == "DataDigest") data_digest_ = kv.value == "CRC32C";
   }
   return testing::AssertionSuccess();
 }

@@ -1,7 +1,7 @@
 // RawIscsi: a deliberately dumb iSCSI initiator for hostile-peer functional tests. It owns one
 // blocking TCP socket to stgtd on 127.0.0.1, sends whatever bytes or PDUs a test builds (no
 // checking), receives one PDU at a time with a deadline, and does a minimal login
-// (AuthMethod=None, the usual operational keys as text, no digests).
+// (AuthMethod=None, the usual operational keys as text, no digests unless asked for).
 //
 // Sequence numbers: it remembers the CmdSN it should use next, the ExpStatSN it should send
 // and the last ExpCmdSN/MaxCmdSN the target told it; builders stamp those, and tests that
@@ -70,6 +70,9 @@ struct RawLoginParams {
   uint32_t first_burst_length = 65536;
   uint32_t max_outstanding_r2t = 1;
   uint16_t tsih = 0;  // non-zero: add a connection to that session (RFC 7143 6.3.3)
+  // Offer DataDigest=CRC32C only (RFC 7143 13.1): the test appends the digest of each data
+  // segment it sends itself; receive() skips the target's.
+  bool data_digest = false;
 };
 
 // What a SCSI command came back with: its status, Data-In bytes and sense (if any).
@@ -174,6 +177,7 @@ class RawIscsi {
   uint32_t max_cmd_sn_ = 0;
   uint32_t target_mrdsl_ = 8192;
   uint16_t tsih_ = 0;
+  bool data_digest_ = false;  // negotiated: data segments carry a 4-byte digest
 };
 
 }  // namespace stgt::functional

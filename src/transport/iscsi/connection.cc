@@ -55,6 +55,7 @@ Connection::Connection(reactor::Reactor& reactor, base::UniqueFd fd,
       portal_group_tag_(portal_group_tag) {
   flush_hook_.connection = this;
   send_hook_.connection = this;
+  direct_hook_.connection = this;
 }
 
 Connection::~Connection() {
@@ -62,6 +63,7 @@ Connection::~Connection() {
   // Only when the reactor stopped with the send in flight (a running reactor drops a
   // connection once finished(), after the send's completion).
   if (send_hook_.send_in_flight()) reactor_.cancel_send(send_hook_, true);
+  if (direct_hook_.direct_receive_pending()) reactor_.cancel_receive_direct(direct_hook_, true);
   release_session_slot();
 }
 
@@ -75,6 +77,7 @@ void Connection::start() {
   stream_watch_ = reactor_.watch_stream(
       fd_.get(), [this](std::span<const uint8_t> data, int error) { on_stream(data, error); });
   rx_stream_ = stream_watch_.valid();
+  rx_direct_ = rx_stream_ && shared_->settings.direct_receive && reactor_.receives_direct();
   // Sends through the reactor only together with its receives: the epoch of a send and of
   // the receive it answers is then the same ring's.
   tx_async_ = rx_stream_ && reactor_.sends_async();
@@ -114,6 +117,8 @@ void Connection::close(std::string_view why) {
   // also ends a send in flight that waits for room (-EPIPE); the cancel covers the rest.
   ::shutdown(fd_.get(), SHUT_RDWR);
   if (send_hook_.send_in_flight()) reactor_.cancel_send(send_hook_, false);
+  // Its completion releases the task it receives into, if that was released meanwhile.
+  if (direct_hook_.direct_receive_pending()) reactor_.cancel_receive_direct(direct_hook_, false);
   fd_.reset();
   if (tsih_ != 0) shared_->sessions.remove(tsih_);
   release_session_slot();
@@ -247,7 +252,15 @@ bool Connection::rx_fill(std::span<iovec> dest, size_t& done, size_t need, bool 
       done += n;
       continue;
     }
-    if (rx_stream_) return false;  // the reactor receives; wait for its next buffer
+    if (rx_stream_) {
+      // The reactor receives; wait for its next buffer, or have it put the rest of a large
+      // data segment straight into its buffers (rx_direct_target).
+      if (rx_direct_ && allow_direct && need - done >= kDirectReadMin &&
+          !direct_hook_.direct_receive_pending()) {
+        reactor_.receive_direct(stream_watch_, direct_hook_);
+      }
+      return false;
+    }
     if (rx_drained_ && !rx_peer_closed_) return false;  // nothing more until the next event
     if (rx_stage_buf_.empty()) {
       rx_stage_buf_ = reactor_.buffers().get(kStageBufferSize);
@@ -309,6 +322,51 @@ ssize_t Connection::rx_read_direct(std::span<iovec> dest, size_t idx, size_t ski
   const ssize_t n = ::readv(fd_.get(), v.data(), int(cnt));
   if (n > 0) rx_drained_ = size_t(n) < asked;
   return n;
+}
+
+// Every byte received before the pause has been parsed: if the parser still waits for a
+// data segment, the next bytes on the socket are its rest (and its padding). Asked for even
+// below kDirectReadMin now: the pause is paid for, and a short target costs no more.
+size_t Connection::rx_direct_target(std::span<iovec> iov) {
+  if (closed_ || rx_stage_ != RxStage::kData || rx_stage_head_ != rx_stage_tail_) return 0;
+  std::array<iovec, 37> v;
+  size_t cnt = 0;
+  for (size_t i = 0; i < rx_dest_count_; ++i)
+    v[cnt++] = rx_dest_[i];
+  const size_t pad = padded(rx_dsl_) - rx_dsl_;
+  if (pad > 0) v[cnt++] = iovec{rx_pad_.data(), pad};
+  size_t skip = rx_done_;
+  size_t n = 0;
+  for (size_t i = 0; i < cnt && n < iov.size(); ++i) {
+    if (skip >= v[i].iov_len) {
+      skip -= v[i].iov_len;
+      continue;
+    }
+    iov[n++] = iovec{static_cast<uint8_t*>(v[i].iov_base) + skip, v[i].iov_len - skip};
+    skip = 0;
+  }
+  return n;
+}
+
+void Connection::on_direct_receive(int64_t result) {
+  if (rx_direct_release_ != nullptr) {
+    Task& t = *rx_direct_release_;
+    rx_direct_release_ = nullptr;
+    release_task(t);
+  }
+  if (closed_) {
+    if (finished()) schedule_drop();
+    return;
+  }
+  if (result < 0) {
+    close(result == -ENODATA ? std::string("connection closed by the initiator")
+                             : fmt::format("receive failed: {}", std::strerror(int(-result))));
+    return;
+  }
+  if (result > 0) rx_activity_ = true;
+  rx_done_ += size_t(result);
+  receive();
+  schedule_flush();
 }
 
 void Connection::receive() {

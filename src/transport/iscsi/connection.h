@@ -57,9 +57,13 @@ class Connection final : public scsi::CommandOwner,
   // Closes the socket now; tasks still in the SCSI layer finish and are then dropped.
   void close(std::string_view why);
   bool closed() const { return closed_; }
-  // True once closed, no task is held by the SCSI layer any more and no send is in flight
-  // (the kernel may read the queued PDUs' buffers until its completion).
-  bool finished() const { return closed_ && tasks_busy_ == 0 && !send_hook_.send_in_flight(); }
+  // True once closed, no task is held by the SCSI layer any more, no send is in flight
+  // (the kernel may read the queued PDUs' buffers until its completion), nor a direct receive
+  // pending (the kernel may write into a task's buffers until its completion).
+  bool finished() const {
+    return closed_ && tasks_busy_ == 0 && !send_hook_.send_in_flight() &&
+           !direct_hook_.direct_receive_pending();
+  }
   // Tasks the SCSI layer still holds (for the shutdown report).
   uint32_t busy_tasks() const { return tasks_busy_; }
   const std::string& peer_address() const { return peer_address_; }
@@ -120,6 +124,16 @@ class Connection final : public scsi::CommandOwner,
     void run_deferred() override;
   };
   void on_timer();
+  // Stream mode: the rest of a large data segment straight into its buffers.
+  size_t rx_direct_target(std::span<iovec> iov);
+  void on_direct_receive(int64_t result);
+  struct DirectHook final : reactor::DirectReceive {
+    Connection* connection = nullptr;
+    size_t direct_target(std::span<iovec> iov) override {
+      return connection->rx_direct_target(iov);
+    }
+    void on_direct_receive(int64_t result) override { connection->on_direct_receive(result); }
+  };
 
   // ---- receive state machine ----
   enum class RxStage : uint8_t { kHeader, kAhs, kHeaderDigest, kData, kDataDigest };
@@ -278,6 +292,13 @@ class Connection final : public scsi::CommandOwner,
   // them over (on_stream); the parser consumes rx_ext_ whole, and never calls recv itself.
   bool rx_stream_ = false;
   std::span<const uint8_t> rx_ext_;
+  // Stream mode on a reactor that receives directly (IscsiSettings::direct_receive): the
+  // rest of a data segment of kDirectReadMin or more goes straight into its buffers, while
+  // direct_hook_ is pending. A task released meanwhile (the connection closed) is released
+  // only at its completion: the kernel may still write into its buffers.
+  bool rx_direct_ = false;
+  DirectHook direct_hook_;
+  Task* rx_direct_release_ = nullptr;
   // Bytes arrived since the last tick of the 1 s timer, which then stamps last_rx_: one
   // clock read per second instead of one per receive.
   bool rx_activity_ = false;

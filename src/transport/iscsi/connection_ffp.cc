@@ -465,6 +465,10 @@ void Connection::send_task_result(Task& t) {
 }
 
 void Connection::release_task(Task& t) {
+  if (&t == rx_task_ && direct_hook_.direct_receive_pending()) {
+    rx_direct_release_ = &t;  // the kernel may still write into its buffers
+    return;
+  }
   if (!abort_waits_.empty()) forget_aborted(t);
   const bool window_was_closed = last_max_cmd_sn_ + 1 == exp_cmd_sn_;
   write_buffered_ -= t.buffered;

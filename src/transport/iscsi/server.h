@@ -50,6 +50,12 @@ struct IscsiSettings {
   std::chrono::seconds login_timeout{15};
   std::chrono::seconds nop_interval{10};  // ping an idle connection after this long
   std::chrono::seconds nop_timeout{30};   // drop it if the ping is not answered by then
+  // io_uring: the rest of a large data segment is received straight into the command's
+  // buffers (Reactor::receive_direct) instead of copied out of the reactor's buffers. Off:
+  // the pause and restart of the multishot receive cost 0.5-0.9 io_uring_enter more per
+  // 128 KiB write, and the CPU it saved was not clearly above the noise (docs/performance.md,
+  // "Direct receive on io_uring"). stgtd --direct-receive=on turns it on.
+  bool direct_receive = false;
 };
 
 // Sessions by TSIH and by (initiator, ISID, target, TPGT) for session reinstatement
