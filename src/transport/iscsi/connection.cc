@@ -329,7 +329,7 @@ ssize_t Connection::rx_read_direct(std::span<iovec> dest, size_t idx, size_t ski
 // below kDirectReadMin now: the pause is paid for, and a short target costs no more.
 size_t Connection::rx_direct_target(std::span<iovec> iov) {
   if (closed_ || rx_stage_ != RxStage::kData || rx_stage_head_ != rx_stage_tail_) return 0;
-  std::array<iovec, 37> v;
+  std::array<iovec, std::tuple_size_v<decltype(rx_dest_)> + 1> v;  // the segment, its padding
   size_t cnt = 0;
   for (size_t i = 0; i < rx_dest_count_; ++i)
     v[cnt++] = rx_dest_[i];
