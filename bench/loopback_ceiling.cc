@@ -320,6 +320,9 @@ Options parse_options(int argc, char** argv) {
   if (!bs || *bs > 16 * 1024 * 1024) usage_error("--bs must be a size up to 16m, such as 4k.");
   o.bs = *bs;
   if (o.qd == 0 || o.qd > 1024) usage_error("--qd must be between 1 and 1024.");
+  if (o.server_cpu < -1 || o.server_cpu >= CPU_SETSIZE) {
+    usage_error(fmt::format("--server-cpu must be a CPU number below {}.", CPU_SETSIZE));
+  }
   const auto t = parse_duration_ns(o.time_text);
   if (!t || *t == 0) usage_error("--time must be a duration such as 3s.");
   o.time_ns = *t;
