@@ -81,6 +81,11 @@ class BackingStore {
   // True when unmap() can deallocate ranges of this store, so an LU over it may be thin.
   // Fixed for the life of the store.
   virtual bool supports_unmap() const { return false; }
+  // Why supports_unmap() is false, as the end of a sentence ("... cannot deallocate blocks"),
+  // for the error that refuses a thin LU over this store. Unused when it is true.
+  virtual std::string why_no_unmap() const {
+    return "the " + std::string(kind()) + " store cannot deallocate blocks";
+  }
   // Deallocates [offset, offset + length) (offset + length <= size()). Afterwards the range
   // reads back as zeros, whether or not the store could release the space (callers report
   // LBPRZ=1 on the strength of this). Completion: 0, or -errno: -EOPNOTSUPP when the

@@ -119,6 +119,11 @@ base::Result<std::shared_ptr<scsi::LogicalUnit>, std::string> Runtime::open_lu(
   auto store = registry.open(spec);
   if (!store) return base::unexpected("target " + iqn + " LUN " + std::to_string(lc.id) + ": " +
                                       store.error());
+  // A thin LU promises that UNMAP deallocates and that unmapped blocks read as zeros.
+  if (lc.provisioning == "thin" && !(*store)->supports_unmap()) {
+    return base::unexpected("target " + iqn + " LUN " + std::to_string(lc.id) +
+                            ": provisioning is \"thin\", but " + (*store)->why_no_unmap());
+  }
   scsi::LuIdentity identity = devices::identity_for(iqn, lc.id);
   if (!lc.vendor.empty()) identity.vendor = lc.vendor;
   if (!lc.product.empty()) identity.product = lc.product;

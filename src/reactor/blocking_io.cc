@@ -1,5 +1,6 @@
 #include "reactor/blocking_io.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -57,6 +58,13 @@ int64_t blocking_writev(int fd, const iovec* iov, int iovcnt, uint64_t offset, b
 
 int64_t blocking_fdatasync(int fd) {
   while (::fdatasync(fd) < 0) {
+    if (errno != EINTR) return -errno;
+  }
+  return 0;
+}
+
+int64_t blocking_fallocate(int fd, int mode, uint64_t offset, uint64_t length) {
+  while (::fallocate(fd, mode, off_t(offset), off_t(length)) < 0) {
     if (errno != EINTR) return -errno;
   }
   return 0;

@@ -16,5 +16,7 @@ int64_t blocking_readv(int fd, const iovec* iov, int iovcnt, uint64_t offset);
 // `fua`: RWF_DSYNC, the data is durable when this returns.
 int64_t blocking_writev(int fd, const iovec* iov, int iovcnt, uint64_t offset, bool fua);
 int64_t blocking_fdatasync(int fd);
+// fallocate(2), EINTR retried: 0 or -errno.
+int64_t blocking_fallocate(int fd, int mode, uint64_t offset, uint64_t length);
 
 }  // namespace stgt::reactor

@@ -89,6 +89,11 @@ void EpollReactor::submit_fdatasync(int fd, FileIoCompletion* done) {
   pool_.submit({FileIoPool::OpKind::kSync, false, fd, nullptr, 0, 0, done});
 }
 
+void EpollReactor::submit_fallocate(int fd, int mode, uint64_t offset, uint64_t length,
+                                    FileIoCompletion* done) {
+  pool_.submit({FileIoPool::OpKind::kFallocate, false, fd, nullptr, 0, offset, done, length, mode});
+}
+
 void EpollReactor::poll_once(std::chrono::nanoseconds timeout) {
   int ms = -1;
   if (timeout.count() >= 0) {

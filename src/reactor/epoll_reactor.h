@@ -30,6 +30,8 @@ class EpollReactor final : public ReactorCore {
   void submit_writev(int fd, const iovec* iov, int iovcnt, uint64_t offset, bool fua,
                      FileIoCompletion* done) override;
   void submit_fdatasync(int fd, FileIoCompletion* done) override;
+  void submit_fallocate(int fd, int mode, uint64_t offset, uint64_t length,
+                        FileIoCompletion* done) override;
 
  protected:
   void poll_once(std::chrono::nanoseconds timeout) override;

@@ -76,6 +76,9 @@ void FileIoPool::worker() {
       case OpKind::kSync:
         result = blocking_fdatasync(op.fd);
         break;
+      case OpKind::kFallocate:
+        result = blocking_fallocate(op.fd, op.mode, op.offset, op.length);
+        break;
     }
     FileIoCompletion* done = op.done;
     owner_.post([done, result] { done->on_file_io(result); });

@@ -23,7 +23,7 @@ class FileIoPool {
  public:
   static constexpr unsigned kDefaultThreads = 4;
 
-  enum class OpKind : uint8_t { kRead, kWrite, kSync };
+  enum class OpKind : uint8_t { kRead, kWrite, kSync, kFallocate };
   struct Op {
     OpKind kind = OpKind::kRead;
     bool fua = false;
@@ -32,6 +32,8 @@ class FileIoPool {
     int iovcnt = 0;
     uint64_t offset = 0;
     FileIoCompletion* done = nullptr;
+    uint64_t length = 0;  // kFallocate
+    int mode = 0;         // kFallocate
   };
 
   FileIoPool(Reactor& owner, unsigned threads);

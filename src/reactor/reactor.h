@@ -235,6 +235,11 @@ class Reactor {
   virtual void submit_writev(int fd, const iovec* iov, int iovcnt, uint64_t offset, bool fua,
                              FileIoCompletion* done) = 0;
   virtual void submit_fdatasync(int fd, FileIoCompletion* done) = 0;
+  // fallocate(fd, mode, offset, length) off the reactor thread (io_uring: IORING_OP_FALLOCATE;
+  // epoll: the file I/O pool). Completes with 0 or -errno. Used to deallocate (PUNCH_HOLE),
+  // which on a block device is a discard that can take long.
+  virtual void submit_fallocate(int fd, int mode, uint64_t offset, uint64_t length,
+                                FileIoCompletion* done) = 0;
 
   // Runs d.run_deferred() at the end of this iteration (reactor thread only).
   virtual void defer(Deferred& d) = 0;

@@ -492,6 +492,14 @@ void UringReactor::submit_fdatasync(int fd, FileIoCompletion* done) {
   start_file_op(op);
 }
 
+void UringReactor::submit_fallocate(int fd, int mode, uint64_t offset, uint64_t length,
+                                    FileIoCompletion* done) {
+  FileOp* op = new_op();
+  *op = FileOp{OpKind::kFallocate, false, fd, nullptr, 0, offset, length, 0, done,
+               std::move(op->rest), mode};
+  start_file_op(op);
+}
+
 void UringReactor::start_file_op(FileOp* op) {
   io_uring_sqe* sqe = get_sqe();
   if (sqe == nullptr) {
@@ -511,6 +519,9 @@ void UringReactor::start_file_op(FileOp* op) {
     case OpKind::kSync:
       io_uring_prep_fsync(sqe, op->fd, IORING_FSYNC_DATASYNC);
       break;
+    case OpKind::kFallocate:
+      io_uring_prep_fallocate(sqe, op->fd, op->mode, op->offset, op->total);
+      break;
   }
   io_uring_sqe_set_data64(sqe, make_user_data(Tag::kFile, reinterpret_cast<uintptr_t>(op)));
 }
@@ -527,7 +538,7 @@ void UringReactor::handle_file(FileOp* op, int32_t res) {
     start_file_op(op);
     return;
   }
-  if (res < 0 || op->kind == OpKind::kSync) {
+  if (res < 0 || op->kind == OpKind::kSync || op->kind == OpKind::kFallocate) {
     finish_file_op(op, res);
     return;
   }

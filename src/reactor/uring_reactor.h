@@ -61,6 +61,8 @@ class UringReactor final : public ReactorCore {
   void submit_writev(int fd, const iovec* iov, int iovcnt, uint64_t offset, bool fua,
                      FileIoCompletion* done) override;
   void submit_fdatasync(int fd, FileIoCompletion* done) override;
+  void submit_fallocate(int fd, int mode, uint64_t offset, uint64_t length,
+                        FileIoCompletion* done) override;
 
   bool sends_async() const override { return true; }
   void submit_send(int fd, const msghdr& msg, SendCompletion& done, bool peer_goes_on) override;
@@ -74,7 +76,7 @@ class UringReactor final : public ReactorCore {
   void poll_once(std::chrono::nanoseconds timeout) override;
 
  private:
-  enum class OpKind : uint8_t { kRead, kWrite, kSync };
+  enum class OpKind : uint8_t { kRead, kWrite, kSync, kFallocate };
   struct FileOp {
     OpKind kind = OpKind::kRead;
     bool fua = false;
@@ -86,6 +88,7 @@ class UringReactor final : public ReactorCore {
     uint64_t done_bytes = 0;
     FileIoCompletion* done = nullptr;
     std::vector<iovec> rest;  // what is left after a short transfer
+    int mode = 0;             // kFallocate (its length is `total`)
   };
 
   struct SendOp {

@@ -5,6 +5,7 @@
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,7 +14,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <fstream>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -196,13 +199,40 @@ class FileStore::AtomicWriter {
 };
 
 FileStore::FileStore(base::UniqueFd fd, std::string path, uint64_t size, bool read_only, bool block,
-                     bool unmap_supported)
+                     std::string no_unmap_reason)
     : fd_(std::move(fd)),
       path_(std::move(path)),
       size_(size),
       read_only_(read_only),
       block_device_(block),
-      unmap_supported_(unmap_supported) {}
+      no_unmap_reason_(std::move(no_unmap_reason)) {}
+
+std::string FileStore::sysfs_queue_dir(dev_t dev) {
+  const std::string node = fmt::format("/sys/dev/block/{}:{}", major(dev), minor(dev));
+  // A partition has no queue of its own; its parent directory is the disk's.
+  if (::access((node + "/partition").c_str(), F_OK) == 0) return node + "/../queue";
+  return node + "/queue";
+}
+
+std::string FileStore::block_unmap_check(const std::string& queue_dir) {
+  const auto limit = [&](const char* name) -> std::optional<uint64_t> {
+    std::ifstream in(queue_dir + "/" + name);
+    uint64_t v = 0;
+    if (!(in >> v)) return std::nullopt;
+    return v;
+  };
+  const std::optional<uint64_t> discard = limit("discard_max_bytes");
+  const std::optional<uint64_t> zeroes = limit("write_zeroes_max_bytes");
+  if (!discard || !zeroes) {
+    return fmt::format("its deallocation limits cannot be read from {}", queue_dir);
+  }
+  if (*discard == 0) return "the device cannot discard (queue/discard_max_bytes is 0)";
+  if (*zeroes == 0) {
+    return "the device cannot promise zeros after a discard (queue/write_zeroes_max_bytes "
+           "is 0)";
+  }
+  return {};
+}
 
 FileStore::~FileStore() = default;
 
@@ -271,9 +301,15 @@ base::Result<std::unique_ptr<BackingStore>, std::string> FileStore::open(const S
   if (*actual == 0) return base::unexpected(fmt::format("{} is empty", spec.path));
   struct stat st {};
   const bool block = ::fstat(fd.get(), &st) == 0 && S_ISBLK(st.st_mode);
-  const bool unmap = !block && can_punch_holes(fd.get(), *actual, spec.read_only);
-  std::unique_ptr<FileStore> store(
-      new FileStore(std::move(fd), spec.path, *actual, spec.read_only, block, unmap));
+  std::string no_unmap;
+  if (block) {
+    no_unmap = block_unmap_check(sysfs_queue_dir(st.st_rdev));
+  } else if (!can_punch_holes(fd.get(), *actual, spec.read_only)) {
+    no_unmap = "its file system cannot punch holes";
+  }
+  if (!no_unmap.empty()) no_unmap = spec.path + " cannot deallocate blocks: " + no_unmap;
+  std::unique_ptr<FileStore> store(new FileStore(std::move(fd), spec.path, *actual,
+                                                 spec.read_only, block, std::move(no_unmap)));
   if (auto ok = store->attach_journal(); !ok) return base::unexpected(ok.error());
   return std::unique_ptr<BackingStore>(std::move(store));
 }
@@ -372,7 +408,7 @@ void FileStore::flush(reactor::Reactor* r, StoreCompletion* done) {
   r->submit_fdatasync(fd_.get(), op);
 }
 
-void FileStore::unmap(reactor::Reactor*, uint64_t offset, uint64_t length,
+void FileStore::unmap(reactor::Reactor* r, uint64_t offset, uint64_t length,
                       StoreCompletion* done) {
   if (read_only_) {
     done->store_done(-EROFS);
@@ -390,14 +426,18 @@ void FileStore::unmap(reactor::Reactor*, uint64_t offset, uint64_t length,
     done->store_done(0);
     return;
   }
-  // Synchronous: see the header. PUNCH_HOLE needs KEEP_SIZE; on a block device the kernel
-  // turns it into a discard that guarantees zeros (or refuses with EOPNOTSUPP).
-  int rc = 0;
-  do {
-    rc = ::fallocate(fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(offset),
-                     off_t(length));
-  } while (rc != 0 && errno == EINTR);
-  done->store_done(rc == 0 ? 0 : -errno);
+  // PUNCH_HOLE needs KEEP_SIZE; on a block device the kernel turns it into a write-zeroes
+  // request that may deallocate (or refuses with EOPNOTSUPP). Off the reactor: on a device
+  // a large discard can take seconds.
+  constexpr int kMode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+  if (r == nullptr) {
+    done->store_done(reactor::blocking_fallocate(fd_.get(), kMode, offset, length));
+    return;
+  }
+  FileOp* op = t_ops.acquire();
+  op->done = done;
+  op->expected = 0;
+  r->submit_fallocate(fd_.get(), kMode, offset, length, op);
 }
 
 BackingStore::Provisioning FileStore::provisioning_status(uint64_t offset,

@@ -42,15 +42,20 @@
 // thin read-only LU offers UNMAP and refuses it with WRITE PROTECTED, like any write.
 // unmap() is fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE): the range is
 // deallocated and reads back as zeros, partial file-system blocks at the edges are zeroed.
-// It is a synchronous call on the calling thread (the reactor has no asynchronous
-// fallocate yet); punching holes only updates metadata, but on a busy file system it may
-// block briefly. The completion runs inline. provisioning_status() is lseek SEEK_DATA /
-// SEEK_HOLE, also synchronous.
+// It runs off the reactor thread (Reactor::submit_fallocate: io_uring's FALLOCATE, or the
+// epoll backend's file I/O pool) and completes later on the calling reactor; without a
+// reactor it is synchronous. provisioning_status() is lseek SEEK_DATA / SEEK_HOLE,
+// synchronous (metadata only).
 // Block devices: BLKDISCARD does not promise that discarded sectors read back as zeros, so
 // it cannot back LBPRZ=1. unmap() uses fallocate(PUNCH_HOLE) on the device, which the
-// kernel implements as a discard that guarantees zeros, or fails with -EOPNOTSUPP;
-// supports_unmap() stays false for block devices until that capability is probed (sysfs
-// queue/write_zeroes_max_bytes), so LUs on them are never thin.
+// kernel turns into a write-zeroes request that lets the device deallocate (it never falls
+// back to writing zero pages). supports_unmap() is true for a device that can both discard
+// and write zeros (sysfs queue/discard_max_bytes and queue/write_zeroes_max_bytes > 0:
+// loop devices over a file, dm-thin, NVMe and SCSI disks with thin provisioning); a device
+// that can only write zeros would answer an UNMAP of a terabyte by writing a terabyte, and
+// one that can only discard cannot promise zeros, so LUs on either are never thin.
+// provisioning_status() cannot see a device's allocation: every extent reads as mapped
+// ("mapped or unknown", SBC-4 4.7.4.1).
 //
 // Per-operation state: a small FileOp bridges the reactor's FileIoCompletion to the
 // caller's StoreCompletion. FileOps come from a free list per thread (so per reactor; a
@@ -59,6 +64,8 @@
 //
 // Threads: any number of reactors may call at once (positional I/O, no shared cursor).
 #pragma once
+
+#include <sys/types.h>
 
 #include <atomic>
 #include <memory>
@@ -90,7 +97,8 @@ class FileStore final : public BackingStore {
   }
   void write_atomic(reactor::Reactor* r, std::span<const iovec> iov, uint64_t offset, bool fua,
                     StoreCompletion* done) override;
-  bool supports_unmap() const override { return unmap_supported_; }
+  bool supports_unmap() const override { return no_unmap_reason_.empty(); }
+  std::string why_no_unmap() const override { return no_unmap_reason_; }
   void unmap(reactor::Reactor* r, uint64_t offset, uint64_t length,
              StoreCompletion* done) override;
   Provisioning provisioning_status(uint64_t offset, uint64_t length) const override;
@@ -103,9 +111,15 @@ class FileStore final : public BackingStore {
   bool is_block_device() const { return block_device_; }
   int fd() const { return fd_.get(); }
 
+  // The sysfs queue directory of block device `dev` (a partition's is its disk's).
+  static std::string sysfs_queue_dir(dev_t dev);
+  // Empty when the device whose sysfs queue directory is `queue_dir` can deallocate with
+  // zeros guaranteed (see above), else why not, as the end of a sentence.
+  static std::string block_unmap_check(const std::string& queue_dir);
+
  private:
   FileStore(base::UniqueFd fd, std::string path, uint64_t size, bool read_only, bool block,
-            bool unmap_supported);
+            std::string no_unmap_reason);
 
   // -EINVAL unless [offset, offset + len) lies inside the store and iov is usable.
   int check_range(std::span<const iovec> iov, uint64_t offset, uint64_t* len) const;
@@ -119,7 +133,7 @@ class FileStore final : public BackingStore {
   std::atomic<uint64_t> size_;
   bool read_only_;
   bool block_device_;
-  bool unmap_supported_;
+  std::string no_unmap_reason_;  // empty: unmap() can deallocate
   bool unjournaled_atomic_ = false;  // the test-only knob above
   std::unique_ptr<WriteJournal> journal_;
   std::unique_ptr<AtomicWriter> writer_;  // last: its thread stops before the journal closes

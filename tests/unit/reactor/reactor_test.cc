@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -457,6 +458,33 @@ TEST_P(ReactorTest, FileWriteReadSyncRoundTrip) {
   });
   const std::string expect = a + b + c;
   EXPECT_EQ(std::string(r1.begin(), r1.end()) + std::string(r2.begin(), r2.end()), expect);
+}
+
+// fallocate off the reactor thread: a punched hole reads back as zeros, the file keeps its
+// size (KEEP_SIZE), the completion (0) runs on the reactor; a bad fd completes with -EBADF.
+TEST_P(ReactorTest, FallocatePunchesAHoleOffTheReactor) {
+  TempFile file;
+  const std::string data(64 << 10, 'x');
+  ASSERT_EQ(::pwrite(file.fd(), data.data(), data.size(), 0), ssize_t(data.size()));
+  Done punched, bad;
+  constexpr int kPunch = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+  on_reactor([&] {
+    reactor_->submit_fallocate(file.fd(), kPunch, 16 << 10, 32 << 10, &punched);
+    reactor_->submit_fallocate(-1, kPunch, 0, 4096, &bad);
+  });
+  EXPECT_TRUE(eventually([&] { return punched.calls_ == 1 && bad.calls_ == 1; }));
+  on_reactor([&] {
+    EXPECT_EQ(punched.result_, 0);
+    EXPECT_EQ(bad.result_, -EBADF);
+    EXPECT_TRUE(punched.on_reactor_ && bad.on_reactor_);
+  });
+  std::string back(64 << 10, '?');
+  ASSERT_EQ(::pread(file.fd(), back.data(), back.size(), 0), ssize_t(back.size()));
+  EXPECT_EQ(back, std::string(16 << 10, 'x') + std::string(32 << 10, '\0') +
+                      std::string(16 << 10, 'x'));
+  struct stat st {};
+  ASSERT_EQ(::fstat(file.fd(), &st), 0);
+  EXPECT_EQ(st.st_size, off_t(64 << 10));
 }
 
 TEST_P(ReactorTest, ReadAtEndOfFileIsShortAndBadFdIsAnError) {
