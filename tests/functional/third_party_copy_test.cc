@@ -13,6 +13,8 @@
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
 
+#include <sys/stat.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -242,6 +244,103 @@ TEST_F(ThirdPartyCopyTest, OdxCopiesThroughATokenAndAWrittenSourceRevokesIt) {
   EXPECT_EQ(o.status, SCSI_STATUS_CHECK_CONDITION);
   EXPECT_EQ(o.asc, 0x23);
   EXPECT_EQ(read_lun(s_, 2, 2000, 8), Bytes(8 * kBlockSize, 0));
+}
+
+// The block device zero ROD token (ROD TYPE FFFF0001h, ROD TOKEN LENGTH 01F8h): anyone may
+// build it; WRITE USING TOKEN with it zeroes the ranges.
+Bytes zero_token(uint16_t length = 0x01f8) {
+  Bytes t(512, 0);
+  base::store_be32(&t[0], 0xffff0001u);
+  base::store_be16(&t[6], length);
+  return t;
+}
+
+// GET LBA STATUS at `lba`: the first descriptor's (provisioning status, blocks).
+std::pair<int, uint32_t> lba_status(IscsiSession& s, uint32_t lun, uint64_t lba) {
+  Bytes cdb(16, 0);
+  cdb[0] = 0x9e;
+  cdb[1] = 0x12;
+  base::store_be64(&cdb[2], lba);
+  base::store_be32(&cdb[10], 24);
+  const Outcome o = command(s, lun, cdb, {}, 24);
+  if (o.status != SCSI_STATUS_GOOD || o.data.size() < 24) return {-1, 0};
+  return {o.data[20] & 0x0f, base::load_be32(&o.data[16])};
+}
+
+// Zeroing offloaded the way Windows does it: the ranges read back as zeros, the blocks
+// around them keep their data, RECEIVE ROD TOKEN INFORMATION reports the blocks written,
+// and a token over a zeroed block is revoked like after any write. A zero token with a
+// wrong ROD TOKEN LENGTH is refused and writes nothing.
+TEST_F(ThirdPartyCopyTest, OdxZeroTokenZeroesTheRangesAndRevokesTokensOverThem) {
+  const Bytes data = pattern(600, 0x35);
+  ASSERT_TRUE(s_.write(100, data));  // LUN 1
+  const Bytes token = populate(s_, 1, 20, {range(420, 10)});
+  ASSERT_EQ(token.size(), 512u);
+
+  Outcome o = write_using_token(s_, 1, 21, zero_token(), {range(100, 50), range(400, 150)});
+  ASSERT_EQ(o.status, SCSI_STATUS_GOOD) << std::hex << o.key << " " << o.asc << " " << o.ascq;
+  const Bytes back = read_lun(s_, 1, 100, 600);
+  ASSERT_EQ(back.size(), data.size());
+  for (size_t block = 0; block < 600; ++block) {
+    const uint64_t lba = 100 + block;
+    const bool zeroed = lba < 150 || (lba >= 400 && lba < 550);
+    const size_t at = block * kBlockSize;
+    const Bytes want = zeroed ? Bytes(kBlockSize, 0)
+                              : Bytes(data.begin() + ptrdiff_t(at),
+                                      data.begin() + ptrdiff_t(at + kBlockSize));
+    ASSERT_EQ(Bytes(back.begin() + ptrdiff_t(at), back.begin() + ptrdiff_t(at + kBlockSize)), want)
+        << "LBA " << lba;
+  }
+  const Outcome info = command(s_, 1, test::copy::rrti_cdb(21), {}, 1024);
+  ASSERT_EQ(info.status, SCSI_STATUS_GOOD);
+  ASSERT_GE(info.data.size(), 24u);
+  EXPECT_EQ(info.data[5] & 0x7f, 0x01);                   // completed, no errors
+  EXPECT_EQ(base::load_be64(&info.data[16]), uint64_t{200});  // TRANSFER COUNT, blocks
+
+  o = write_using_token(s_, 2, 22, token, {range(0, 10)});
+  EXPECT_EQ(o.status, SCSI_STATUS_CHECK_CONDITION);
+  EXPECT_EQ(o.asc, 0x23);   // INVALID TOKEN OPERATION,
+  EXPECT_EQ(o.ascq, 0x06);  // TOKEN REVOKED
+
+  ASSERT_TRUE(s_.write(3000, pattern(8, 0x42)));
+  o = write_using_token(s_, 1, 23, zero_token(0x0100), {range(3000, 8)});
+  EXPECT_EQ(o.status, SCSI_STATUS_CHECK_CONDITION);
+  EXPECT_EQ(o.key, SCSI_SENSE_ILLEGAL_REQUEST);
+  EXPECT_EQ(o.asc, 0x26);  // INVALID FIELD IN PARAMETER LIST
+  EXPECT_EQ(read_lun(s_, 1, 3000, 8), pattern(8, 0x42));
+}
+
+// On a thin LU the zero token deallocates: GET LBA STATUS reports the range deallocated,
+// the image's blocks are released, and the range reads as zeros.
+TEST_F(StgtdTest, OdxZeroTokenDeallocatesOnAThinLu) {
+  config::LunConfig lun = stgtd_.file_lun(kLunSize, 1);
+  lun.provisioning = "thin";
+  stgtd_.write_config(stgtd_.base_config({lun}));
+  ASSERT_TRUE(stgtd_.start());
+  IscsiSession s;
+  ASSERT_TRUE(s.login(stgtd_.portal(), kTargetIqn));
+  const Bytes full = pattern(8192, 0x11);  // 4 MiB
+  ASSERT_TRUE(s.write(0, full));
+  const Outcome sync = command(s, 1, {0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0}, {}, 0);
+  ASSERT_EQ(sync.status, SCSI_STATUS_GOOD);
+  struct stat before {};
+  ASSERT_EQ(::stat((stgtd_.dir() + "/lun1.img").c_str(), &before), 0);
+  EXPECT_EQ(lba_status(s, 1, 2048).first, 0);  // mapped
+
+  const Outcome o = write_using_token(s, 1, 1, zero_token(), {range(2048, 4096)});
+  ASSERT_EQ(o.status, SCSI_STATUS_GOOD) << std::hex << o.key << " " << o.asc << " " << o.ascq;
+  const auto [status, blocks] = lba_status(s, 1, 2048);
+  EXPECT_EQ(status, 1);  // deallocated
+  EXPECT_EQ(blocks, 4096u);
+  struct stat after {};
+  ASSERT_EQ(::stat((stgtd_.dir() + "/lun1.img").c_str(), &after), 0);
+  EXPECT_LE(uint64_t(after.st_blocks) * 512, uint64_t(before.st_blocks) * 512 - (2u << 20));
+  EXPECT_EQ(read_lun(s, 1, 2048, 4096), Bytes(4096 * kBlockSize, 0));
+  EXPECT_EQ(read_lun(s, 1, 2040, 8),
+            Bytes(full.begin() + 2040 * kBlockSize, full.begin() + 2048 * kBlockSize));
+  EXPECT_EQ(read_lun(s, 1, 6144, 8),
+            Bytes(full.begin() + 6144 * kBlockSize, full.begin() + 6152 * kBlockSize));
+  EXPECT_TRUE(s.logout());
 }
 
 // ---- aborting a running copy ----

@@ -1,6 +1,7 @@
 #include "devices/sbc/copy_engine.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "reactor/reactor.h"
 #include "scsi/logical_unit.h"
@@ -59,16 +60,33 @@ void CopyJob::next_chunk() {
     return;
   }
   const CopyExtent& e = extents_[outcome_.extents_done];
-  const uint32_t bs = e.source->block_size();
-  chunk_blocks_ = std::min<uint64_t>(e.blocks - extent_blocks_done_, kChunkBytes / bs);
+  const uint32_t bs = e.destination->block_size();
+  const bool zeros = e.source == nullptr;
+  const bool deallocate = zeros && e.destination->thin();
+  chunk_blocks_ = std::min<uint64_t>(e.blocks - extent_blocks_done_,
+                                     (deallocate ? kDeallocateChunkBytes : kChunkBytes) / bs);
   const uint64_t bytes = chunk_blocks_ * bs;
-  if (buffer_.empty() && (pool_ == nullptr || !buffer_.allocate(*pool_, kChunkBytes))) {
-    outcome_.no_buffers = true;
-    finish(scsi::SenseReason::kInternalTargetFailure);
+  if (!deallocate) {
+    if (buffer_.empty() && (pool_ == nullptr || !buffer_.allocate(*pool_, kChunkBytes))) {
+      outcome_.no_buffers = true;
+      finish(scsi::SenseReason::kInternalTargetFailure);
+      return;
+    }
+    iov_count_ = buffer_.iovecs(0, bytes, iov_);
+  }
+  prepare_io(e.destination.get());
+  if (zeros) {
+    if (!deallocate && !buffer_zeroed_) {
+      const size_t n = buffer_.iovecs(0, kChunkBytes, iov_);
+      for (size_t i = 0; i < n; ++i)
+        std::memset(iov_[i].iov_base, 0, iov_[i].iov_len);
+      iov_count_ = buffer_.iovecs(0, bytes, iov_);
+      buffer_zeroed_ = true;
+    }
+    read_done(io_, int64_t(bytes));  // nothing to read
     return;
   }
-  iov_count_ = buffer_.iovecs(0, bytes, iov_);
-  prepare_io(e.destination.get());
+  buffer_zeroed_ = false;  // the read below overwrites it
   io_.lba = e.source_lba + extent_blocks_done_;
   io_.on_store_done = read_done;
   e.source->store()->read(reactor_, std::span<const iovec>(iov_.data(), iov_count_),
@@ -101,6 +119,11 @@ void CopyJob::locked(scsi::Command& io) {
   auto* job = static_cast<CopyJob*>(io.transport_context);
   scsi::LogicalUnit& dst = *io.lu;
   io.on_store_done = written;
+  if (job->extents_[job->outcome_.extents_done].source == nullptr && dst.thin()) {
+    dst.store()->unmap(job->reactor_, io.lba * dst.block_size(),
+                       job->chunk_blocks_ * dst.block_size(), &io);
+    return;
+  }
   // SBC-4 4.15: without a volatile write cache every write is durable on completion.
   dst.store()->write(job->reactor_, std::span<const iovec>(job->iov_.data(), job->iov_count_),
                      io.lba * dst.block_size(), !dst.wce(), &io);

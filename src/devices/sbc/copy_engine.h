@@ -38,7 +38,10 @@ class LogicalUnit;
 namespace stgt::devices::sbc {
 
 // `blocks` blocks from source_lba of `source` to destination_lba of `destination`; both LUs
-// have the same block size and the ranges were checked against both capacities.
+// have the same block size and the ranges were checked against both capacities. A null
+// `source` stands for zeros (WRITE USING TOKEN with the block device zero ROD token): a thin
+// destination deallocates the blocks (they read back as zeros, LBPRZ), a fully provisioned
+// one is written with zeros; nothing is read.
 struct CopyExtent {
   std::shared_ptr<scsi::LogicalUnit> source;
   std::shared_ptr<scsi::LogicalUnit> destination;
@@ -70,6 +73,8 @@ class CopyJob final : public scsi::CommandOwner {
   using Progress = std::function<void(const CopyOutcome&)>;
 
   static constexpr uint64_t kChunkBytes = base::BufferPool::kMaxBuffer;
+  // A deallocating (zeros on a thin LU) chunk needs no buffer: larger steps, as SANITIZE's.
+  static constexpr uint64_t kDeallocateChunkBytes = uint64_t{64} << 20;
 
   // Starts copying on `r` with buffers from `pool`. `done` runs exactly once (possibly
   // inline when every store completes inline and r is null). `issuer`: the command the copy
@@ -101,6 +106,7 @@ class CopyJob final : public scsi::CommandOwner {
   uint64_t extent_blocks_done_ = 0;  // of extents_[outcome_.extents_done]
   uint64_t chunk_blocks_ = 0;
   bool write_failed_ = false;
+  bool buffer_zeroed_ = false;  // buffer_ holds zeros (a zero chunk wrote it last)
   base::BufferChain buffer_;
   std::array<iovec, base::BufferChain::kMaxSegments> iov_{};
   size_t iov_count_ = 0;

@@ -33,6 +33,10 @@ namespace stgt::devices::sbc {
 
 inline constexpr size_t kRodTokenLength = 512;
 inline constexpr uint32_t kRodTypePointInTime = 0x00800000;  // SPC-5 table 123
+// SBC-4 4.3.x: the block device zero ROD token, a well-known token any initiator may build
+// (no table entry): it stands for zeros, as many as WRITE USING TOKEN asks for (Windows
+// offloads zeroing with it). Only its ROD TYPE and ROD TOKEN LENGTH mean anything.
+inline constexpr uint32_t kRodTypeBlockDeviceZero = 0xFFFF0001;
 inline constexpr uint32_t kDefaultInactivitySeconds = 60;
 inline constexpr uint32_t kMaxInactivitySeconds = 3600;
 // Block device ROD token limits (SBC-4 6.6.x, VPD 8Fh): range descriptors per command, the

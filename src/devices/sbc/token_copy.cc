@@ -2,7 +2,9 @@
 // INFORMATION (SPC-5 6.18.7). POPULATE TOKEN makes a token for ranges of the LU it is sent
 // to (rod_tokens.h); WRITE USING TOKEN, sent to any disk LU of the daemon, copies the data
 // the token stands for into its ranges with the copy engine (copy_engine.h), checking after
-// every chunk read that no write has revoked the token meanwhile. Both complete when done
+// every chunk read that no write has revoked the token meanwhile; with the block device zero
+// ROD token (rod_tokens.h) it zeroes its ranges instead (deallocates them on a thin LU,
+// LBPRZ). Both complete when done
 // (IMMED is accepted and ignored); their results are kept for RECEIVE ROD TOKEN INFORMATION.
 #include <algorithm>
 #include <array>
@@ -189,6 +191,50 @@ std::vector<CopyExtent> plan(const RodTokens::Use& use,
   return out;
 }
 
+// How a WRITE USING TOKEN copy ended: recorded for RECEIVE ROD TOKEN INFORMATION, then the
+// command's status.
+void token_write_done(scsi::Command& cmd, CopyRecord r, const CopyOutcome& o) {
+  r.segments_processed = uint16_t(std::min<size_t>(o.extents_done, 0xffff));
+  r.transfer_blocks = o.bytes_done / cmd.lu->block_size();
+  if (o.reason != SenseReason::kNone) {
+    r.failed = true;
+    r.aborted = o.aborted;
+    r.sense_length = uint8_t(scsi::encode_sense(cmd.lu->sense_format(), o.reason,
+                                                list_field(kTokenOffset), r.sense));
+  }
+  copy_results().end(r, true);
+  if (o.no_buffers) {
+    cmd.fail_no_buffers();
+    return;
+  }
+  if (o.reason != SenseReason::kNone) {
+    cmd.complete_sense(o.reason, list_field(kTokenOffset));
+    return;
+  }
+  cmd.complete_good();
+}
+
+// WRITE USING TOKEN with the block device zero ROD token: every destination range becomes
+// zeros (deallocated on a thin LU), whatever the offset into the ROD, which has no end.
+void write_zeros(scsi::Command& cmd, uint32_t list_id, const std::vector<RodExtent>& dest,
+                 uint16_t token_length) {
+  if (token_length != kRodTokenLength - 8) {  // ROD TOKEN LENGTH, 01F8h
+    cmd.complete_sense(SenseReason::kInvalidFieldInParameterList, list_field(kTokenOffset + 6));
+    return;
+  }
+  const uint64_t nexus = cmd.nexus != nullptr ? cmd.nexus->id() : 0;
+  if (!begin_record(cmd, nexus, cmd.lu->identity().naa, list_id)) return;
+  std::vector<CopyExtent> extents;
+  for (const RodExtent& d : dest) {
+    extents.push_back(CopyExtent{nullptr, cmd.lu->shared_from_this(), 0, d.lba, d.blocks});
+  }
+  const CopyRecord r{.nexus = nexus, .lu = cmd.lu->identity().naa, .list_id = list_id,
+                     .lid4 = true, .action = kWriteUsingToken};
+  CopyJob::start(
+      cmd.reactor, cmd.pool, std::move(extents),
+      [&cmd, r](const CopyOutcome& o) { token_write_done(cmd, r, o); }, {}, {}, &cmd);
+}
+
 }  // namespace
 
 // SBC-4 5.53: WRITE USING TOKEN.
@@ -204,6 +250,10 @@ void write_using_token(scsi::Command& cmd) {
   if (!dest) return;
   if (cmd.write_protected()) {
     cmd.complete_sense(SenseReason::kWriteProtected);
+    return;
+  }
+  if (base::load_be32(&token[0]) == kRodTypeBlockDeviceZero) {
+    write_zeros(cmd, list_id, *dest, base::load_be16(&token[6]));
     return;
   }
   RodTokens::Lookup found = rod_tokens().find(token);
@@ -232,26 +282,9 @@ void write_using_token(scsi::Command& cmd) {
     return watch->revoked.load(std::memory_order_acquire) ? SenseReason::kTokenRevoked
                                                           : SenseReason::kNone;
   };
-  auto done = [&cmd, r, del_tkn, token_copy](const CopyOutcome& o) mutable {
-    r.segments_processed = uint16_t(std::min<size_t>(o.extents_done, 0xffff));
-    r.transfer_blocks = o.bytes_done / cmd.lu->block_size();
-    if (o.reason != SenseReason::kNone) {
-      r.failed = true;
-      r.aborted = o.aborted;
-      r.sense_length = uint8_t(scsi::encode_sense(cmd.lu->sense_format(), o.reason,
-                                                  list_field(kTokenOffset), r.sense));
-    }
+  auto done = [&cmd, r, del_tkn, token_copy](const CopyOutcome& o) {
     if (del_tkn) rod_tokens().erase(token_copy);
-    copy_results().end(r, true);
-    if (o.no_buffers) {
-      cmd.fail_no_buffers();
-      return;
-    }
-    if (o.reason != SenseReason::kNone) {
-      cmd.complete_sense(o.reason, list_field(kTokenOffset));
-      return;
-    }
-    cmd.complete_good();
+    token_write_done(cmd, r, o);
   };
   CopyJob::start(cmd.reactor, cmd.pool, std::move(extents), std::move(done), std::move(check), {},
                  &cmd);

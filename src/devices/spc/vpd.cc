@@ -177,6 +177,21 @@ size_t tpc_rod_token_limits(uint8_t* out) {
   return tpc_descriptor(out, 0x0000, body);
 }
 
+// SPC-5 7.7.18.x: Supported ROD Types (0108h): "point in time copy - default" tokens are made
+// by POPULATE TOKEN (TOKEN_OUT) and taken by WRITE USING TOKEN (TOKEN_IN); the block device
+// zero ROD token is taken only. Descriptors of 8 bytes: ROD TYPE, flags, PREFERENCE.
+size_t tpc_supported_rod_types(uint8_t* out) {
+  constexpr uint8_t kTokenIn = 0x02;
+  constexpr uint8_t kTokenOut = 0x01;
+  std::array<uint8_t, 4 + 2 * 8> body{};
+  base::store_be16(&body[2], 2 * 8);  // ROD TYPE DESCRIPTORS LENGTH
+  base::store_be32(&body[4], sbc::kRodTypePointInTime);
+  body[8] = kTokenIn | kTokenOut;
+  base::store_be32(&body[12], sbc::kRodTypeBlockDeviceZero);
+  body[16] = kTokenIn;
+  return tpc_descriptor(out, 0x0108, body);
+}
+
 }  // namespace
 
 // SPC-5 7.7.18: Third-party Copy. The disk's copy manager (devices/sbc/extended_copy.cc).
@@ -185,6 +200,7 @@ size_t third_party_copy(const scsi::Command& cmd, uint8_t* out) {
   len += tpc_rod_token_limits(out + len);
   len += tpc_supported_commands(out + len);
   len += tpc_supported_descriptors(out + len);
+  len += tpc_supported_rod_types(out + len);
   return finish_page(out, len);
 }
 

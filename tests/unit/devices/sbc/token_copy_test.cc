@@ -111,6 +111,66 @@ TEST(TokenCopy, AbortStopsWriteUsingTokenAfterTheChunkInFlight) {
   EXPECT_EQ(base::load_be64(&info[16]), 100u);
 }
 
+// The block device zero ROD token: no POPULATE TOKEN needed. A fully provisioned LU gets
+// zeros written (nothing unmapped); a thin one gets its ranges deallocated (nothing written).
+// A token over a zeroed block is revoked; a wrong ROD TOKEN LENGTH is refused.
+Bytes zero_token(uint16_t length = 0x01f8) {
+  Bytes t(512, 0);
+  base::store_be32(&t[0], sbc::kRodTypeBlockDeviceZero);
+  base::store_be16(&t[6], length);
+  return t;
+}
+
+TEST(TokenCopy, ZeroTokenWritesZerosOnAFullyProvisionedLu) {
+  TwoDisks d;
+  fill(*d.store1, 0, 200, 'Q');
+  fill(*d.h.store, 100, 10, 'S');
+  const Bytes token = populate(d, 1, {range(100, 10)});
+  auto c = write_using(d, 2, write_list(zero_token(), {range(10, 20), range(100, 50)}));
+  ASSERT_EQ(c->status, scsi::Status::kGood);
+  EXPECT_TRUE(all_of(*d.store1, 0, 10, 'Q'));
+  EXPECT_TRUE(all_of(*d.store1, 10, 20, 0));
+  EXPECT_TRUE(all_of(*d.store1, 30, 70, 'Q'));
+  EXPECT_TRUE(all_of(*d.store1, 100, 50, 0));
+  EXPECT_TRUE(all_of(*d.store1, 150, 50, 'Q'));
+  EXPECT_EQ(d.store1->unmaps, 0);
+  const Bytes info = test::data_in(*d.h.run(rrti_cdb(2), 1024, {}, 1));
+  EXPECT_EQ(info[4], 0x11);
+  EXPECT_EQ(info[5], 0x01);
+  EXPECT_EQ(base::load_be64(&info[16]), 70u);
+  // Zeroing LUN 0's blocks 100..109 revokes the token made over them.
+  auto z = write_using(d, 3, write_list(zero_token(), {range(105, 1)}), 0);
+  ASSERT_EQ(z->status, scsi::Status::kGood);
+  auto w = write_using(d, 4, write_list(token, {range(300, 10)}));
+  EXPECT_EQ(w->status, scsi::Status::kCheckCondition);
+  EXPECT_EQ(test::sense_of(*w).asc, 0x23);
+  EXPECT_EQ(test::sense_of(*w).ascq, 0x06);  // TOKEN REVOKED
+  auto bad = write_using(d, 5, write_list(zero_token(0x0200), {range(0, 1)}));
+  EXPECT_EQ(bad->status, scsi::Status::kCheckCondition);
+  EXPECT_EQ(test::sense_of(*bad).asc, 0x26);  // INVALID FIELD IN PARAMETER LIST
+  EXPECT_EQ(test::sense_of(*bad).ascq, 0x00);
+  EXPECT_TRUE(all_of(*d.store1, 0, 1, 'Q'));
+}
+
+TEST(TokenCopy, ZeroTokenDeallocatesOnAThinLu) {
+  Harness h;
+  auto s = std::make_unique<test::MemoryStore>(Harness::kBlocks * kBs);
+  test::MemoryStore* store = s.get();
+  scsi::LuSettings thin;
+  thin.thin = true;
+  h.target->add_lun(1, make_disk(std::move(s), identity_for("iqn.test:t", 1), thin));
+  test::fill_blocks(*store, 0, 300, 'T', kBs);
+  const int writes = store->writes;
+  const Bytes list = write_list(zero_token(), {range(20, 30), range(200, 64)});
+  auto c = h.run(token_cdb(0x11, 1, uint32_t(list.size())), 0, list, 1);
+  ASSERT_EQ(c->status, scsi::Status::kGood);
+  EXPECT_EQ(store->writes, writes);
+  EXPECT_EQ(store->unmapped_bytes, uint64_t(94) * kBs);
+  EXPECT_TRUE(test::blocks_are(*store, 20, 30, 0, kBs));
+  EXPECT_TRUE(test::blocks_are(*store, 200, 64, 0, kBs));
+  EXPECT_TRUE(test::blocks_are(*store, 50, 150, 'T', kBs));
+}
+
 TEST(TokenCopy, OffsetIntoRodAndAShortRodIsAPartialTransfer) {
   TwoDisks d;
   fill(*d.h.store, 0, 10, 'C');

@@ -31,7 +31,8 @@ TEST(Vpd, SupportedPagesAllReadable) {
 
 // SPC-5 7.7.18 / SBC-4: Third-party Copy: Block Device ROD Token Limits (0000h), Supported
 // Commands (0001h: EXTENDED COPY, the token commands, the RECEIVE COPY RESULTS service
-// actions), Supported Descriptors (0008h: block-to-block segment, identification CSCD).
+// actions), Supported Descriptors (0008h: block-to-block segment, identification CSCD),
+// Supported ROD Types (0108h).
 TEST(Vpd, ThirdPartyCopyListsCommandsAndDescriptors) {
   Harness h;
   const Bytes d = vpd(h, 0x8f);
@@ -52,6 +53,16 @@ TEST(Vpd, ThirdPartyCopyListsCommandsAndDescriptors) {
   EXPECT_EQ(base::load_be16(&d[next]), 0x0008);
   EXPECT_EQ(Bytes(d.begin() + ptrdiff_t(next) + 4, d.begin() + ptrdiff_t(next) + 7),
             (Bytes{2, 0x02, 0xe4}));
+  // Supported ROD Types (0108h): point in time (in and out), block device zero (in only).
+  const size_t rod = next + 4 + base::load_be16(&d[next + 2]);
+  ASSERT_EQ(d.size(), rod + 4 + 20);
+  EXPECT_EQ(base::load_be16(&d[rod]), 0x0108);
+  EXPECT_EQ(base::load_be16(&d[rod + 2]), 20);
+  EXPECT_EQ(base::load_be16(&d[rod + 6]), 16);  // ROD TYPE DESCRIPTORS LENGTH
+  EXPECT_EQ(base::load_be32(&d[rod + 8]), 0x00800000u);
+  EXPECT_EQ(d[rod + 12], 0x03);  // TOKEN_IN, TOKEN_OUT
+  EXPECT_EQ(base::load_be32(&d[rod + 16]), 0xffff0001u);
+  EXPECT_EQ(d[rod + 20], 0x02);  // TOKEN_IN
   // INQUIRY 3PC: the disk is a copy manager.
   auto inq = h.run(Bytes{0x12, 0, 0, 0, 96, 0}, 96);
   EXPECT_NE(test::data_in(*inq)[5] & 0x08, 0);
