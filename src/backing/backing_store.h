@@ -99,6 +99,25 @@ class BackingStore {
     done->store_done(-EOPNOTSUPP);
   }
 
+  // ---- zeroing without data (optional) ----
+
+  // True when write_zeroes() can zero ranges without transferring data. Fixed for the life
+  // of the store.
+  virtual bool supports_write_zeroes() const { return false; }
+  // Makes [offset, offset + length) read back as zeros while it stays allocated (a fully
+  // provisioned range: unlike unmap(), space is kept), without writing data through the
+  // store: WRITE SAME of zeros (VMware's block zeroing), the ODX zero token. `fua`: durable
+  // before completion, as for write(). Completion: 0, or -errno: -EOPNOTSUPP when this
+  // range cannot be zeroed so (nothing changed; the caller writes zeros instead).
+  virtual void write_zeroes(reactor::Reactor* r, uint64_t offset, uint64_t length, bool fua,
+                            StoreCompletion* done) {
+    (void)r;
+    (void)offset;
+    (void)length;
+    (void)fua;
+    done->store_done(-EOPNOTSUPP);
+  }
+
   // Allocation state of the bytes starting at `offset`: the longest run, at most `length`
   // bytes (length > 0, offset + length <= size()), that is all allocated (mapped) or all
   // deallocated. A store that cannot tell reports everything mapped. Synchronous and

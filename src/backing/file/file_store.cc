@@ -41,6 +41,9 @@ class FileOp final : public reactor::FileIoCompletion {
 
   StoreCompletion* done = nullptr;
   uint64_t expected = 0;
+  // write_zeroes with fua: after the fallocate succeeds, fdatasync this fd on this reactor.
+  reactor::Reactor* sync_on = nullptr;
+  int sync_fd = -1;
 };
 
 // Free FileOps of the calling thread (one reactor). Bounded: past kMaxCached, ops are freed.
@@ -72,6 +75,14 @@ class OpCache {
 thread_local OpCache t_ops;
 
 void FileOp::on_file_io(int64_t result) {
+  if (sync_on != nullptr) {
+    reactor::Reactor* const r = sync_on;
+    sync_on = nullptr;
+    if (result >= 0) {
+      r->submit_fdatasync(sync_fd, this);
+      return;
+    }
+  }
   StoreCompletion* const caller = done;
   const uint64_t want = expected;
   // Back on the free list first: the caller's completion may start the next operation.
@@ -120,6 +131,12 @@ base::Result<base::UniqueFd, std::string> create_sparse(const StoreSpec& spec) {
 bool can_punch_holes(int fd, uint64_t size, bool read_only) {
   if (read_only) return true;
   return ::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(size), 4096) == 0;
+}
+
+// Whether ranges of this regular file can be zeroed in place (ZERO_RANGE: ext4, xfs turn
+// them into unwritten extents, still allocated; tmpfs cannot), probed like the holes above.
+bool can_zero_ranges(int fd, uint64_t size) {
+  return ::fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, off_t(size), 4096) == 0;
 }
 
 #ifdef STGT_TEST_HOOKS
@@ -308,8 +325,12 @@ base::Result<std::unique_ptr<BackingStore>, std::string> FileStore::open(const S
     no_unmap = "its file system cannot punch holes";
   }
   if (!no_unmap.empty()) no_unmap = spec.path + " cannot deallocate blocks: " + no_unmap;
+  // A block device always can: the kernel writes zero pages itself if the device has no
+  // write-zeroes command.
+  const bool zero = !spec.read_only && (block || can_zero_ranges(fd.get(), *actual));
   std::unique_ptr<FileStore> store(new FileStore(std::move(fd), spec.path, *actual,
                                                  spec.read_only, block, std::move(no_unmap)));
+  store->zero_ranges_ = zero;
   if (auto ok = store->attach_journal(); !ok) return base::unexpected(ok.error());
   return std::unique_ptr<BackingStore>(std::move(store));
 }
@@ -437,6 +458,43 @@ void FileStore::unmap(reactor::Reactor* r, uint64_t offset, uint64_t length,
   FileOp* op = t_ops.acquire();
   op->done = done;
   op->expected = 0;
+  r->submit_fallocate(fd_.get(), kMode, offset, length, op);
+}
+
+void FileStore::write_zeroes(reactor::Reactor* r, uint64_t offset, uint64_t length, bool fua,
+                             StoreCompletion* done) {
+  if (!zero_ranges_) {
+    done->store_done(read_only_ ? -EROFS : -EOPNOTSUPP);
+    return;
+  }
+  if (journal_stuck()) {
+    done->store_done(-EIO);
+    return;
+  }
+  if (offset > size_ || length > size_ - offset) {
+    done->store_done(-EINVAL);
+    return;
+  }
+  if (length == 0) {
+    done->store_done(0);
+    return;
+  }
+  // On a block device ZERO_RANGE is a write-zeroes request that keeps the blocks provisioned
+  // (the kernel writes zero pages when the device has no such command).
+  constexpr int kMode = FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
+  if (r == nullptr) {
+    int64_t rc = reactor::blocking_fallocate(fd_.get(), kMode, offset, length);
+    if (rc == 0 && fua) rc = reactor::blocking_fdatasync(fd_.get());
+    done->store_done(rc);
+    return;
+  }
+  FileOp* op = t_ops.acquire();
+  op->done = done;
+  op->expected = 0;
+  if (fua) {
+    op->sync_on = r;
+    op->sync_fd = fd_.get();
+  }
   r->submit_fallocate(fd_.get(), kMode, offset, length, op);
 }
 

@@ -57,6 +57,12 @@
 // provisioning_status() cannot see a device's allocation: every extent reads as mapped
 // ("mapped or unknown", SBC-4 4.7.4.1).
 //
+// Zeroing (write_zeroes, WRITE SAME of zeros on a fully provisioned LU): fallocate
+// (ZERO_RANGE | KEEP_SIZE), off the reactor like unmap, then fdatasync when `fua`. On ext4
+// and xfs the range becomes unwritten extents (allocated, reads zeros, no data written);
+// on a block device a write-zeroes request that keeps the blocks provisioned. Probed at
+// open for regular files (tmpfs has no ZERO_RANGE); never on a read-only store.
+//
 // Per-operation state: a small FileOp bridges the reactor's FileIoCompletion to the
 // caller's StoreCompletion. FileOps come from a free list per thread (so per reactor; a
 // completion runs on the thread that submitted), allocated while warming up and reused
@@ -102,6 +108,9 @@ class FileStore final : public BackingStore {
   void unmap(reactor::Reactor* r, uint64_t offset, uint64_t length,
              StoreCompletion* done) override;
   Provisioning provisioning_status(uint64_t offset, uint64_t length) const override;
+  bool supports_write_zeroes() const override { return zero_ranges_; }
+  void write_zeroes(reactor::Reactor* r, uint64_t offset, uint64_t length, bool fua,
+                    StoreCompletion* done) override;
   // Regular files only (ftruncate); a block device's size is the device's.
   base::Result<void, std::string> resize(uint64_t bytes) override;
   bool resizable() const override { return !block_device_ && !read_only_; }
@@ -134,6 +143,7 @@ class FileStore final : public BackingStore {
   bool read_only_;
   bool block_device_;
   std::string no_unmap_reason_;  // empty: unmap() can deallocate
+  bool zero_ranges_ = false;     // write_zeroes() works (set once, at open)
   bool unjournaled_atomic_ = false;  // the test-only knob above
   std::unique_ptr<WriteJournal> journal_;
   std::unique_ptr<AtomicWriter> writer_;  // last: its thread stops before the journal closes

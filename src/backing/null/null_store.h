@@ -31,6 +31,11 @@ class NullStore final : public BackingStore {
   // memcpy (or nothing), so it holds against the daemon as well.
   uint64_t max_atomic_write_bytes() const override { return kMaxAtomicWriteBytes; }
   bool supports_unmap() const override { return true; }
+  bool supports_write_zeroes() const override { return true; }
+  void write_zeroes(reactor::Reactor*, uint64_t offset, uint64_t length, bool,
+                    StoreCompletion* done) override {
+    done->store_done(offset > size_ || length > size_ - offset ? -EINVAL : 0);
+  }
   void unmap(reactor::Reactor* r, uint64_t offset, uint64_t length,
              StoreCompletion* done) override;
   bool resizable() const override { return true; }

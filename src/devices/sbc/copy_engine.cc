@@ -8,6 +8,12 @@
 
 namespace stgt::devices::sbc {
 
+// Zeros that need no buffer: a thin LU deallocates (LBPRZ), a fully provisioned one whose
+// store can zero in place does so.
+bool CopyJob::zeroes_without_data(const scsi::LogicalUnit& lu) {
+  return lu.thin() || lu.store()->supports_write_zeroes();
+}
+
 void CopyJob::start(reactor::Reactor* r, base::BufferPool* pool, std::vector<CopyExtent> extents,
                     Done done, SourceCheck check, Progress progress, const scsi::Command* issuer) {
   auto* job = new CopyJob(r, pool, std::move(extents), std::move(done), std::move(check),
@@ -62,11 +68,11 @@ void CopyJob::next_chunk() {
   const CopyExtent& e = extents_[outcome_.extents_done];
   const uint32_t bs = e.destination->block_size();
   const bool zeros = e.source == nullptr;
-  const bool deallocate = zeros && e.destination->thin();
+  const bool no_data = zeros && zeroes_without_data(*e.destination);
   chunk_blocks_ = std::min<uint64_t>(e.blocks - extent_blocks_done_,
-                                     (deallocate ? kDeallocateChunkBytes : kChunkBytes) / bs);
+                                     (no_data ? kDeallocateChunkBytes : kChunkBytes) / bs);
   const uint64_t bytes = chunk_blocks_ * bs;
-  if (!deallocate) {
+  if (!no_data) {
     if (buffer_.empty() && (pool_ == nullptr || !buffer_.allocate(*pool_, kChunkBytes))) {
       outcome_.no_buffers = true;
       finish(scsi::SenseReason::kInternalTargetFailure);
@@ -76,7 +82,7 @@ void CopyJob::next_chunk() {
   }
   prepare_io(e.destination.get());
   if (zeros) {
-    if (!deallocate && !buffer_zeroed_) {
+    if (!no_data && !buffer_zeroed_) {
       const size_t n = buffer_.iovecs(0, kChunkBytes, iov_);
       for (size_t i = 0; i < n; ++i)
         std::memset(iov_[i].iov_base, 0, iov_[i].iov_len);
@@ -119,9 +125,14 @@ void CopyJob::locked(scsi::Command& io) {
   auto* job = static_cast<CopyJob*>(io.transport_context);
   scsi::LogicalUnit& dst = *io.lu;
   io.on_store_done = written;
-  if (job->extents_[job->outcome_.extents_done].source == nullptr && dst.thin()) {
-    dst.store()->unmap(job->reactor_, io.lba * dst.block_size(),
-                       job->chunk_blocks_ * dst.block_size(), &io);
+  if (job->extents_[job->outcome_.extents_done].source == nullptr && zeroes_without_data(dst)) {
+    const uint64_t offset = io.lba * dst.block_size();
+    const uint64_t length = job->chunk_blocks_ * dst.block_size();
+    if (dst.thin()) {
+      dst.store()->unmap(job->reactor_, offset, length, &io);
+    } else {
+      dst.store()->write_zeroes(job->reactor_, offset, length, !dst.wce(), &io);
+    }
     return;
   }
   // SBC-4 4.15: without a volatile write cache every write is durable on completion.

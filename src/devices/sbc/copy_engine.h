@@ -41,7 +41,8 @@ namespace stgt::devices::sbc {
 // have the same block size and the ranges were checked against both capacities. A null
 // `source` stands for zeros (WRITE USING TOKEN with the block device zero ROD token): a thin
 // destination deallocates the blocks (they read back as zeros, LBPRZ), a fully provisioned
-// one is written with zeros; nothing is read.
+// one is zeroed by its store (BackingStore::write_zeroes) or written with zeros; nothing is
+// read.
 struct CopyExtent {
   std::shared_ptr<scsi::LogicalUnit> source;
   std::shared_ptr<scsi::LogicalUnit> destination;
@@ -73,7 +74,8 @@ class CopyJob final : public scsi::CommandOwner {
   using Progress = std::function<void(const CopyOutcome&)>;
 
   static constexpr uint64_t kChunkBytes = base::BufferPool::kMaxBuffer;
-  // A deallocating (zeros on a thin LU) chunk needs no buffer: larger steps, as SANITIZE's.
+  // A chunk of zeros that needs no buffer (deallocated, or zeroed by the store): larger
+  // steps, as SANITIZE's.
   static constexpr uint64_t kDeallocateChunkBytes = uint64_t{64} << 20;
 
   // Starts copying on `r` with buffers from `pool`. `done` runs exactly once (possibly
@@ -94,6 +96,7 @@ class CopyJob final : public scsi::CommandOwner {
   static void locked(scsi::Command& io);
   static void written(scsi::Command& io, int64_t result);
   void prepare_io(scsi::LogicalUnit* lu);
+  static bool zeroes_without_data(const scsi::LogicalUnit& lu);
 
   reactor::Reactor* reactor_;
   base::BufferPool* pool_;

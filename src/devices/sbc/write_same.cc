@@ -93,6 +93,19 @@ void unmap_done(scsi::Command& cmd, int64_t result) {
   cmd.complete_good();
 }
 
+void zeroes_done(scsi::Command& cmd, int64_t result) {
+  if (result == -EOPNOTSUPP) {  // not for this range after all: write the zeros
+    const std::array<uint8_t, kMaxBlock> zeros{};
+    start_writing(cmd, zeros.data());
+    return;
+  }
+  if (result < 0) {
+    cmd.complete_sense(scsi::SenseReason::kWriteError, {.information = cmd.lba});
+    return;
+  }
+  cmd.complete_good();
+}
+
 // Writes (or unmaps) [cmd.lba, cmd.lba + cmd.blocks), once the range is held.
 void write_range(scsi::Command& cmd) {
   scsi::LogicalUnit& lu = *cmd.lu;
@@ -109,6 +122,18 @@ void write_range(scsi::Command& cmd) {
   }
   std::array<uint8_t, kMaxBlock> pattern{};
   if (!ndob) cmd.data.copy_out(0, pattern.data(), bs);
+  // Zeros on a fully provisioned LU (VMware's block zeroing, eager-zeroed disks): the store
+  // zeroes the range in place without our writing it, and the blocks stay provisioned. A
+  // thin LU writes them, so they stay mapped for GET LBA STATUS (a zeroed range of a file
+  // reads as a hole there).
+  const bool zeros = std::all_of(pattern.begin(), pattern.begin() + bs,
+                                 [](uint8_t b) { return b == 0; });
+  if (zeros && !lu.thin() && lu.store()->supports_write_zeroes()) {
+    cmd.on_store_done = zeroes_done;
+    lu.store()->write_zeroes(cmd.reactor, cmd.lba * bs, uint64_t(cmd.blocks) * bs, !lu.wce(),
+                             &cmd);
+    return;
+  }
   start_writing(cmd, pattern.data());
 }
 
@@ -149,7 +174,8 @@ bool check_flags(scsi::Command& cmd) {
 
 // SBC-4 5.49 / 5.50: WRITE SAME (10) / (16). One block of data-out (zeros with NDOB) is
 // written to every LBA of the range; with UNMAP on a thin LU the range is unmapped instead
-// and reads back as zeros (LBPRZ = 1). We report WSNZ = 0, so
+// and reads back as zeros (LBPRZ = 1); zeros on a fully provisioned LU are the store's
+// write_zeroes where it has one (no data written). We report WSNZ = 0, so
 // NUMBER OF LOGICAL BLOCKS 0 means "through the last LBA", bounded by MAXIMUM WRITE SAME
 // LENGTH like any other count.
 void write_same(scsi::Command& cmd) {

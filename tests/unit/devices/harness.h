@@ -88,6 +88,21 @@ class MemoryStore final : public backing::BackingStore {
     set_mapped(offset, length, false);
     done->store_done(0);
   }
+  bool supports_write_zeroes() const override { return zero_capable; }
+  // Zeros in place: the sectors stay mapped (a fully provisioned range).
+  void write_zeroes(reactor::Reactor*, uint64_t offset, uint64_t length, bool fua,
+                    backing::StoreCompletion* done) override {
+    ++zeroes;
+    zeroed_bytes += length;
+    last_zero_fua = fua;
+    if (zero_result != 0) {
+      done->store_done(zero_result);
+      return;
+    }
+    std::memset(bytes.data() + offset, 0, length);
+    set_mapped(offset, length, true);
+    done->store_done(0);
+  }
   bool supports_crypto_erase() const override { return crypto_capable; }
   // A key change, as the fake sees it: every mapped sector turns into other bytes.
   void crypto_erase(reactor::Reactor*, backing::StoreCompletion* done) override {
@@ -140,6 +155,11 @@ class MemoryStore final : public backing::BackingStore {
   bool unmap_capable = true;
   uint64_t atomic_bytes = 0;  // max_atomic_write_bytes(): 0, no WRITE ATOMIC
   int unmap_result = 0;  // 0: unmap works; else the -errno every unmap completes with
+  bool zero_capable = false;  // supports_write_zeroes()
+  int zeroes = 0;
+  uint64_t zeroed_bytes = 0;
+  bool last_zero_fua = false;
+  int zero_result = 0;  // 0: write_zeroes works; else the -errno it completes with
   bool crypto_capable = false;  // supports_crypto_erase()
   int crypto_erases = 0;
   int crypto_erase_result = 0;  // 0: crypto_erase works; else its -errno

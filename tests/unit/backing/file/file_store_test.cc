@@ -226,6 +226,7 @@ TEST(FileStoreUnmapTest, RangeAndReadOnly) {
 
   auto ro = FileStore::open({"file", path, 0, true});
   ASSERT_TRUE(ro.ok());
+  EXPECT_FALSE((*ro)->supports_write_zeroes());
   // A read-only file may back a thin LU: unmap is offered and always refused with EROFS.
   EXPECT_TRUE((*ro)->supports_unmap());
   Recorder refused;
@@ -478,6 +479,41 @@ TEST_P(FileStoreIoTest, UnmapPunchesAHoleAndCompletesOnTheCallingReactor) {
     ASSERT_EQ(back[i], hole ? 0 : 0x5a) << i;
     ASSERT_EQ(back[i + 4095], hole ? 0 : 0x5a) << i;
   }
+}
+
+// Zeroing in place (WRITE SAME of zeros on a fully provisioned LU): the range reads as
+// zeros, stays allocated (no blocks released), its neighbours keep their data, and with
+// fua the completion comes after an fdatasync; off the reactor like unmap.
+TEST_P(FileStoreIoTest, WriteZeroesZeroesInPlaceAndKeepsTheBlocks) {
+  ASSERT_TRUE(store_->supports_write_zeroes());  // ext4, xfs (this machine's /tmp: ext4)
+  const int fd = static_cast<FileStore&>(*store_).fd();
+  std::vector<uint8_t> data(4 << 20, 0x6b);
+  ASSERT_EQ(::pwrite(fd, data.data(), data.size(), 0), ssize_t(data.size()));
+  ASSERT_EQ(::fsync(fd), 0);
+  const uint64_t before = allocated_bytes(dir_.file("io.img"));
+  for (const bool fua : {false, true}) {
+    std::atomic<int> left{1};
+    Counted done;
+    done.left_ = &left;
+    const uint64_t at = fua ? (2 << 20) : (512 << 10);
+    run_and_wait([&](reactor::Reactor* r) { store_->write_zeroes(r, at, 1 << 20, fua, &done); },
+                 left);
+    EXPECT_EQ(done.result_, 0) << fua;
+  }
+  EXPECT_GE(allocated_bytes(dir_.file("io.img")), before);
+  std::vector<uint8_t> back(4 << 20);
+  ASSERT_EQ(::pread(fd, back.data(), back.size(), 0), ssize_t(back.size()));
+  for (size_t i = 0; i < back.size(); i += 512) {
+    const bool zero = (i >= (512 << 10) && i < (1536 << 10)) || (i >= (2 << 20) && i < (3 << 20));
+    ASSERT_EQ(back[i], zero ? 0 : 0x6b) << i;
+    ASSERT_EQ(back[i + 511], zero ? 0 : 0x6b) << i;
+  }
+  std::atomic<int> left{1};
+  Counted past;
+  past.left_ = &left;
+  run_and_wait([&](reactor::Reactor* r) { store_->write_zeroes(r, kSize - 4096, 8192, false, &past); },
+               left);
+  EXPECT_EQ(past.result_, -EINVAL);
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, FileStoreIoTest,

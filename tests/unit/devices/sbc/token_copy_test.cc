@@ -152,6 +152,21 @@ TEST(TokenCopy, ZeroTokenWritesZerosOnAFullyProvisionedLu) {
   EXPECT_TRUE(all_of(*d.store1, 0, 1, 'Q'));
 }
 
+// A fully provisioned LU whose store zeroes in place: no buffer, no data written.
+TEST(TokenCopy, ZeroTokenZeroesInPlaceWhereTheStoreCan) {
+  TwoDisks d;
+  d.store1->zero_capable = true;
+  fill(*d.store1, 0, 200, 'Q');
+  auto c = write_using(d, 2, write_list(zero_token(), {range(10, 20), range(100, 50)}));
+  ASSERT_EQ(c->status, scsi::Status::kGood);
+  EXPECT_EQ(d.store1->writes, 0);
+  EXPECT_EQ(d.store1->zeroes, 2);
+  EXPECT_EQ(d.store1->zeroed_bytes, 70u * kBs);
+  EXPECT_TRUE(all_of(*d.store1, 10, 20, 0));
+  EXPECT_TRUE(all_of(*d.store1, 100, 50, 0));
+  EXPECT_TRUE(all_of(*d.store1, 30, 70, 'Q'));
+}
+
 TEST(TokenCopy, ZeroTokenDeallocatesOnAThinLu) {
   Harness h;
   auto s = std::make_unique<test::MemoryStore>(Harness::kBlocks * kBs);

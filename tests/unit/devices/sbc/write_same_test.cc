@@ -131,6 +131,54 @@ TEST(WriteSame, NdobWritesZeros) {
   EXPECT_EQ(h.store->unmaps, 0);
 }
 
+// Zeros on a fully provisioned LU whose store can zero in place: one write_zeroes call for
+// the whole range (durable when WCE is off), no data written, blocks still mapped. Any other
+// pattern is written; a thin LU writes its zeros (they stay mapped for GET LBA STATUS); a
+// store that refuses after all (EOPNOTSUPP) gets the zeros written; other errors fail.
+TEST(WriteSame, ZerosOnAFullyProvisionedLuAreZeroedInPlace) {
+  Harness h;
+  h.store->zero_capable = true;
+  std::fill(h.store->bytes.begin(), h.store->bytes.end(), 0xff);
+  auto c = h.run(ws16(100, 900), 0, Bytes(512, 0));
+  ASSERT_EQ(c->status, scsi::Status::kGood);
+  EXPECT_EQ(h.store->zeroes, 1);
+  EXPECT_EQ(h.store->zeroed_bytes, 900u * 512);
+  EXPECT_EQ(h.store->last_zero_fua, !h.disk->wce());
+  EXPECT_EQ(h.store->writes, 0);
+  EXPECT_EQ(h.store->bytes[100 * 512 - 1], 0xff);
+  EXPECT_EQ(h.store->bytes[100 * 512], 0);
+  EXPECT_EQ(h.store->bytes[1000 * 512 - 1], 0);
+  EXPECT_EQ(h.store->bytes[1000 * 512], 0xff);
+  EXPECT_TRUE(h.store->mapped[100]);
+
+  auto ndob = h.run(ws16(0, 2, 0x01));
+  ASSERT_EQ(ndob->status, scsi::Status::kGood);
+  EXPECT_EQ(h.store->zeroes, 2);
+
+  auto pattern = h.run(ws10(0, 2), 0, Bytes(512, 0x01));
+  ASSERT_EQ(pattern->status, scsi::Status::kGood);
+  EXPECT_EQ(h.store->zeroes, 2);
+  EXPECT_EQ(h.store->writes, 1);
+
+  h.store->zero_result = -EOPNOTSUPP;
+  auto fallback = h.run(ws10(0, 2), 0, Bytes(512, 0));
+  ASSERT_EQ(fallback->status, scsi::Status::kGood);
+  EXPECT_EQ(h.store->zeroes, 3);
+  EXPECT_EQ(h.store->writes, 2);
+  EXPECT_EQ(Bytes(h.store->bytes.begin(), h.store->bytes.begin() + 2 * 512), Bytes(2 * 512, 0));
+
+  h.store->zero_result = -EIO;
+  auto failed = h.run(ws10(0, 2), 0, Bytes(512, 0));
+  EXPECT_EQ(test::sense_of(*failed).key, 0x3);  // MEDIUM ERROR, WRITE ERROR
+
+  Harness thin(512, kThin);
+  thin.store->zero_capable = true;
+  auto t = thin.run(ws10(0, 8), 0, Bytes(512, 0));
+  ASSERT_EQ(t->status, scsi::Status::kGood);
+  EXPECT_EQ(thin.store->zeroes, 0);
+  EXPECT_EQ(thin.store->writes, 1);
+}
+
 TEST(WriteSame, UnmapOnThinLuDeallocatesZeroPattern) {
   Harness h(512, kThin);
   h.run(test::cdb10(0x2a, 0, 16), 0, Bytes(16 * 512, 0xff));
