@@ -331,6 +331,12 @@ base::Result<std::unique_ptr<BackingStore>, std::string> FileStore::open(const S
   std::unique_ptr<FileStore> store(new FileStore(std::move(fd), spec.path, *actual,
                                                  spec.read_only, block, std::move(no_unmap)));
   store->zero_ranges_ = zero;
+  if (block) {
+    int sector = 0;
+    store->device_block_ = ::ioctl(store->fd_.get(), BLKSSZGET, &sector) == 0 && sector > 0
+                               ? uint32_t(sector)
+                               : 512;
+  }
   if (auto ok = store->attach_journal(); !ok) return base::unexpected(ok.error());
   return std::unique_ptr<BackingStore>(std::move(store));
 }
@@ -447,6 +453,10 @@ void FileStore::unmap(reactor::Reactor* r, uint64_t offset, uint64_t length,
     done->store_done(0);
     return;
   }
+  if (!device_aligned(offset, length)) {
+    done->store_done(-EOPNOTSUPP);
+    return;
+  }
   // PUNCH_HOLE needs KEEP_SIZE; on a block device the kernel turns it into a write-zeroes
   // request that may deallocate (or refuses with EOPNOTSUPP). Off the reactor: on a device
   // a large discard can take seconds.
@@ -477,6 +487,10 @@ void FileStore::write_zeroes(reactor::Reactor* r, uint64_t offset, uint64_t leng
   }
   if (length == 0) {
     done->store_done(0);
+    return;
+  }
+  if (!device_aligned(offset, length)) {
+    done->store_done(-EOPNOTSUPP);
     return;
   }
   // On a block device ZERO_RANGE is a write-zeroes request that keeps the blocks provisioned
