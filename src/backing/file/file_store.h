@@ -64,8 +64,9 @@
 // Zeroing (write_zeroes, WRITE SAME of zeros on a fully provisioned LU): fallocate
 // (ZERO_RANGE | KEEP_SIZE), off the reactor like unmap, then fdatasync when `fua`. On ext4
 // and xfs the range becomes unwritten extents (allocated, reads zeros, no data written);
-// on a block device a write-zeroes request that keeps the blocks provisioned. Probed at
-// open for regular files (tmpfs has no ZERO_RANGE); never on a read-only store.
+// on a block device a write-zeroes request that keeps the blocks provisioned. Assumed on a
+// writable store until the file system answers EOPNOTSUPP (tmpfs has no ZERO_RANGE), after
+// which the store stops offering it; never on a read-only store.
 //
 // Per-operation state: a small FileOp bridges the reactor's FileIoCompletion to the
 // caller's StoreCompletion. FileOps come from a free list per thread (so per reactor; a
@@ -112,7 +113,9 @@ class FileStore final : public BackingStore {
   void unmap(reactor::Reactor* r, uint64_t offset, uint64_t length,
              StoreCompletion* done) override;
   Provisioning provisioning_status(uint64_t offset, uint64_t length) const override;
-  bool supports_write_zeroes() const override { return zero_ranges_; }
+  bool supports_write_zeroes() const override {
+    return zero_ranges_.load(std::memory_order_relaxed);
+  }
   void write_zeroes(reactor::Reactor* r, uint64_t offset, uint64_t length, bool fua,
                     StoreCompletion* done) override;
   // Regular files only (ftruncate); a block device's size is the device's.
@@ -151,7 +154,9 @@ class FileStore final : public BackingStore {
   // -EOPNOTSUPP (nothing changed; the caller writes zeros or leaves the blocks mapped).
   uint32_t device_block_ = 0;
   std::string no_unmap_reason_;  // empty: unmap() can deallocate
-  bool zero_ranges_ = false;     // write_zeroes() works (set once, at open)
+  // write_zeroes() works: set at open for a writable store, cleared for good by the first
+  // EOPNOTSUPP from the file system.
+  std::atomic<bool> zero_ranges_{false};
   bool unjournaled_atomic_ = false;  // the test-only knob above
   std::unique_ptr<WriteJournal> journal_;
   std::unique_ptr<AtomicWriter> writer_;  // last: its thread stops before the journal closes
