@@ -436,40 +436,53 @@ void FileStore::flush(reactor::Reactor* r, StoreCompletion* done) {
   r->submit_fdatasync(fd_.get(), op);
 }
 
+// The checks unmap() and write_zeroes() share: 0 to go on, 1 when there is nothing to do,
+// else -errno.
+int FileStore::fallocate_precheck(uint64_t offset, uint64_t length) const {
+  if (journal_stuck()) return -EIO;
+  if (offset > size_ || length > size_ - offset) return -EINVAL;
+  if (length == 0) return 1;
+  if (!device_aligned(offset, length)) return -EOPNOTSUPP;
+  return 0;
+}
+
+// fallocate(mode) of the range off the reactor (inline without one), then fdatasync when
+// `fua`; EOPNOTSUPP from a zeroing turns zeroing in place off for good.
+void FileStore::fallocate_range(reactor::Reactor* r, int mode, uint64_t offset, uint64_t length,
+                                bool fua, StoreCompletion* done) {
+  const bool zeroing = (mode & FALLOC_FL_ZERO_RANGE) != 0;
+  if (r == nullptr) {
+    int64_t rc = reactor::blocking_fallocate(fd_.get(), mode, offset, length);
+    if (rc == -EOPNOTSUPP && zeroing) zero_ranges_.store(false, std::memory_order_relaxed);
+    if (rc == 0 && fua) rc = reactor::blocking_fdatasync(fd_.get());
+    done->store_done(rc);
+    return;
+  }
+  FileOp* op = t_ops.acquire();
+  op->done = done;
+  op->expected = 0;
+  if (zeroing && !block_device_) op->zero_ranges = &zero_ranges_;
+  if (fua) {
+    op->sync_on = r;
+    op->sync_fd = fd_.get();
+  }
+  r->submit_fallocate(fd_.get(), mode, offset, length, op);
+}
+
 void FileStore::unmap(reactor::Reactor* r, uint64_t offset, uint64_t length,
                       StoreCompletion* done) {
   if (read_only_) {
     done->store_done(-EROFS);
     return;
   }
-  if (journal_stuck()) {
-    done->store_done(-EIO);
-    return;
-  }
-  if (offset > size_ || length > size_ - offset) {
-    done->store_done(-EINVAL);
-    return;
-  }
-  if (length == 0) {
-    done->store_done(0);
-    return;
-  }
-  if (!device_aligned(offset, length)) {
-    done->store_done(-EOPNOTSUPP);
+  if (const int c = fallocate_precheck(offset, length); c != 0) {
+    done->store_done(c > 0 ? 0 : c);
     return;
   }
   // PUNCH_HOLE needs KEEP_SIZE; on a block device the kernel turns it into a write-zeroes
   // request that may deallocate (or refuses with EOPNOTSUPP). Off the reactor: on a device
   // a large discard can take seconds.
-  constexpr int kMode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
-  if (r == nullptr) {
-    done->store_done(reactor::blocking_fallocate(fd_.get(), kMode, offset, length));
-    return;
-  }
-  FileOp* op = t_ops.acquire();
-  op->done = done;
-  op->expected = 0;
-  r->submit_fallocate(fd_.get(), kMode, offset, length, op);
+  fallocate_range(r, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length, false, done);
 }
 
 void FileStore::write_zeroes(reactor::Reactor* r, uint64_t offset, uint64_t length, bool fua,
@@ -478,41 +491,13 @@ void FileStore::write_zeroes(reactor::Reactor* r, uint64_t offset, uint64_t leng
     done->store_done(read_only_ ? -EROFS : -EOPNOTSUPP);
     return;
   }
-  if (journal_stuck()) {
-    done->store_done(-EIO);
-    return;
-  }
-  if (offset > size_ || length > size_ - offset) {
-    done->store_done(-EINVAL);
-    return;
-  }
-  if (length == 0) {
-    done->store_done(0);
-    return;
-  }
-  if (!device_aligned(offset, length)) {
-    done->store_done(-EOPNOTSUPP);
+  if (const int c = fallocate_precheck(offset, length); c != 0) {
+    done->store_done(c > 0 ? 0 : c);
     return;
   }
   // On a block device ZERO_RANGE is a write-zeroes request that keeps the blocks provisioned
   // (the kernel writes zero pages when the device has no such command).
-  constexpr int kMode = FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
-  if (r == nullptr) {
-    int64_t rc = reactor::blocking_fallocate(fd_.get(), kMode, offset, length);
-    if (rc == -EOPNOTSUPP) zero_ranges_.store(false, std::memory_order_relaxed);
-    if (rc == 0 && fua) rc = reactor::blocking_fdatasync(fd_.get());
-    done->store_done(rc);
-    return;
-  }
-  FileOp* op = t_ops.acquire();
-  op->done = done;
-  op->expected = 0;
-  if (!block_device_) op->zero_ranges = &zero_ranges_;
-  if (fua) {
-    op->sync_on = r;
-    op->sync_fd = fd_.get();
-  }
-  r->submit_fallocate(fd_.get(), kMode, offset, length, op);
+  fallocate_range(r, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, offset, length, fua, done);
 }
 
 BackingStore::Provisioning FileStore::provisioning_status(uint64_t offset,

@@ -164,6 +164,9 @@ class FileStore final : public BackingStore {
   // An atomic write failed in place twice (WriteJournal::stuck): no more writes until the
   // next open has replayed it.
   bool journal_stuck() const { return journal_ != nullptr && journal_->stuck(); }
+  int fallocate_precheck(uint64_t offset, uint64_t length) const;
+  void fallocate_range(reactor::Reactor* r, int mode, uint64_t offset, uint64_t length, bool fua,
+                       StoreCompletion* done);
   // Whether fallocate can take [offset, offset + length): always on a regular file.
   bool device_aligned(uint64_t offset, uint64_t length) const {
     return !block_device_ || (offset % device_block_ == 0 && length % device_block_ == 0);
