@@ -94,7 +94,9 @@ class BackingStore {
   // Deallocates [offset, offset + length) (offset + length <= size()). Afterwards the range
   // reads back as zeros, whether or not the store could release the space (callers report
   // LBPRZ=1 on the strength of this). Completion: 0, or -errno: -EOPNOTSUPP when the
-  // store (or this file system / device) cannot deallocate, in which case nothing changed;
+  // store (or this file system / device) cannot deallocate, in which case nothing changed
+  // but, on a device with blocks larger than the range's edges, those edges may now read
+  // zeros;
   // -EROFS on a read-only store. A zero length completes with 0.
   virtual void unmap(reactor::Reactor* r, uint64_t offset, uint64_t length,
                      StoreCompletion* done) {

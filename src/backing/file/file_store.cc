@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdlib>
@@ -446,14 +447,115 @@ int FileStore::fallocate_precheck(uint64_t offset, uint64_t length) const {
   if (journal_stuck()) return -EIO;
   if (offset > size_ || length > size_ - offset) return -EINVAL;
   if (length == 0) return 1;
-  if (!device_aligned(offset, length)) return -EOPNOTSUPP;
   return 0;
 }
+
+// A device range that is not whole device blocks (a 4 KiB-sector device under a 512-byte
+// LU): fallocate takes only whole device blocks, so the partial device blocks at the edges
+// are written with zeros and the whole ones between are fallocated, in that order, off the
+// reactor; then fdatasync when `fua`. The result is what the caller asked for: the range
+// reads back as zeros (unmapped in the middle). Rare, so allocated per call.
+class FileStore::EdgeOp final : public reactor::FileIoCompletion {
+ public:
+  enum class Kind : uint8_t { kZeros, kFallocate, kSync };
+  struct Step {
+    Kind kind = Kind::kZeros;
+    uint64_t offset = 0;
+    uint64_t length = 0;
+  };
+  // Zeros for the edges: an edge is shorter than one device block (at most 64 KiB).
+  static constexpr size_t kMaxEdge = 64 << 10;
+
+  EdgeOp(FileStore& store, reactor::Reactor* r, int mode, StoreCompletion* done)
+      : store_(store), r_(r), mode_(mode), done_(done) {}
+
+  void add(Kind kind, uint64_t offset, uint64_t length) {
+    if (length != 0 || kind == Kind::kSync) steps_[count_++] = Step{kind, offset, length};
+  }
+  // Runs the next step, or completes (and deletes itself) when none is left.
+  void next() {
+    for (;;) {
+      if (at_ == count_) return finish(0);
+      const Step st = steps_[at_++];
+      const int fd = store_.fd_.get();
+      if (r_ == nullptr) {
+        int64_t rc = 0;
+        if (st.kind == Kind::kZeros) {
+          const iovec v{const_cast<uint8_t*>(zeros().data()), size_t(st.length)};
+          rc = reactor::blocking_writev(fd, &v, 1, st.offset, false);
+          if (rc >= 0) rc = uint64_t(rc) == st.length ? 0 : -EIO;
+        } else if (st.kind == Kind::kFallocate) {
+          rc = reactor::blocking_fallocate(fd, mode_, st.offset, st.length);
+        } else {
+          rc = reactor::blocking_fdatasync(fd);
+        }
+        if (rc < 0) return finish(rc);
+        continue;
+      }
+      expected_ = st.kind == Kind::kZeros ? st.length : 0;
+      if (st.kind == Kind::kZeros) {
+        iov_ = iovec{const_cast<uint8_t*>(zeros().data()), size_t(st.length)};
+        r_->submit_writev(fd, &iov_, 1, st.offset, false, this);
+      } else if (st.kind == Kind::kFallocate) {
+        r_->submit_fallocate(fd, mode_, st.offset, st.length, this);
+      } else {
+        r_->submit_fdatasync(fd, this);
+      }
+      return;
+    }
+  }
+  void on_file_io(int64_t result) override {
+    if (result >= 0 && uint64_t(result) != expected_) result = -EIO;
+    if (result < 0) return finish(result);
+    next();
+  }
+
+ private:
+  static const std::array<uint8_t, kMaxEdge>& zeros() {
+    static const std::array<uint8_t, kMaxEdge> z{};
+    return z;
+  }
+  void finish(int64_t result) {
+    StoreCompletion* const done = done_;
+    delete this;
+    done->store_done(result);
+  }
+
+  FileStore& store_;
+  reactor::Reactor* r_;
+  int mode_;
+  StoreCompletion* done_;
+  std::array<Step, 4> steps_{};
+  int count_ = 0;
+  int at_ = 0;
+  uint64_t expected_ = 0;
+  iovec iov_{};
+};
 
 // fallocate(mode) of the range off the reactor (inline without one), then fdatasync when
 // `fua`; EOPNOTSUPP from a zeroing turns zeroing in place off for good.
 void FileStore::fallocate_range(reactor::Reactor* r, int mode, uint64_t offset, uint64_t length,
                                 bool fua, StoreCompletion* done) {
+  if (!device_aligned(offset, length)) {
+    if (device_block_ > EdgeOp::kMaxEdge) {
+      done->store_done(-EOPNOTSUPP);
+      return;
+    }
+    const uint64_t end = offset + length;
+    const uint64_t first = (offset + device_block_ - 1) / device_block_ * device_block_;
+    const uint64_t last = end / device_block_ * device_block_;
+    auto* op = new EdgeOp(*this, r, mode, done);
+    if (first >= last) {  // inside one device block, or across one boundary only
+      op->add(EdgeOp::Kind::kZeros, offset, length);
+    } else {
+      op->add(EdgeOp::Kind::kZeros, offset, first - offset);
+      op->add(EdgeOp::Kind::kZeros, last, end - last);
+      op->add(EdgeOp::Kind::kFallocate, first, last - first);
+    }
+    if (fua) op->add(EdgeOp::Kind::kSync, 0, 0);
+    op->next();
+    return;
+  }
   const bool zeroing = (mode & FALLOC_FL_ZERO_RANGE) != 0;
   if (r == nullptr) {
     int64_t rc = reactor::blocking_fallocate(fd_.get(), mode, offset, length);

@@ -57,9 +57,9 @@
 // provisioning_status() cannot see a device's allocation: every extent reads as mapped
 // ("mapped or unknown", SBC-4 4.7.4.1). A device whose logical blocks are larger than the
 // LU's (a 4 KiB-sector disk under a 512-byte LU) deallocates or zeroes only whole device
-// blocks: other ranges get -EOPNOTSUPP, so WRITE SAME writes its zeros and UNMAP leaves
-// those blocks mapped (both allowed; VPD B0h's unmap granularity steers initiators to
-// aligned ranges).
+// blocks: the partial ones at the edges of a range are written with zeros (so the range
+// reads back as zeros, as LBPRZ promises), the whole ones in between are fallocated; the
+// LU reports the device's physical block size, which steers initiators to aligned ranges.
 //
 // Zeroing (write_zeroes, WRITE SAME of zeros on a fully provisioned LU): fallocate
 // (ZERO_RANGE | KEEP_SIZE), off the reactor like unmap, then fdatasync when `fua`. On ext4
@@ -144,6 +144,7 @@ class FileStore final : public BackingStore {
   base::Result<void, std::string> attach_journal();
 
   class AtomicWriter;
+  class EdgeOp;
 
   base::UniqueFd fd_;
   std::string path_;
@@ -151,8 +152,8 @@ class FileStore final : public BackingStore {
   bool read_only_;
   bool block_device_;
   // A block device's logical block size (BLKSSZGET): fallocate on the device takes only
-  // ranges aligned to it, so unmap() and write_zeroes() of other ranges complete with
-  // -EOPNOTSUPP (nothing changed; the caller writes zeros or leaves the blocks mapped).
+  // ranges aligned to it, so unmap() and write_zeroes() of other ranges write zeros over
+  // the partial device blocks at their edges (EdgeOp).
   uint32_t device_block_ = 0;
   uint32_t device_physical_block_ = 0;  // BLKPBSZGET of a block device, else 0
   std::string no_unmap_reason_;  // empty: unmap() can deallocate
