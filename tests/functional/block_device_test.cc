@@ -1,0 +1,401 @@
+// LUs backed by a block device: a loop device (losetup) over a sparse file in the test's temp
+// dir, so that what stgtd does to the device can be seen in the file. Needs root and
+// /dev/loop-control (skipped otherwise); stgtd runs as root here (no daemon.user), so it can
+// open the device.
+//
+// Thick: data of several sizes reads back and reaches the device (the backing file holds it
+// after SYNCHRONIZE CACHE); READ CAPACITY (16) and VPD B2h report no provisioning.
+// Thin, when the device can deallocate (fallocate PUNCH_HOLE on it works; the probe asks the
+// kernel, not sysfs): LBPME/LBPRZ, VPD B2h thin; UNMAP and WRITE SAME (16) with UNMAP read
+// back zeros, keep their neighbours and release the backing file's blocks; GET LBA STATUS
+// reports mapped (a block device cannot tell). On both reactor backends.
+// A device that cannot deallocate: a thin LUN on it is refused ("cannot deallocate") at start
+// and by lun.add. Which of the two runs depends on the kernel: on some, loop devices report
+// discard_max_bytes 0 and refuse PUNCH_HOLE.
+#include <fcntl.h>
+#include <iscsi/iscsi.h>
+#include <iscsi/scsi-lowlevel.h>
+#include <linux/falloc.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "control_client.h"
+#include "iscsi_session.h"
+#include "stgtd_fixture.h"
+
+namespace stgt::functional {
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+constexpr uint64_t kDeviceBytes = uint64_t(64) << 20;
+constexpr uint64_t kDeviceBlocks = kDeviceBytes / kBlockSize;
+
+// Runs `command` with sh; its exit status and what it printed (stdout and stderr).
+int run(const std::string& command, std::string* output) {
+  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+  if (p == nullptr) return -1;
+  char buf[512];
+  while (std::fgets(buf, sizeof(buf), p) != nullptr)
+    *output += buf;
+  const int status = ::pclose(p);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+    s.pop_back();
+  return s;
+}
+
+// A loop device attached to a file: `losetup --find --show FILE` at construction, `losetup -d`
+// at destruction (also when the test failed). The file is created sparse when `size` > 0.
+// Empty path() when it could not be attached; error() says why.
+class LoopDevice {
+ public:
+  LoopDevice(const std::string& file, uint64_t size) : file_(file) {
+    if (size > 0 && ::truncate(file.c_str(), off_t(size)) != 0) {
+      const int fd = ::open(file.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+      const bool ok = fd >= 0 && ::ftruncate(fd, off_t(size)) == 0;
+      if (fd >= 0) ::close(fd);
+      if (!ok) {
+        error_ = "cannot create " + file + ": " + std::strerror(errno);
+        return;
+      }
+    }
+    std::string out;
+    if (run("losetup --find --show '" + file + "'", &out) != 0) {
+      error_ = "losetup --find --show " + file + ": " + trim(out);
+      return;
+    }
+    path_ = trim(out);
+  }
+  ~LoopDevice() {
+    if (path_.empty()) return;
+    std::string out;
+    if (run("losetup -d " + path_, &out) != 0) ADD_FAILURE() << "losetup -d " << path_ << ": " << out;
+  }
+  LoopDevice(const LoopDevice&) = delete;
+  LoopDevice& operator=(const LoopDevice&) = delete;
+
+  const std::string& path() const { return path_; }
+  const std::string& file() const { return file_; }
+  const std::string& error() const { return error_; }
+
+  // 0 when the device deallocates with zeros guaranteed (fallocate PUNCH_HOLE | KEEP_SIZE of
+  // its first 4 KiB succeeds: what stgtd's unmap does), else the errno. Call it before any
+  // data is written.
+  int punch_probe() const {
+    const int fd = ::open(path_.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) return errno;
+    const int rc = ::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096);
+    const int err = rc == 0 ? 0 : errno;
+    ::close(fd);
+    return err;
+  }
+
+ private:
+  std::string file_;
+  std::string path_;
+  std::string error_;
+};
+
+uint64_t allocated_bytes(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? uint64_t(st.st_blocks) * 512 : 0;
+}
+
+// `bytes` bytes of `path` at `offset`, read with pread.
+Bytes pread_file(const std::string& path, uint64_t offset, size_t bytes) {
+  Bytes out(bytes);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  size_t done = 0;
+  while (done < bytes) {
+    const ssize_t n = ::pread(fd, out.data() + done, bytes - done, off_t(offset + done));
+    if (n <= 0) break;
+    done += size_t(n);
+  }
+  ::close(fd);
+  out.resize(done);
+  return out;
+}
+
+Bytes slice(const Bytes& b, uint64_t from_block, uint64_t blocks) {
+  return Bytes(b.begin() + ptrdiff_t(from_block * kBlockSize),
+               b.begin() + ptrdiff_t((from_block + blocks) * kBlockSize));
+}
+
+Bytes zeros(uint64_t blocks) { return Bytes(blocks * kBlockSize, 0); }
+
+struct TaskDeleter {
+  void operator()(scsi_task* t) const { scsi_free_scsi_task(t); }
+};
+using Task = std::unique_ptr<scsi_task, TaskDeleter>;
+
+// Non-null only when the command completed GOOD.
+Task good(scsi_task* t) {
+  Task task(t);
+  if (task != nullptr && task->status != SCSI_STATUS_GOOD) task.reset();
+  return task;
+}
+
+int status_of(scsi_task* t) {
+  const Task task(t);
+  return task == nullptr ? -1 : task->status;
+}
+
+int synchronize_cache(IscsiSession& s) {
+  return status_of(iscsi_synchronizecache16_sync(s.get(), 1, 0, 0, 0, 0));
+}
+
+int unmap(IscsiSession& s, uint64_t lba, uint32_t blocks) {
+  unmap_list range{.lba = lba, .num = blocks};
+  return status_of(iscsi_unmap_sync(s.get(), 1, 0, 0, &range, 1));
+}
+
+int write_same16_unmap(IscsiSession& s, uint64_t lba, uint32_t blocks) {
+  Bytes block(kBlockSize, 0);
+  return status_of(iscsi_writesame16_sync(s.get(), 1, lba, block.data(), kBlockSize, blocks,
+                                          /*anchor=*/0, /*unmap=*/1, 0, 0));
+}
+
+// Run on each reactor backend (stgtd --io-backend).
+class BlockDeviceTest : public StgtdTest, public testing::WithParamInterface<const char*> {
+ protected:
+  void SetUp() override {
+    StgtdTest::SetUp();
+    if (::geteuid() != 0) GTEST_SKIP() << "loop devices need root";
+    if (::access("/dev/loop-control", F_OK) != 0) GTEST_SKIP() << "no /dev/loop-control";
+    loop_ = std::make_unique<LoopDevice>(stgtd_.dir() + "/backing.img", kDeviceBytes);
+    if (loop_->path().empty()) GTEST_SKIP() << "no loop device: " << loop_->error();
+  }
+  void TearDown() override {
+    if (logged_in_) {
+      EXPECT_TRUE(s_.logout());
+    }
+    StgtdTest::TearDown();
+  }
+
+  // LUN 1 on the loop device (the device's size: no size in the config).
+  config::LunConfig device_lun(const std::string& provisioning) const {
+    return {.id = 1,
+            .store = "file",
+            .path = loop_->path(),
+            .block_size = kBlockSize,
+            .provisioning = provisioning};
+  }
+  void start(const std::string& provisioning) {
+    stgtd_.write_config(stgtd_.base_config({device_lun(provisioning)}));
+    ASSERT_TRUE(stgtd_.start({"--io-backend", GetParam()}));
+    ASSERT_TRUE(s_.login(stgtd_.portal(), kTargetIqn));
+    logged_in_ = true;
+  }
+  // Empty when the device can deallocate with zeros guaranteed, else why the thin tests are
+  // skipped.
+  std::string why_no_punch() const {
+    const int err = loop_->punch_probe();
+    if (err == 0) return {};
+    return loop_->path() + " cannot punch holes (" + std::strerror(err) +
+           "): this kernel's loop devices cannot deallocate, so no thin LU on them";
+  }
+
+  std::unique_ptr<LoopDevice> loop_;
+  IscsiSession s_;
+  bool logged_in_ = false;
+};
+
+TEST_P(BlockDeviceTest, ThickLuStoresDataOnTheDevice) {
+  ASSERT_NO_FATAL_FAILURE(start("thick"));
+  const Task rc16 = good(iscsi_readcapacity16_sync(s_.get(), 1));
+  ASSERT_NE(rc16, nullptr) << s_.error();
+  const auto* cap = static_cast<scsi_readcapacity16*>(scsi_datain_unmarshall(rc16.get()));
+  ASSERT_NE(cap, nullptr);
+  EXPECT_EQ(cap->returned_lba, kDeviceBlocks - 1);
+  EXPECT_EQ(cap->block_length, kBlockSize);
+  EXPECT_EQ(cap->lbpme, 0);
+  EXPECT_EQ(cap->lbprz, 0);
+  const Task vpd = good(iscsi_inquiry_sync(s_.get(), 1, 1, 0xb2, 255));
+  ASSERT_NE(vpd, nullptr) << s_.error();
+  const auto* lbp =
+      static_cast<scsi_inquiry_logical_block_provisioning*>(scsi_datain_unmarshall(vpd.get()));
+  ASSERT_NE(lbp, nullptr);
+  EXPECT_EQ(lbp->lbpu, 0);
+  EXPECT_EQ(lbp->provisioning_type, PROVISIONING_TYPE_NONE);
+  // A fully provisioned LU has no UNMAP (INVALID COMMAND OPERATION CODE).
+  EXPECT_EQ(unmap(s_, 0, 8), SCSI_STATUS_CHECK_CONDITION);
+
+  struct Piece {
+    uint64_t lba;
+    size_t bytes;
+  };
+  // One block, a page, an odd size over 64 KiB, 1 MiB, 3 MiB and a block (unaligned), and the
+  // device's last blocks.
+  const std::vector<Piece> pieces = {{0, 512},
+                                     {7, 4096},
+                                     {100, (64 << 10) + 512},
+                                     {2048, 1 << 20},
+                                     {10001, (3 << 20) + 512},
+                                     {kDeviceBlocks - 24, 24 * 512}};
+  for (size_t i = 0; i < pieces.size(); ++i)
+    ASSERT_TRUE(s_.write(pieces[i].lba, make_pattern(i + 1, pieces[i].bytes))) << i;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    Bytes back;
+    ASSERT_TRUE(s_.read(pieces[i].lba, pieces[i].bytes, back)) << i;
+    EXPECT_EQ(back, make_pattern(i + 1, pieces[i].bytes)) << "piece " << i;
+  }
+  // Blocks between the pieces were never written: zeros.
+  Bytes gap;
+  ASSERT_TRUE(s_.read(1, 6 * kBlockSize, gap));
+  EXPECT_EQ(gap, zeros(6));
+
+  // On the device: the loop device's backing file holds every piece once the cache is flushed.
+  ASSERT_EQ(synchronize_cache(s_), SCSI_STATUS_GOOD);
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    EXPECT_EQ(pread_file(loop_->file(), pieces[i].lba * kBlockSize, pieces[i].bytes),
+              make_pattern(i + 1, pieces[i].bytes))
+        << "piece " << i << " in " << loop_->file();
+  }
+}
+
+TEST_P(BlockDeviceTest, ThinLuReportsProvisioning) {
+  if (const std::string why = why_no_punch(); !why.empty()) GTEST_SKIP() << why;
+  ASSERT_NO_FATAL_FAILURE(start("thin"));
+  const Task rc16 = good(iscsi_readcapacity16_sync(s_.get(), 1));
+  ASSERT_NE(rc16, nullptr) << s_.error();
+  const auto* cap = static_cast<scsi_readcapacity16*>(scsi_datain_unmarshall(rc16.get()));
+  ASSERT_NE(cap, nullptr);
+  EXPECT_EQ(cap->returned_lba, kDeviceBlocks - 1);
+  EXPECT_EQ(cap->lbpme, 1);
+  EXPECT_EQ(cap->lbprz, 1);
+  const Task vpd = good(iscsi_inquiry_sync(s_.get(), 1, 1, 0xb2, 255));
+  ASSERT_NE(vpd, nullptr) << s_.error();
+  const auto* lbp =
+      static_cast<scsi_inquiry_logical_block_provisioning*>(scsi_datain_unmarshall(vpd.get()));
+  ASSERT_NE(lbp, nullptr);
+  EXPECT_EQ(lbp->lbpu, 1);
+  EXPECT_EQ(lbp->lbpws, 1);
+  EXPECT_EQ(lbp->lbprz, 1);
+  EXPECT_EQ(lbp->provisioning_type, PROVISIONING_TYPE_THIN);
+}
+
+TEST_P(BlockDeviceTest, ThinLuUnmapZeroesAndReleasesTheBackingBlocks) {
+  if (const std::string why = why_no_punch(); !why.empty()) GTEST_SKIP() << why;
+  ASSERT_NO_FATAL_FAILURE(start("thin"));
+  const Bytes data = make_pattern(11, 8 << 20);  // blocks [0, 16384)
+  ASSERT_TRUE(s_.write(0, data));
+  ASSERT_EQ(synchronize_cache(s_), SCSI_STATUS_GOOD);
+  const uint64_t before = allocated_bytes(loop_->file());
+  ASSERT_GE(before, uint64_t(8) << 20) << "the writes did not reach " << loop_->file();
+
+  // 2 MiB at 1 MiB (whole file-system blocks), and 7 blocks inside one 4 KiB block.
+  ASSERT_EQ(unmap(s_, 2048, 4096), SCSI_STATUS_GOOD);
+  ASSERT_EQ(unmap(s_, 8193, 7), SCSI_STATUS_GOOD);
+  Bytes back;
+  ASSERT_TRUE(s_.read(0, data.size(), back));
+  EXPECT_EQ(slice(back, 0, 2048), slice(data, 0, 2048));
+  EXPECT_EQ(slice(back, 2048, 4096), zeros(4096));
+  EXPECT_EQ(slice(back, 6144, 2049), slice(data, 6144, 2049));
+  EXPECT_EQ(slice(back, 8193, 7), zeros(7));
+  EXPECT_EQ(slice(back, 8200, 8184), slice(data, 8200, 8184));
+  // The loop driver punched the hole in its file (unmap completes after the punch).
+  const uint64_t after = allocated_bytes(loop_->file());
+  EXPECT_LE(after, before - (uint64_t(2) << 20)) << "before " << before << ", after " << after;
+  // The file agrees with what the initiator reads.
+  EXPECT_EQ(pread_file(loop_->file(), 2048 * kBlockSize, 4096 * kBlockSize), zeros(4096));
+  EXPECT_EQ(pread_file(loop_->file(), 6144 * kBlockSize, 2049 * kBlockSize),
+            slice(data, 6144, 2049));
+}
+
+TEST_P(BlockDeviceTest, ThinLuWriteSameWithUnmapZeroesAndReleasesTheBackingBlocks) {
+  if (const std::string why = why_no_punch(); !why.empty()) GTEST_SKIP() << why;
+  ASSERT_NO_FATAL_FAILURE(start("thin"));
+  const Bytes data = make_pattern(12, 8 << 20);
+  ASSERT_TRUE(s_.write(0, data));
+  ASSERT_EQ(synchronize_cache(s_), SCSI_STATUS_GOOD);
+  const uint64_t before = allocated_bytes(loop_->file());
+  ASSERT_GE(before, uint64_t(8) << 20);
+
+  ASSERT_EQ(write_same16_unmap(s_, 4096, 6144), SCSI_STATUS_GOOD);  // 3 MiB at 2 MiB
+  Bytes back;
+  ASSERT_TRUE(s_.read(0, data.size(), back));
+  EXPECT_EQ(slice(back, 0, 4096), slice(data, 0, 4096));
+  EXPECT_EQ(slice(back, 4096, 6144), zeros(6144));
+  EXPECT_EQ(slice(back, 10240, 6144), slice(data, 10240, 6144));
+  const uint64_t after = allocated_bytes(loop_->file());
+  EXPECT_LE(after, before - (uint64_t(3) << 20)) << "before " << before << ", after " << after;
+}
+
+// SBC-4 4.7.4.1: a block device cannot say what is deallocated: everything is "mapped or
+// unknown", also right after an UNMAP.
+TEST_P(BlockDeviceTest, ThinLuGetLbaStatusReportsMapped) {
+  if (const std::string why = why_no_punch(); !why.empty()) GTEST_SKIP() << why;
+  ASSERT_NO_FATAL_FAILURE(start("thin"));
+  ASSERT_TRUE(s_.write(0, make_pattern(13, 1 << 20)));
+  ASSERT_EQ(unmap(s_, 1024, 1024), SCSI_STATUS_GOOD);
+  for (const uint64_t lba : {uint64_t(0), uint64_t(1024), uint64_t(4096)}) {
+    const Task t = good(iscsi_get_lba_status_sync(s_.get(), 1, lba, 4096));
+    ASSERT_NE(t, nullptr) << lba << ": " << s_.error();
+    const auto* status = static_cast<scsi_get_lba_status*>(scsi_datain_unmarshall(t.get()));
+    ASSERT_NE(status, nullptr);
+    ASSERT_GE(status->num_descriptors, 1u);
+    EXPECT_EQ(status->descriptors[0].lba, lba);
+    EXPECT_EQ(status->descriptors[0].provisioning, SCSI_PROVISIONING_TYPE_MAPPED) << lba;
+    uint64_t covered = 0;
+    for (uint32_t i = 0; i < status->num_descriptors; ++i) {
+      EXPECT_EQ(status->descriptors[i].provisioning, SCSI_PROVISIONING_TYPE_MAPPED) << lba;
+      covered += status->descriptors[i].num_blocks;
+    }
+    EXPECT_EQ(covered, kDeviceBlocks - lba) << lba;
+  }
+}
+
+// A thin LUN on a device that cannot deallocate is refused, at start and by lun.add, with
+// the reason; never run thick in its place.
+TEST_P(BlockDeviceTest, ThinLuOnADeviceThatCannotDeallocateIsRefused) {
+  if (loop_->punch_probe() == 0) {
+    GTEST_SKIP() << loop_->path() << " can deallocate on this kernel: nothing to refuse";
+  }
+  stgtd_.write_config(stgtd_.base_config({device_lun("thin")}));
+  const auto status = stgtd_.run_to_exit({"--io-backend", GetParam()}, std::chrono::seconds(10));
+  ASSERT_TRUE(status.has_value()) << "stgtd started with a thin LUN it cannot deallocate";
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) != 0) << "status " << *status;
+  const std::string log = stgtd_.log();
+  EXPECT_NE(log.find("cannot deallocate"), std::string::npos) << log;
+  EXPECT_NE(log.find(loop_->path()), std::string::npos) << log;
+
+  // Live: the same LUN through lun.add next to a memory LUN.
+  stgtd_.write_config(stgtd_.base_config({StgtdProcess::memory_lun(1 << 20)}));
+  ASSERT_TRUE(stgtd_.start({"--io-backend", GetParam()}));
+  ControlClient control;
+  ASSERT_TRUE(control.connect(stgtd_.control_socket()));
+  const std::string answer =
+      control.call(R"({"jsonrpc":"2.0","id":1,"method":"lun.add","params":{"target":")" +
+                   std::string(kTargetIqn) + R"(","lun":2,"store":"file","path":")" +
+                   loop_->path() + R"(","provisioning":"thin"}})");
+  EXPECT_NE(answer.find("cannot deallocate"), std::string::npos) << answer;
+  EXPECT_EQ(answer.find("\"applied\":true"), std::string::npos) << answer;
+  // Thick, the same device is accepted.
+  const std::string thick =
+      control.call(R"({"jsonrpc":"2.0","id":2,"method":"lun.add","params":{"target":")" +
+                   std::string(kTargetIqn) + R"(","lun":2,"store":"file","path":")" +
+                   loop_->path() + R"(","provisioning":"thick"}})");
+  EXPECT_NE(thick.find("\"applied\":true"), std::string::npos) << thick;
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, BlockDeviceTest, testing::Values("uring", "epoll"),
+                         [](const testing::TestParamInfo<const char*>& param) {
+                           return std::string(param.param) == "uring" ? std::string("Uring")
+                                                                      : std::string("Epoll");
+                         });
+
+}  // namespace
+}  // namespace stgt::functional
