@@ -129,6 +129,7 @@ void CopyJob::locked(scsi::Command& io) {
     const uint64_t offset = io.lba * dst.block_size();
     const uint64_t length = job->chunk_blocks_ * dst.block_size();
     if (dst.thin()) {
+      io.on_store_done = deallocated;
       dst.store()->unmap(job->reactor_, offset, length, &io);
     } else {
       dst.store()->write_zeroes(job->reactor_, offset, length, !dst.wce(), &io);
@@ -138,6 +139,17 @@ void CopyJob::locked(scsi::Command& io) {
   // SBC-4 4.15: without a volatile write cache every write is durable on completion.
   dst.store()->write(job->reactor_, std::span<const iovec>(job->iov_.data(), job->iov_count_),
                      io.lba * dst.block_size(), !dst.wce(), &io);
+}
+
+// A deallocated chunk: without a volatile write cache it must be durable now, like a write
+// (a crash must not bring the old data back), so the store flushes first.
+void CopyJob::deallocated(scsi::Command& io, int64_t result) {
+  if (result >= 0 && !io.lu->wce()) {
+    io.on_store_done = written;
+    io.lu->store()->flush(static_cast<CopyJob*>(io.transport_context)->reactor_, &io);
+    return;
+  }
+  written(io, result);
 }
 
 void CopyJob::written(scsi::Command& io, int64_t result) {

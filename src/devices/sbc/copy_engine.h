@@ -95,6 +95,7 @@ class CopyJob final : public scsi::CommandOwner {
   static void read_done(scsi::Command& io, int64_t result);
   static void locked(scsi::Command& io);
   static void written(scsi::Command& io, int64_t result);
+  static void deallocated(scsi::Command& io, int64_t result);
   void prepare_io(scsi::LogicalUnit* lu);
   static bool zeroes_without_data(const scsi::LogicalUnit& lu);
 

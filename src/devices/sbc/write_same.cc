@@ -78,6 +78,14 @@ void start_writing(scsi::Command& cmd, const uint8_t* pattern) {
   write_next(cmd);
 }
 
+void synced(scsi::Command& cmd, int64_t result) {
+  if (result < 0) {
+    cmd.complete_sense(scsi::SenseReason::kWriteError, {.information = cmd.lba});
+    return;
+  }
+  cmd.complete_good();
+}
+
 void unmap_done(scsi::Command& cmd, int64_t result) {
   if (result == -EOPNOTSUPP) {
     // The store could not deallocate after all; the blocks must still read back as the
@@ -88,6 +96,14 @@ void unmap_done(scsi::Command& cmd, int64_t result) {
   }
   if (result < 0) {
     cmd.complete_sense(scsi::SenseReason::kWriteError, {.information = cmd.lba});
+    return;
+  }
+  // SBC-4 4.15: without a volatile write cache the command's effect is durable when it
+  // completes, and deallocation is metadata that a crash could otherwise lose (the blocks
+  // would read back their old data instead of zeros).
+  if (!cmd.lu->wce()) {
+    cmd.on_store_done = synced;
+    cmd.lu->store()->flush(cmd.reactor, &cmd);
     return;
   }
   cmd.complete_good();

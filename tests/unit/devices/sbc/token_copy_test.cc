@@ -173,6 +173,7 @@ TEST(TokenCopy, ZeroTokenDeallocatesOnAThinLu) {
   test::MemoryStore* store = s.get();
   scsi::LuSettings thin;
   thin.thin = true;
+  thin.write_cache = false;  // so each deallocated chunk is flushed
   h.target->add_lun(1, make_disk(std::move(s), identity_for("iqn.test:t", 1), thin));
   test::fill_blocks(*store, 0, 300, 'T', kBs);
   const int writes = store->writes;
@@ -181,6 +182,7 @@ TEST(TokenCopy, ZeroTokenDeallocatesOnAThinLu) {
   ASSERT_EQ(c->status, scsi::Status::kGood);
   EXPECT_EQ(store->writes, writes);
   EXPECT_EQ(store->unmapped_bytes, uint64_t(94) * kBs);
+  EXPECT_EQ(store->flushes, 2);  // one per deallocated chunk (one per range here)
   EXPECT_TRUE(test::blocks_are(*store, 20, 30, 0, kBs));
   EXPECT_TRUE(test::blocks_are(*store, 200, 64, 0, kBs));
   EXPECT_TRUE(test::blocks_are(*store, 50, 150, 'T', kBs));

@@ -221,6 +221,18 @@ TEST(WriteSame, UnmapOnReadOnlyLuIsWriteProtected) {
   EXPECT_EQ(h.store->writes + h.store->unmaps, 0);
 }
 
+// Without a volatile write cache, a WRITE SAME that deallocates is durable when it completes:
+// the store is flushed after the unmap (with the cache on, SYNCHRONIZE CACHE does it).
+TEST(WriteSame, UnmapWithoutWriteCacheIsFlushedBeforeGood) {
+  for (const bool wce : {true, false}) {
+    Harness h(512, scsi::LuSettings{.write_cache = wce, .thin = true});
+    auto c = h.run(ws16(0, 8, 0x08), 0, Bytes(512, 0));
+    ASSERT_EQ(c->status, scsi::Status::kGood);
+    EXPECT_EQ(h.store->unmaps, 1);
+    EXPECT_EQ(h.store->flushes, wce ? 0 : 1) << wce;
+  }
+}
+
 TEST(WriteSame, UnmapFallsBackToWritingZeros) {
   Harness h(512, kThin);
   h.store->unmap_result = -EOPNOTSUPP;
