@@ -67,7 +67,8 @@ std::string trim(std::string s) {
 // Empty path() when it could not be attached; error() says why.
 class LoopDevice {
  public:
-  LoopDevice(const std::string& file, uint64_t size) : file_(file) {
+  // `sector_size` 0: the loop driver's default (512).
+  LoopDevice(const std::string& file, uint64_t size, uint32_t sector_size = 0) : file_(file) {
     if (size > 0 && ::truncate(file.c_str(), off_t(size)) != 0) {
       const int fd = ::open(file.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
       const bool ok = fd >= 0 && ::ftruncate(fd, off_t(size)) == 0;
@@ -78,8 +79,10 @@ class LoopDevice {
       }
     }
     std::string out;
-    if (run("losetup --find --show '" + file + "'", &out) != 0) {
-      error_ = "losetup --find --show " + file + ": " + trim(out);
+    const std::string sectors =
+        sector_size == 0 ? "" : " --sector-size " + std::to_string(sector_size);
+    if (run("losetup --find --show" + sectors + " '" + file + "'", &out) != 0) {
+      error_ = "losetup --find --show" + sectors + " " + file + ": " + trim(out);
       return;
     }
     path_ = trim(out);
@@ -194,6 +197,12 @@ std::string synchronize_cache(IscsiSession& s) {
 std::string unmap(IscsiSession& s, uint64_t lba, uint32_t blocks) {
   unmap_list range{.lba = lba, .num = blocks};
   return outcome(iscsi_unmap_sync(s.get(), 1, 0, 0, &range, 1));
+}
+
+std::string write_same16_zeros(IscsiSession& s, uint64_t lba, uint32_t blocks) {
+  Bytes block(kBlockSize, 0);
+  return outcome(iscsi_writesame16_sync(s.get(), 1, lba, block.data(), kBlockSize, blocks,
+                                        /*anchor=*/0, /*unmap=*/0, 0, 0));
 }
 
 std::string write_same16_unmap(IscsiSession& s, uint64_t lba, uint32_t blocks) {
@@ -317,6 +326,43 @@ TEST_P(BlockDeviceTest, ThickLuStoresDataOnTheDevice) {
     EXPECT_EQ(pread_file(loop_->file(), pieces[i].lba * kBlockSize, pieces[i].bytes),
               make_pattern(i + 1, pieces[i].bytes))
         << "piece " << i << " in " << loop_->file();
+  }
+}
+
+// WRITE SAME of zeros on a fully provisioned LU (zeroed in place by the store: fallocate
+// ZERO_RANGE on a device), of whole 4 KiB blocks and of 7 blocks inside one, on a loop device
+// with 512-byte sectors and on one with 4 KiB sectors (losetup --sector-size 4096) under a
+// 512-byte LU: each range reads back zeros, its neighbours keep their data, and the backing
+// file holds the same.
+TEST_P(BlockDeviceTest, ThickLuWriteSameZerosZeroesTheDevice) {
+  for (const uint32_t sector : {uint32_t(512), uint32_t(4096)}) {
+    SCOPED_TRACE("loop device with " + std::to_string(sector) + "-byte sectors");
+    LoopDevice loop(stgtd_.dir() + "/backing" + std::to_string(sector) + ".img", kDeviceBytes,
+                    sector);
+    ASSERT_FALSE(loop.path().empty()) << loop.error();
+    ASSERT_EQ(logical_block_bytes(loop.path()), sector);
+    stgtd_.write_config(stgtd_.base_config({device_lun(loop.path(), "thick")}));
+    ASSERT_TRUE(stgtd_.start({"--io-backend", GetParam()}));
+    IscsiSession s;
+    ASSERT_TRUE(s.login(stgtd_.portal(), kTargetIqn));
+    const Bytes data = make_pattern(sector, 4 << 20);  // blocks [0, 8192)
+    ASSERT_TRUE(s.write(0, data));
+    EXPECT_EQ(write_same16_zeros(s, 1024, 2048), "GOOD");  // 1 MiB at 512 KiB
+    EXPECT_EQ(write_same16_zeros(s, 4097, 7), "GOOD") << "7 blocks inside one 4 KiB block";
+    EXPECT_EQ(write_same16_zeros(s, 6000, 1), "GOOD") << "one block";
+    Bytes back;
+    ASSERT_TRUE(s.read(0, data.size(), back));
+    EXPECT_EQ(slice(back, 0, 1024), slice(data, 0, 1024));
+    EXPECT_EQ(slice(back, 1024, 2048), zeros(2048));
+    EXPECT_EQ(slice(back, 3072, 1025), slice(data, 3072, 1025));
+    EXPECT_EQ(slice(back, 4097, 7), zeros(7));
+    EXPECT_EQ(slice(back, 4104, 1896), slice(data, 4104, 1896));
+    EXPECT_EQ(slice(back, 6000, 1), zeros(1));
+    EXPECT_EQ(slice(back, 6001, 2191), slice(data, 6001, 2191));
+    ASSERT_EQ(synchronize_cache(s), "GOOD");
+    EXPECT_EQ(pread_file(loop.file(), 0, data.size()), back) << "in " << loop.file();
+    EXPECT_TRUE(s.logout());
+    ASSERT_TRUE(stgtd_.stop());
   }
 }
 
