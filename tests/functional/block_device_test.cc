@@ -517,6 +517,40 @@ TEST_P(BlockDeviceTest, ThinLuOnADeviceThatCannotDeallocateIsRefused) {
   EXPECT_NE(thick.find("\"applied\":true"), std::string::npos) << thick;
 }
 
+// A loop device stacked on another: it advertises discard (the kernel copies the lower
+// device's write-zeroes limit into the upper one's discard limit) but, where loop devices
+// cannot punch holes, every PUNCH_HOLE on it fails. If stgtd takes it as thin, UNMAP may leave
+// blocks mapped (SBC-4 5.32.1) but must not fail or damage them, and WRITE SAME with UNMAP
+// must still read back zeros (written when the device cannot deallocate).
+TEST_P(BlockDeviceTest, ThinLuOnAStackedLoopDeviceKeepsItsPromises) {
+  LoopDevice upper(loop_->path(), 0);
+  ASSERT_FALSE(upper.path().empty()) << upper.error();
+  const bool punches = punch_probe(upper.path()) == 0;
+  stgtd_.write_config(stgtd_.base_config({device_lun(upper.path(), "thin")}));
+  if (!stgtd_.start({"--io-backend", GetParam()})) {
+    EXPECT_FALSE(punches) << upper.path() << " can punch holes but its thin LUN was refused";
+    EXPECT_NE(stgtd_.log().find("cannot deallocate"), std::string::npos) << stgtd_.log();
+    return;
+  }
+  ASSERT_TRUE(s_.login(stgtd_.portal(), kTargetIqn));
+  logged_in_ = true;
+  const Bytes data = make_pattern(14, 2 << 20);  // blocks [0, 4096)
+  ASSERT_TRUE(s_.write(0, data));
+  EXPECT_EQ(unmap(s_, 1024, 1024), "GOOD");
+  EXPECT_EQ(write_same16_unmap(s_, 2048, 1024), "GOOD");
+  Bytes back;
+  ASSERT_TRUE(s_.read(0, data.size(), back));
+  EXPECT_EQ(slice(back, 0, 1024), slice(data, 0, 1024));
+  for (uint64_t b = 1024; b < 2048; ++b) {
+    ASSERT_TRUE(slice(back, b, 1) == zeros(1) || slice(back, b, 1) == slice(data, b, 1)) << b;
+  }
+  if (punches) {
+    EXPECT_EQ(slice(back, 1024, 1024), zeros(1024));
+  }
+  EXPECT_EQ(slice(back, 2048, 1024), zeros(1024));
+  EXPECT_EQ(slice(back, 3072, 1024), slice(data, 3072, 1024));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, BlockDeviceTest, testing::Values("uring", "epoll"),
                          [](const testing::TestParamInfo<const char*>& param) {
                            return std::string(param.param) == "uring" ? std::string("Uring")
