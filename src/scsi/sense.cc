@@ -62,6 +62,7 @@ constexpr std::array<SenseCode, kReasons> kTable = [] {
   set(SenseReason::kReservationsReleased, code(K::kUnitAttention, 0x2a, 0x04));
   set(SenseReason::kRegistrationsPreempted, code(K::kUnitAttention, 0x2a, 0x05));
   set(SenseReason::kWriteProtected, code(K::kDataProtect, 0x27, 0x00));
+  set(SenseReason::kSpaceAllocationFailed, code(K::kDataProtect, 0x27, 0x07));
   set(SenseReason::kReadError, code(K::kMediumError, 0x11, 0x00));
   set(SenseReason::kWriteError, code(K::kMediumError, 0x0c, 0x00));
   set(SenseReason::kInternalTargetFailure, code(K::kHardwareError, 0x44, 0x00));

@@ -76,6 +76,7 @@ enum class SenseReason : uint8_t {
   kRegistrationsPreempted,     // 2a/05
   // DATA PROTECT
   kWriteProtected,             // 27/00
+  kSpaceAllocationFailed,      // 27/07 SPACE ALLOCATION FAILED WRITE PROTECT (out of space)
   // MEDIUM / HARDWARE / ABORTED COMMAND
   kReadError,                  // MEDIUM ERROR 11/00
   kWriteError,                 // MEDIUM ERROR 0c/00

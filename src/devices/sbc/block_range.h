@@ -2,6 +2,7 @@
 // and the checks every medium-access command makes before any I/O.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 
 #include "scsi/command.h"
@@ -21,6 +22,15 @@ BlockRange decode_range(const scsi::Command& cmd, bool zero_is_256);
 // SBC-4 4.5: true when [lba, lba + blocks) lies within the capacity; an LBA one past the
 // last is still in range for a zero-length transfer.
 bool in_capacity(const scsi::Command& cmd, uint64_t lba, uint64_t blocks);
+
+// What a failed store write (or flush) is reported as: out of space (ENOSPC, EDQUOT: the
+// file system or thin device under the LU is full) is DATA PROTECT, SPACE ALLOCATION FAILED
+// WRITE PROTECT (SBC-4 4.7.3.7), which hypervisors answer by pausing the guest until space
+// is added, not by failing its disk; anything else is MEDIUM ERROR, WRITE ERROR.
+inline scsi::SenseReason write_failure(int64_t result) {
+  return result == -ENOSPC || result == -EDQUOT ? scsi::SenseReason::kSpaceAllocationFailed
+                                                : scsi::SenseReason::kWriteError;
+}
 
 // The common checks, in order, failing the command on the first problem:
 // PROTECT field (byte 1 bits 7..5) must be 0 (no protection information), the transfer fits

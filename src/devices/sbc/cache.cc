@@ -21,7 +21,7 @@ bool check_cache_range(scsi::Command& cmd) {
 
 void flush_done(scsi::Command& cmd, int64_t result) {
   if (result < 0) {
-    cmd.complete_sense(scsi::SenseReason::kWriteError);
+    cmd.complete_sense(write_failure(result));
     return;
   }
   cmd.complete_good();

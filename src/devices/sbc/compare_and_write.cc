@@ -51,7 +51,7 @@ void take_write_half(scsi::Command& cmd) {
 
 void written(scsi::Command& cmd, int64_t result) {
   if (result < 0) {
-    cmd.complete_sense(scsi::SenseReason::kWriteError, {.information = cmd.lba});
+    cmd.complete_sense(write_failure(result), {.information = cmd.lba});
     return;
   }
   cmd.complete_good();

@@ -27,7 +27,7 @@ void or_into_medium(scsi::Command& cmd) {
 
 void written(scsi::Command& cmd, int64_t result) {
   if (result < 0) {
-    cmd.complete_sense(scsi::SenseReason::kWriteError, {.information = cmd.lba});
+    cmd.complete_sense(write_failure(result), {.information = cmd.lba});
     return;
   }
   cmd.complete_good();

@@ -20,7 +20,7 @@ void read_done(scsi::Command& cmd, int64_t result) {
 
 void write_done(scsi::Command& cmd, int64_t result) {
   if (result < 0) {
-    cmd.complete_sense(scsi::SenseReason::kWriteError, {.information = cmd.lba});
+    cmd.complete_sense(write_failure(result), {.information = cmd.lba});
     return;
   }
   cmd.complete_good();

@@ -37,7 +37,7 @@ void write_next(scsi::Command& cmd);
 
 void chunk_done(scsi::Command& cmd, int64_t result) {
   if (result < 0) {
-    cmd.complete_sense(scsi::SenseReason::kWriteError, {.information = cmd.lba});
+    cmd.complete_sense(write_failure(result), {.information = cmd.lba});
     return;
   }
   const uint64_t n = cmd.aux.size() / cmd.lu->block_size();
@@ -80,7 +80,7 @@ void start_writing(scsi::Command& cmd, const uint8_t* pattern) {
 
 void synced(scsi::Command& cmd, int64_t result) {
   if (result < 0) {
-    cmd.complete_sense(scsi::SenseReason::kWriteError, {.information = cmd.lba});
+    cmd.complete_sense(write_failure(result), {.information = cmd.lba});
     return;
   }
   cmd.complete_good();
@@ -95,7 +95,7 @@ void unmap_done(scsi::Command& cmd, int64_t result) {
     return;
   }
   if (result < 0) {
-    cmd.complete_sense(scsi::SenseReason::kWriteError, {.information = cmd.lba});
+    cmd.complete_sense(write_failure(result), {.information = cmd.lba});
     return;
   }
   // SBC-4 4.15: without a volatile write cache the command's effect is durable when it
@@ -116,7 +116,7 @@ void zeroes_done(scsi::Command& cmd, int64_t result) {
     return;
   }
   if (result < 0) {
-    cmd.complete_sense(scsi::SenseReason::kWriteError, {.information = cmd.lba});
+    cmd.complete_sense(write_failure(result), {.information = cmd.lba});
     return;
   }
   cmd.complete_good();

@@ -81,6 +81,33 @@ TEST(ReadWrite, DataRoundTrip) {
   }
 }
 
+// A store out of space (a full file system under a thin or sparse image, a full thin
+// device) fails writes with DATA PROTECT, SPACE ALLOCATION FAILED WRITE PROTECT, with the
+// LBA; other errors stay MEDIUM ERROR, WRITE ERROR. SYNCHRONIZE CACHE maps the same way.
+TEST(ReadWrite, OutOfSpaceIsSpaceAllocationFailed) {
+  struct Want {
+    int error;
+    uint8_t key;
+    uint8_t asc;
+    uint8_t ascq;
+  };
+  for (const Want w : {Want{-ENOSPC, 0x7, 0x27, 0x07}, Want{-EDQUOT, 0x7, 0x27, 0x07},
+                       Want{-EIO, 0x3, 0x0c, 0x00}}) {
+    Harness h;
+    h.store->write_result = w.error;
+    auto c = h.run(test::cdb10(0x2a, 7, 2), 0, Bytes(2 * 512, 0x11));
+    ASSERT_EQ(c->status, scsi::Status::kCheckCondition);
+    const auto s = test::sense_of(*c);
+    EXPECT_EQ(s.key, w.key) << w.error;
+    EXPECT_EQ(s.asc, w.asc) << w.error;
+    EXPECT_EQ(s.ascq, w.ascq) << w.error;
+    // Fixed format: VALID and INFORMATION (bytes 3..6) carry the LBA.
+    ASSERT_EQ(c->sense[0] & 0x7f, 0x70);
+    EXPECT_NE(c->sense[0] & 0x80, 0);
+    EXPECT_EQ(base::load_be32(&c->sense[3]), 7u) << w.error;
+  }
+}
+
 TEST(ReadWrite, Read6AndWrite6) {
   Harness h;
   auto w = h.run(test::cdb6(0x0a, 4, 1), 0, Bytes(512, 0xab));
