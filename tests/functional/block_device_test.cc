@@ -90,7 +90,8 @@ class LoopDevice {
   ~LoopDevice() {
     if (path_.empty()) return;
     std::string out;
-    if (run("losetup -d " + path_, &out) != 0) ADD_FAILURE() << "losetup -d " << path_ << ": " << out;
+    if (run("losetup -d " + path_, &out) != 0)
+      ADD_FAILURE() << "losetup -d " << path_ << ": " << out;
   }
   LoopDevice(const LoopDevice&) = delete;
   LoopDevice& operator=(const LoopDevice&) = delete;
@@ -163,7 +164,9 @@ Bytes slice(const Bytes& b, uint64_t from_block, uint64_t blocks) {
                b.begin() + ptrdiff_t((from_block + blocks) * kBlockSize));
 }
 
-Bytes zeros(uint64_t blocks) { return Bytes(blocks * kBlockSize, 0); }
+Bytes zeros(uint64_t blocks) {
+  return Bytes(blocks * kBlockSize, 0);
+}
 
 struct TaskDeleter {
   void operator()(scsi_task* t) const { scsi_free_scsi_task(t); }
@@ -256,8 +259,8 @@ class BlockDeviceTest : public StgtdTest, public testing::WithParamInterface<con
       return {};
     }
     if (const int e = punch_probe(other); e != 0) {
-      why_no_thin_ += "; nor can STGT_TEST_BLOCK_DEVICE " + std::string(other) + " (" +
-                      std::strerror(e) + ")";
+      why_no_thin_ +=
+          "; nor can STGT_TEST_BLOCK_DEVICE " + std::string(other) + " (" + std::strerror(e) + ")";
       return {};
     }
     return other;
