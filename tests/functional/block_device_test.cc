@@ -4,13 +4,15 @@
 // open the device. Each test runs on both reactor backends (--io-backend uring / epoll).
 //
 // Thick: data of several sizes reads back and reaches the device (the backing file holds it
-// after SYNCHRONIZE CACHE); READ CAPACITY (16) and VPD B2h report no provisioning.
+// after SYNCHRONIZE CACHE); READ CAPACITY (16) and VPD B2h report no provisioning; WRITE SAME
+// of zeros zeroes ranges of any alignment, also on a device with 4 KiB sectors.
 // Thin, on a device that can deallocate (fallocate PUNCH_HOLE on it works: the probe asks the
 // kernel, not sysfs): LBPME/LBPRZ, VPD B2h thin; UNMAP and WRITE SAME (16) with UNMAP read
 // back zeros, keep their neighbours and release the backing file's blocks; GET LBA STATUS
 // reports mapped (a block device cannot tell).
 // A device that cannot deallocate: a thin LUN on it is refused ("cannot deallocate") at start
-// and by lun.add.
+// and by lun.add. A stacked loop device, which advertises discard whether or not it can, keeps
+// the thin LU's promises (UNMAP harmless, WRITE SAME with UNMAP reads zeros) if accepted.
 // Which of the two runs depends on the kernel: on some (seen on 6.18), loop devices report
 // discard_max_bytes 0 and refuse PUNCH_HOLE. There STGT_TEST_BLOCK_DEVICE=/dev/X names a
 // scratch device for the thin tests instead (e.g. a zram device; ITS DATA IS DESTROYED); the
