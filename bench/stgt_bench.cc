@@ -25,6 +25,7 @@ extern "C" {
 #include <iscsi/scsi-lowlevel.h>
 }
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cmath>
@@ -47,7 +48,9 @@ extern "C" {
 namespace stgt::bench {
 namespace {
 
-enum class Pattern { kRandRead, kRandWrite, kRead, kWrite, kRandRw };
+// kZero: sequential WRITE SAME (16) of a zero block over each --bs unit (block zeroing, as
+// VMware's eager-zeroed disks issue it); counted as writes of --bs bytes.
+enum class Pattern { kRandRead, kRandWrite, kRead, kWrite, kRandRw, kZero };
 enum class Phase : int { kRamp, kMeasure, kDrain };
 
 constexpr int kExitFailure = 1;
@@ -229,6 +232,7 @@ bool choose_write(Run& run, Worker& w) {
       return false;
     case Pattern::kRandWrite:
     case Pattern::kWrite:
+    case Pattern::kZero:
       return true;
     case Pattern::kRandRw:
       return splitmix(w.rng) % 100 >= run.options.mix.value_or(50);
@@ -309,11 +313,15 @@ void submit(Run& run, Slot& slot) {
     fill_blocks(run, slot, lba);
   }
   slot.start_ns = monotonic_ns();
+  static std::array<uint8_t, 4096> zeros{};
   scsi_task* task =
-      slot.write ? iscsi_write16_task(s.ctx, s.lun, lba, slot.buffer, len, static_cast<int>(block),
-                                      0, 0, 0, 0, 0, on_complete, &slot)
-                 : iscsi_read16_iov_task(s.ctx, s.lun, lba, len, static_cast<int>(block), 0, 0, 0,
-                                         0, 0, on_complete, &slot, &slot.iov, 1);
+      run.options.pattern == Pattern::kZero
+          ? iscsi_writesame16_task(s.ctx, s.lun, lba, zeros.data(), block, len / block, 0, 0, 0,
+                                   0, on_complete, &slot)
+      : slot.write ? iscsi_write16_task(s.ctx, s.lun, lba, slot.buffer, len,
+                                        static_cast<int>(block), 0, 0, 0, 0, 0, on_complete, &slot)
+                   : iscsi_read16_iov_task(s.ctx, s.lun, lba, len, static_cast<int>(block), 0, 0,
+                                           0, 0, 0, on_complete, &slot, &slot.iov, 1);
   if (task == nullptr) {
     s.worker->errors.fetch_add(1, std::memory_order_relaxed);
     report(fmt::format("{}: cannot queue a command: {}", s.url, iscsi_get_error(s.ctx)));
@@ -433,7 +441,9 @@ Pattern parse_pattern(const std::string& rw) {
   if (rw == "read") return Pattern::kRead;
   if (rw == "write") return Pattern::kWrite;
   if (rw == "randrw") return Pattern::kRandRw;
-  usage_error(fmt::format("--rw must be randread, randwrite, read, write or randrw, not \"{}\".", rw));
+  if (rw == "zero") return Pattern::kZero;
+  usage_error(
+      fmt::format("--rw must be randread, randwrite, read, write, randrw or zero, not \"{}\".", rw));
 }
 
 void derive_options(Options& o, const CLI::App& app) {
@@ -445,6 +455,7 @@ void derive_options(Options& o, const CLI::App& app) {
     usage_error(fmt::format("--bs \"{}\" is not a multiple of 512 bytes up to 16m.", o.bs_text));
   }
   o.bs = *bs;
+  if (o.pattern == Pattern::kZero && o.verify) usage_error("--verify does not apply to --rw zero.");
   if (o.qd == 0 || o.qd > 1024) usage_error("--qd must be between 1 and 1024.");
   if (o.sessions == 0 || o.sessions > 1024) usage_error("--sessions must be between 1 and 1024.");
   if (app.count("--time") > 0 && o.ios) usage_error("--time and --ios exclude each other.");
@@ -477,7 +488,9 @@ Options parse_options(int argc, char** argv) {
   CLI::App app{"stgt-bench: iSCSI load generator (libiscsi). Prints one JSON line of results."};
   app.add_option("--url", o.urls, "iscsi://host:port/target-iqn/lun (repeatable)")->required();
   app.add_option("--sessions", o.sessions, "Sessions per URL (default 1)");
-  app.add_option("--rw", o.rw, "randread|randwrite|read|write|randrw (default randread)");
+  app.add_option("--rw", o.rw,
+                 "randread|randwrite|read|write|randrw|zero (default randread; zero: WRITE SAME "
+                 "(16) of zeros over each --bs, sequentially)");
   app.add_option("--mix", o.mix, "Read percentage for randrw (default 50)");
   app.add_option("--bs", o.bs_text, "Block size per I/O, e.g. 4k, 128k (default 4k)");
   app.add_option("--qd", o.qd, "Commands outstanding per session (default 32)");

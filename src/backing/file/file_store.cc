@@ -44,6 +44,8 @@ class FileOp final : public reactor::FileIoCompletion {
   // write_zeroes with fua: after the fallocate succeeds, fdatasync this fd on this reactor.
   reactor::Reactor* sync_on = nullptr;
   int sync_fd = -1;
+  // write_zeroes: cleared when the file system turns out not to zero ranges in place.
+  std::atomic<bool>* zero_ranges = nullptr;
 };
 
 // Free FileOps of the calling thread (one reactor). Bounded: past kMaxCached, ops are freed.
@@ -75,6 +77,10 @@ class OpCache {
 thread_local OpCache t_ops;
 
 void FileOp::on_file_io(int64_t result) {
+  if (zero_ranges != nullptr) {
+    if (result == -EOPNOTSUPP) zero_ranges->store(false, std::memory_order_relaxed);
+    zero_ranges = nullptr;
+  }
   if (sync_on != nullptr) {
     reactor::Reactor* const r = sync_on;
     sync_on = nullptr;
@@ -131,12 +137,6 @@ base::Result<base::UniqueFd, std::string> create_sparse(const StoreSpec& spec) {
 bool can_punch_holes(int fd, uint64_t size, bool read_only) {
   if (read_only) return true;
   return ::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(size), 4096) == 0;
-}
-
-// Whether ranges of this regular file can be zeroed in place (ZERO_RANGE: ext4, xfs turn
-// them into unwritten extents, still allocated; tmpfs cannot), probed like the holes above.
-bool can_zero_ranges(int fd, uint64_t size) {
-  return ::fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, off_t(size), 4096) == 0;
 }
 
 #ifdef STGT_TEST_HOOKS
@@ -325,12 +325,19 @@ base::Result<std::unique_ptr<BackingStore>, std::string> FileStore::open(const S
     no_unmap = "its file system cannot punch holes";
   }
   if (!no_unmap.empty()) no_unmap = spec.path + " cannot deallocate blocks: " + no_unmap;
-  // A block device always can: the kernel writes zero pages itself if the device has no
-  // write-zeroes command.
-  const bool zero = !spec.read_only && (block || can_zero_ranges(fd.get(), *actual));
   std::unique_ptr<FileStore> store(new FileStore(std::move(fd), spec.path, *actual,
                                                  spec.read_only, block, std::move(no_unmap)));
-  store->zero_ranges_ = zero;
+  // Zeroing in place is assumed on a writable store until the file system says otherwise
+  // (tmpfs has no ZERO_RANGE: the first EOPNOTSUPP turns it off, and the caller writes).
+  // A probe past the end of the file would preallocate a block there for good. A block
+  // device always can: the kernel writes zero pages itself without a write-zeroes command.
+  store->zero_ranges_.store(!spec.read_only, std::memory_order_relaxed);
+  if (block) {
+    int sector = 0;
+    store->device_block_ = ::ioctl(store->fd_.get(), BLKSSZGET, &sector) == 0 && sector > 0
+                               ? uint32_t(sector)
+                               : 512;
+  }
   if (auto ok = store->attach_journal(); !ok) return base::unexpected(ok.error());
   return std::unique_ptr<BackingStore>(std::move(store));
 }
@@ -429,61 +436,24 @@ void FileStore::flush(reactor::Reactor* r, StoreCompletion* done) {
   r->submit_fdatasync(fd_.get(), op);
 }
 
-void FileStore::unmap(reactor::Reactor* r, uint64_t offset, uint64_t length,
-                      StoreCompletion* done) {
-  if (read_only_) {
-    done->store_done(-EROFS);
-    return;
-  }
-  if (journal_stuck()) {
-    done->store_done(-EIO);
-    return;
-  }
-  if (offset > size_ || length > size_ - offset) {
-    done->store_done(-EINVAL);
-    return;
-  }
-  if (length == 0) {
-    done->store_done(0);
-    return;
-  }
-  // PUNCH_HOLE needs KEEP_SIZE; on a block device the kernel turns it into a write-zeroes
-  // request that may deallocate (or refuses with EOPNOTSUPP). Off the reactor: on a device
-  // a large discard can take seconds.
-  constexpr int kMode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
-  if (r == nullptr) {
-    done->store_done(reactor::blocking_fallocate(fd_.get(), kMode, offset, length));
-    return;
-  }
-  FileOp* op = t_ops.acquire();
-  op->done = done;
-  op->expected = 0;
-  r->submit_fallocate(fd_.get(), kMode, offset, length, op);
+// The checks unmap() and write_zeroes() share: 0 to go on, 1 when there is nothing to do,
+// else -errno.
+int FileStore::fallocate_precheck(uint64_t offset, uint64_t length) const {
+  if (journal_stuck()) return -EIO;
+  if (offset > size_ || length > size_ - offset) return -EINVAL;
+  if (length == 0) return 1;
+  if (!device_aligned(offset, length)) return -EOPNOTSUPP;
+  return 0;
 }
 
-void FileStore::write_zeroes(reactor::Reactor* r, uint64_t offset, uint64_t length, bool fua,
-                             StoreCompletion* done) {
-  if (!zero_ranges_) {
-    done->store_done(read_only_ ? -EROFS : -EOPNOTSUPP);
-    return;
-  }
-  if (journal_stuck()) {
-    done->store_done(-EIO);
-    return;
-  }
-  if (offset > size_ || length > size_ - offset) {
-    done->store_done(-EINVAL);
-    return;
-  }
-  if (length == 0) {
-    done->store_done(0);
-    return;
-  }
-  // On a block device ZERO_RANGE is a write-zeroes request that keeps the blocks provisioned
-  // (the kernel writes zero pages when the device has no such command).
-  constexpr int kMode = FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
+// fallocate(mode) of the range off the reactor (inline without one), then fdatasync when
+// `fua`; EOPNOTSUPP from a zeroing turns zeroing in place off for good.
+void FileStore::fallocate_range(reactor::Reactor* r, int mode, uint64_t offset, uint64_t length,
+                                bool fua, StoreCompletion* done) {
+  const bool zeroing = (mode & FALLOC_FL_ZERO_RANGE) != 0;
   if (r == nullptr) {
-    int64_t rc = reactor::blocking_fallocate(fd_.get(), kMode, offset, length);
+    int64_t rc = reactor::blocking_fallocate(fd_.get(), mode, offset, length);
+    if (rc == -EOPNOTSUPP && zeroing) zero_ranges_.store(false, std::memory_order_relaxed);
     if (rc == 0 && fua) rc = reactor::blocking_fdatasync(fd_.get());
     done->store_done(rc);
     return;
@@ -491,11 +461,43 @@ void FileStore::write_zeroes(reactor::Reactor* r, uint64_t offset, uint64_t leng
   FileOp* op = t_ops.acquire();
   op->done = done;
   op->expected = 0;
+  if (zeroing && !block_device_) op->zero_ranges = &zero_ranges_;
   if (fua) {
     op->sync_on = r;
     op->sync_fd = fd_.get();
   }
-  r->submit_fallocate(fd_.get(), kMode, offset, length, op);
+  r->submit_fallocate(fd_.get(), mode, offset, length, op);
+}
+
+void FileStore::unmap(reactor::Reactor* r, uint64_t offset, uint64_t length,
+                      StoreCompletion* done) {
+  if (read_only_) {
+    done->store_done(-EROFS);
+    return;
+  }
+  if (const int c = fallocate_precheck(offset, length); c != 0) {
+    done->store_done(c > 0 ? 0 : c);
+    return;
+  }
+  // PUNCH_HOLE needs KEEP_SIZE; on a block device the kernel turns it into a write-zeroes
+  // request that may deallocate (or refuses with EOPNOTSUPP). Off the reactor: on a device
+  // a large discard can take seconds.
+  fallocate_range(r, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length, false, done);
+}
+
+void FileStore::write_zeroes(reactor::Reactor* r, uint64_t offset, uint64_t length, bool fua,
+                             StoreCompletion* done) {
+  if (!zero_ranges_.load(std::memory_order_relaxed)) {
+    done->store_done(read_only_ ? -EROFS : -EOPNOTSUPP);
+    return;
+  }
+  if (const int c = fallocate_precheck(offset, length); c != 0) {
+    done->store_done(c > 0 ? 0 : c);
+    return;
+  }
+  // On a block device ZERO_RANGE is a write-zeroes request that keeps the blocks provisioned
+  // (the kernel writes zero pages when the device has no such command).
+  fallocate_range(r, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, offset, length, fua, done);
 }
 
 BackingStore::Provisioning FileStore::provisioning_status(uint64_t offset,

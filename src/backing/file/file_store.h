@@ -55,13 +55,18 @@
 // that can only write zeros would answer an UNMAP of a terabyte by writing a terabyte, and
 // one that can only discard cannot promise zeros, so LUs on either are never thin.
 // provisioning_status() cannot see a device's allocation: every extent reads as mapped
-// ("mapped or unknown", SBC-4 4.7.4.1).
+// ("mapped or unknown", SBC-4 4.7.4.1). A device whose logical blocks are larger than the
+// LU's (a 4 KiB-sector disk under a 512-byte LU) deallocates or zeroes only whole device
+// blocks: other ranges get -EOPNOTSUPP, so WRITE SAME writes its zeros and UNMAP leaves
+// those blocks mapped (both allowed; VPD B0h's unmap granularity steers initiators to
+// aligned ranges).
 //
 // Zeroing (write_zeroes, WRITE SAME of zeros on a fully provisioned LU): fallocate
 // (ZERO_RANGE | KEEP_SIZE), off the reactor like unmap, then fdatasync when `fua`. On ext4
 // and xfs the range becomes unwritten extents (allocated, reads zeros, no data written);
-// on a block device a write-zeroes request that keeps the blocks provisioned. Probed at
-// open for regular files (tmpfs has no ZERO_RANGE); never on a read-only store.
+// on a block device a write-zeroes request that keeps the blocks provisioned. Assumed on a
+// writable store until the file system answers EOPNOTSUPP (tmpfs has no ZERO_RANGE), after
+// which the store stops offering it; never on a read-only store.
 //
 // Per-operation state: a small FileOp bridges the reactor's FileIoCompletion to the
 // caller's StoreCompletion. FileOps come from a free list per thread (so per reactor; a
@@ -108,7 +113,9 @@ class FileStore final : public BackingStore {
   void unmap(reactor::Reactor* r, uint64_t offset, uint64_t length,
              StoreCompletion* done) override;
   Provisioning provisioning_status(uint64_t offset, uint64_t length) const override;
-  bool supports_write_zeroes() const override { return zero_ranges_; }
+  bool supports_write_zeroes() const override {
+    return zero_ranges_.load(std::memory_order_relaxed);
+  }
   void write_zeroes(reactor::Reactor* r, uint64_t offset, uint64_t length, bool fua,
                     StoreCompletion* done) override;
   // Regular files only (ftruncate); a block device's size is the device's.
@@ -142,8 +149,14 @@ class FileStore final : public BackingStore {
   std::atomic<uint64_t> size_;
   bool read_only_;
   bool block_device_;
+  // A block device's logical block size (BLKSSZGET): fallocate on the device takes only
+  // ranges aligned to it, so unmap() and write_zeroes() of other ranges complete with
+  // -EOPNOTSUPP (nothing changed; the caller writes zeros or leaves the blocks mapped).
+  uint32_t device_block_ = 0;
   std::string no_unmap_reason_;  // empty: unmap() can deallocate
-  bool zero_ranges_ = false;     // write_zeroes() works (set once, at open)
+  // write_zeroes() works: set at open for a writable store, cleared for good by the first
+  // EOPNOTSUPP from the file system.
+  std::atomic<bool> zero_ranges_{false};
   bool unjournaled_atomic_ = false;  // the test-only knob above
   std::unique_ptr<WriteJournal> journal_;
   std::unique_ptr<AtomicWriter> writer_;  // last: its thread stops before the journal closes
@@ -151,6 +164,13 @@ class FileStore final : public BackingStore {
   // An atomic write failed in place twice (WriteJournal::stuck): no more writes until the
   // next open has replayed it.
   bool journal_stuck() const { return journal_ != nullptr && journal_->stuck(); }
+  int fallocate_precheck(uint64_t offset, uint64_t length) const;
+  void fallocate_range(reactor::Reactor* r, int mode, uint64_t offset, uint64_t length, bool fua,
+                       StoreCompletion* done);
+  // Whether fallocate can take [offset, offset + length): always on a regular file.
+  bool device_aligned(uint64_t offset, uint64_t length) const {
+    return !block_device_ || (offset % device_block_ == 0 && length % device_block_ == 0);
+  }
 };
 
 }  // namespace stgt::backing

@@ -1,6 +1,7 @@
 #include "devices/sbc/copy_engine.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "reactor/reactor.h"
@@ -10,8 +11,8 @@ namespace stgt::devices::sbc {
 
 // Zeros that need no buffer: a thin LU deallocates (LBPRZ), a fully provisioned one whose
 // store can zero in place does so.
-bool CopyJob::zeroes_without_data(const scsi::LogicalUnit& lu) {
-  return lu.thin() || lu.store()->supports_write_zeroes();
+bool CopyJob::zeroes_without_data(const scsi::LogicalUnit& lu) const {
+  return !zeros_need_data_ && (lu.thin() || lu.store()->supports_write_zeroes());
 }
 
 void CopyJob::start(reactor::Reactor* r, base::BufferPool* pool, std::vector<CopyExtent> extents,
@@ -125,7 +126,8 @@ void CopyJob::locked(scsi::Command& io) {
   auto* job = static_cast<CopyJob*>(io.transport_context);
   scsi::LogicalUnit& dst = *io.lu;
   io.on_store_done = written;
-  if (job->extents_[job->outcome_.extents_done].source == nullptr && zeroes_without_data(dst)) {
+  if (job->extents_[job->outcome_.extents_done].source == nullptr &&
+      job->zeroes_without_data(dst)) {
     const uint64_t offset = io.lba * dst.block_size();
     const uint64_t length = job->chunk_blocks_ * dst.block_size();
     if (dst.thin()) {
@@ -155,12 +157,28 @@ void CopyJob::deallocated(scsi::Command& io, int64_t result) {
 void CopyJob::written(scsi::Command& io, int64_t result) {
   auto* job = static_cast<CopyJob*>(io.transport_context);
   job->write_failed_ = result < 0;
+  if (result == -EOPNOTSUPP && !job->zeros_need_data_ &&
+      job->extents_[job->outcome_.extents_done].source == nullptr) {
+    // Nothing changed (the store contract): write this chunk's zeros, and the rest's.
+    job->zeros_need_data_ = true;
+    job->redo_chunk_ = true;
+    job->write_failed_ = false;
+  }
   io.complete_good();  // releases the extent hold; command_done() continues
 }
 
 // The chunk's command finished (its hold is released): account and go on, from the reactor's
 // loop so that other work runs between chunks and the stack does not grow.
 void CopyJob::command_done(scsi::Command& io) {
+  if (redo_chunk_) {
+    redo_chunk_ = false;
+    if (reactor_ == nullptr) {
+      next_chunk();
+    } else {
+      reactor_->post([this] { next_chunk(); });
+    }
+    return;
+  }
   if (write_failed_) {
     outcome_.failed_lba = io.lba;
     finish(scsi::SenseReason::kCopyWriteError);

@@ -97,7 +97,7 @@ class CopyJob final : public scsi::CommandOwner {
   static void written(scsi::Command& io, int64_t result);
   static void deallocated(scsi::Command& io, int64_t result);
   void prepare_io(scsi::LogicalUnit* lu);
-  static bool zeroes_without_data(const scsi::LogicalUnit& lu);
+  bool zeroes_without_data(const scsi::LogicalUnit& lu) const;
 
   reactor::Reactor* reactor_;
   base::BufferPool* pool_;
@@ -111,6 +111,10 @@ class CopyJob final : public scsi::CommandOwner {
   uint64_t chunk_blocks_ = 0;
   bool write_failed_ = false;
   bool buffer_zeroed_ = false;  // buffer_ holds zeros (a zero chunk wrote it last)
+  // The store refused to deallocate or zero a range in place (EOPNOTSUPP): from then on
+  // zeros are written from the buffer, starting with that chunk again.
+  bool zeros_need_data_ = false;
+  bool redo_chunk_ = false;
   base::BufferChain buffer_;
   std::array<iovec, base::BufferChain::kMaxSegments> iov_{};
   size_t iov_count_ = 0;

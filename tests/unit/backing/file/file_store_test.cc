@@ -1,7 +1,9 @@
 #include "backing/file/file_store.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -98,6 +100,45 @@ uint64_t allocated_bytes(const std::string& path) {
   struct stat st {};
   EXPECT_EQ(::stat(path.c_str(), &st), 0);
   return uint64_t(st.st_blocks) * 512;
+}
+
+// Opening probes the file system (hole punching, zeroing in place) past the end of the
+// image; that leaves no block allocated behind (a fresh sparse image stays at 0 bytes).
+TEST(FileStoreOpenTest, ProbesLeaveNothingAllocated) {
+  TempDir dir;
+  const std::string path = dir.file("probe.img");
+  for (int i = 0; i < 3; ++i) {
+    auto store = FileStore::open({"file", path, kSize, false});
+    ASSERT_TRUE(store.ok()) << store.error();
+    EXPECT_TRUE((*store)->supports_write_zeroes());
+  }
+  EXPECT_EQ(allocated_bytes(path), 0u);
+}
+
+// A file system without ZERO_RANGE (tmpfs; /dev/shm here): the first write_zeroes answers
+// EOPNOTSUPP, changes nothing, and the store stops offering it.
+TEST(FileStoreOpenTest, WriteZeroesTurnsItselfOffWhereTheFileSystemCannot) {
+  const std::string path = "/dev/shm/stgt-file-store-test-" + std::to_string(::getpid());
+  struct statfs fs {};
+  if (::statfs("/dev/shm", &fs) != 0 || fs.f_type != TMPFS_MAGIC) {
+    GTEST_SKIP() << "no tmpfs at /dev/shm";
+  }
+  {
+    auto store = FileStore::open({"file", path, 1 << 20, false});
+    ASSERT_TRUE(store.ok()) << store.error();
+    const int fd = static_cast<FileStore&>(**store).fd();
+    ASSERT_EQ(::pwrite(fd, std::string(8192, 'q').data(), 8192, 0), 8192);
+    ASSERT_TRUE((*store)->supports_write_zeroes());
+    Recorder z;
+    (*store)->write_zeroes(nullptr, 0, 4096, false, &z);
+    EXPECT_EQ(z.result_, -EOPNOTSUPP);
+    EXPECT_FALSE((*store)->supports_write_zeroes());
+    char c = 0;
+    ASSERT_EQ(::pread(fd, &c, 1, 0), 1);
+    EXPECT_EQ(c, 'q');
+  }
+  ::unlink(path.c_str());
+  ::unlink(FileStore::journal_path(path).c_str());
 }
 
 // unmap punches a real hole: the blocks are released (st_blocks, SEEK_HOLE), the range

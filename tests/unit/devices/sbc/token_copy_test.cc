@@ -167,6 +167,31 @@ TEST(TokenCopy, ZeroTokenZeroesInPlaceWhereTheStoreCan) {
   EXPECT_TRUE(all_of(*d.store1, 30, 70, 'Q'));
 }
 
+// A store that refuses to deallocate or zero in place after all (EOPNOTSUPP: a range not
+// aligned to a 4 KiB-sector device) gets the zeros written instead; the command succeeds.
+TEST(TokenCopy, ZeroTokenWritesWhereTheStoreRefusesToZeroInPlace) {
+  for (const bool thin : {true, false}) {
+    Harness h;
+    auto s = std::make_unique<test::MemoryStore>(Harness::kBlocks * kBs);
+    test::MemoryStore* store = s.get();
+    store->unmap_result = -EOPNOTSUPP;
+    store->zero_capable = true;
+    store->zero_result = -EOPNOTSUPP;
+    scsi::LuSettings settings;
+    settings.thin = thin;
+    h.target->add_lun(1, make_disk(std::move(s), identity_for("iqn.test:t", 1), settings));
+    test::fill_blocks(*store, 0, 300, 'T', kBs);
+    const Bytes list = write_list(zero_token(), {range(20, 30), range(200, 64)});
+    auto c = h.run(token_cdb(0x11, 1, uint32_t(list.size())), 0, list, 1);
+    ASSERT_EQ(c->status, scsi::Status::kGood) << thin;
+    EXPECT_EQ(thin ? store->unmaps : store->zeroes, 1) << thin;  // once, then data
+    EXPECT_EQ(store->written_bytes, uint64_t(94) * kBs) << thin;
+    EXPECT_TRUE(test::blocks_are(*store, 20, 30, 0, kBs));
+    EXPECT_TRUE(test::blocks_are(*store, 200, 64, 0, kBs));
+    EXPECT_TRUE(test::blocks_are(*store, 50, 150, 'T', kBs));
+  }
+}
+
 TEST(TokenCopy, ZeroTokenDeallocatesOnAThinLu) {
   Harness h;
   auto s = std::make_unique<test::MemoryStore>(Harness::kBlocks * kBs);
