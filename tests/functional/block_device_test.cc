@@ -13,10 +13,11 @@
 // A device that cannot deallocate: a thin LUN on it is refused ("cannot deallocate") at start
 // and by lun.add. A stacked loop device, which advertises discard whether or not it can, keeps
 // the thin LU's promises (UNMAP harmless, WRITE SAME with UNMAP reads zeros) if accepted.
-// Which of the two runs depends on the kernel: on some (seen on 6.18), loop devices report
-// discard_max_bytes 0 and refuse PUNCH_HOLE. There STGT_TEST_BLOCK_DEVICE=/dev/X names a
-// scratch device for the thin tests instead (e.g. a zram device; ITS DATA IS DESTROYED); the
-// checks on the loop device's backing file are then left out.
+// Which of the two runs depends on the machine: loop devices can report discard_max_bytes 0
+// and refuse PUNCH_HOLE (seen on a 6.18 kernel, for all of them at first and for none later).
+// There STGT_TEST_BLOCK_DEVICE=/dev/X names a scratch device for the thin tests instead (e.g.
+// a zram device; ITS DATA IS DESTROYED); the checks on the loop device's backing file are then
+// left out.
 #include <fcntl.h>
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
@@ -69,8 +70,11 @@ std::string trim(std::string s) {
 // Empty path() when it could not be attached; error() says why.
 class LoopDevice {
  public:
-  // `sector_size` 0: the loop driver's default (512).
-  LoopDevice(const std::string& file, uint64_t size, uint32_t sector_size = 0) : file_(file) {
+  // `sector_size` 0: the loop driver's default (512). `device`: that loop device (fails if it
+  // is in use), else the first free one.
+  LoopDevice(const std::string& file, uint64_t size, uint32_t sector_size = 0,
+             const std::string& device = "")
+      : file_(file) {
     if (size > 0 && ::truncate(file.c_str(), off_t(size)) != 0) {
       const int fd = ::open(file.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
       const bool ok = fd >= 0 && ::ftruncate(fd, off_t(size)) == 0;
@@ -83,8 +87,9 @@ class LoopDevice {
     std::string out;
     const std::string sectors =
         sector_size == 0 ? "" : " --sector-size " + std::to_string(sector_size);
-    if (run("losetup --find --show" + sectors + " '" + file + "'", &out) != 0) {
-      error_ = "losetup --find --show" + sectors + " " + file + ": " + trim(out);
+    const std::string which = device.empty() ? "--find" : device;
+    if (run("losetup --show " + which + sectors + " '" + file + "'", &out) != 0) {
+      error_ = "losetup --show " + which + sectors + " " + file + ": " + trim(out);
       return;
     }
     path_ = trim(out);
@@ -254,7 +259,7 @@ class BlockDeviceTest : public StgtdTest, public testing::WithParamInterface<con
     const int err = punch_probe(loop_->path());
     if (err == 0) return loop_->path();
     why_no_thin_ = loop_->path() + " cannot punch holes (" + std::strerror(err) +
-                   "): this kernel's loop devices cannot deallocate, so no thin LU on them";
+                   "), so no thin LU on it";
     const char* other = std::getenv("STGT_TEST_BLOCK_DEVICE");
     if (other == nullptr || *other == '\0') {
       why_no_thin_ += " (STGT_TEST_BLOCK_DEVICE may name a scratch device that can)";
@@ -274,6 +279,18 @@ class BlockDeviceTest : public StgtdTest, public testing::WithParamInterface<con
     ASSERT_NO_FATAL_FAILURE(start(device, "thin"));
   }
   bool on_loop(const std::string& device) const { return device == loop_->path(); }
+  // A loop device over `file` that cannot punch holes: loop devices keep a discard limit of 0
+  // once set (queue/discard_max_bytes), so on some machines some of them cannot while others
+  // can. Tries the free ones; null when none of them is such.
+  static std::unique_ptr<LoopDevice> loop_that_cannot_punch(const std::string& file) {
+    for (int n = 0; n < 64; ++n) {
+      const std::string device = "/dev/loop" + std::to_string(n);
+      if (::access(device.c_str(), F_OK) != 0) continue;
+      auto loop = std::make_unique<LoopDevice>(file, kDeviceBytes, 0, device);
+      if (!loop->path().empty() && punch_probe(loop->path()) != 0) return loop;
+    }
+    return nullptr;
+  }
 
   std::unique_ptr<LoopDevice> loop_;
   std::string why_no_thin_;
@@ -492,16 +509,15 @@ TEST_P(BlockDeviceTest, ThinLuGetLbaStatusReportsMapped) {
 // A thin LUN on a device that cannot deallocate is refused, at start and by lun.add, with
 // the reason; never run thick in its place.
 TEST_P(BlockDeviceTest, ThinLuOnADeviceThatCannotDeallocateIsRefused) {
-  if (punch_probe(loop_->path()) == 0) {
-    GTEST_SKIP() << loop_->path() << " can deallocate on this kernel: nothing to refuse";
-  }
-  stgtd_.write_config(stgtd_.base_config({device_lun(loop_->path(), "thin")}));
+  const std::unique_ptr<LoopDevice> loop = loop_that_cannot_punch(stgtd_.dir() + "/other.img");
+  if (loop == nullptr) GTEST_SKIP() << "every free loop device can punch holes: nothing to refuse";
+  stgtd_.write_config(stgtd_.base_config({device_lun(loop->path(), "thin")}));
   const auto status = stgtd_.run_to_exit({"--io-backend", GetParam()}, std::chrono::seconds(10));
   ASSERT_TRUE(status.has_value()) << "stgtd started with a thin LUN it cannot deallocate";
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) != 0) << "status " << *status;
   const std::string log = stgtd_.log();
   EXPECT_NE(log.find("cannot deallocate"), std::string::npos) << log;
-  EXPECT_NE(log.find(loop_->path()), std::string::npos) << log;
+  EXPECT_NE(log.find(loop->path()), std::string::npos) << log;
 
   // Live: the same LUN through lun.add next to a memory LUN.
   stgtd_.write_config(stgtd_.base_config({StgtdProcess::memory_lun(1 << 20)}));
@@ -511,24 +527,25 @@ TEST_P(BlockDeviceTest, ThinLuOnADeviceThatCannotDeallocateIsRefused) {
   const std::string answer =
       control.call(R"({"jsonrpc":"2.0","id":1,"method":"lun.add","params":{"target":")" +
                    std::string(kTargetIqn) + R"(","lun":2,"store":"file","path":")" +
-                   loop_->path() + R"(","provisioning":"thin"}})");
+                   loop->path() + R"(","provisioning":"thin"}})");
   EXPECT_NE(answer.find("cannot deallocate"), std::string::npos) << answer;
   EXPECT_EQ(answer.find("\"applied\":true"), std::string::npos) << answer;
   // Thick, the same device is accepted.
   const std::string thick =
       control.call(R"({"jsonrpc":"2.0","id":2,"method":"lun.add","params":{"target":")" +
                    std::string(kTargetIqn) + R"(","lun":2,"store":"file","path":")" +
-                   loop_->path() + R"(","provisioning":"thick"}})");
+                   loop->path() + R"(","provisioning":"thick"}})");
   EXPECT_NE(thick.find("\"applied\":true"), std::string::npos) << thick;
 }
 
 // A loop device stacked on another: it advertises discard (the kernel copies the lower
-// device's write-zeroes limit into the upper one's discard limit) but, where loop devices
-// cannot punch holes, every PUNCH_HOLE on it fails. If stgtd takes it as thin, UNMAP may leave
-// blocks mapped (SBC-4 5.32.1) but must not fail or damage them, and WRITE SAME with UNMAP
-// must still read back zeros (written when the device cannot deallocate).
+// device's write-zeroes limit into the upper one's discard limit) but, over a loop device
+// that cannot punch holes (if there is one), every PUNCH_HOLE on it fails. If stgtd takes it
+// as thin, UNMAP may leave blocks mapped (SBC-4 5.32.1) but must not fail or damage them, and
+// WRITE SAME with UNMAP must still read back zeros (written when the device cannot deallocate).
 TEST_P(BlockDeviceTest, ThinLuOnAStackedLoopDeviceKeepsItsPromises) {
-  LoopDevice upper(loop_->path(), 0);
+  const std::unique_ptr<LoopDevice> lower = loop_that_cannot_punch(stgtd_.dir() + "/other.img");
+  LoopDevice upper(lower != nullptr ? lower->path() : loop_->path(), 0);
   ASSERT_FALSE(upper.path().empty()) << upper.error();
   const bool punches = punch_probe(upper.path()) == 0;
   stgtd_.write_config(stgtd_.base_config({device_lun(upper.path(), "thin")}));
