@@ -258,8 +258,8 @@ class BlockDeviceTest : public StgtdTest, public testing::WithParamInterface<con
   std::string thin_device() {
     const int err = punch_probe(loop_->path());
     if (err == 0) return loop_->path();
-    why_no_thin_ = loop_->path() + " cannot punch holes (" + std::strerror(err) +
-                   "), so no thin LU on it";
+    why_no_thin_ =
+        loop_->path() + " cannot punch holes (" + std::strerror(err) + "), so no thin LU on it";
     const char* other = std::getenv("STGT_TEST_BLOCK_DEVICE");
     if (other == nullptr || *other == '\0') {
       why_no_thin_ += " (STGT_TEST_BLOCK_DEVICE may name a scratch device that can)";
@@ -526,15 +526,15 @@ TEST_P(BlockDeviceTest, ThinLuOnADeviceThatCannotDeallocateIsRefused) {
   ASSERT_TRUE(control.connect(stgtd_.control_socket()));
   const std::string answer =
       control.call(R"({"jsonrpc":"2.0","id":1,"method":"lun.add","params":{"target":")" +
-                   std::string(kTargetIqn) + R"(","lun":2,"store":"file","path":")" +
-                   loop->path() + R"(","provisioning":"thin"}})");
+                   std::string(kTargetIqn) + R"(","lun":2,"store":"file","path":")" + loop->path() +
+                   R"(","provisioning":"thin"}})");
   EXPECT_NE(answer.find("cannot deallocate"), std::string::npos) << answer;
   EXPECT_EQ(answer.find("\"applied\":true"), std::string::npos) << answer;
   // Thick, the same device is accepted.
   const std::string thick =
       control.call(R"({"jsonrpc":"2.0","id":2,"method":"lun.add","params":{"target":")" +
-                   std::string(kTargetIqn) + R"(","lun":2,"store":"file","path":")" +
-                   loop->path() + R"(","provisioning":"thick"}})");
+                   std::string(kTargetIqn) + R"(","lun":2,"store":"file","path":")" + loop->path() +
+                   R"(","provisioning":"thick"}})");
   EXPECT_NE(thick.find("\"applied\":true"), std::string::npos) << thick;
 }
 
