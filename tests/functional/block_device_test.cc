@@ -15,9 +15,9 @@
 // the thin LU's promises (UNMAP harmless, WRITE SAME with UNMAP reads zeros) if accepted.
 // Which of the two runs depends on the machine: loop devices can report discard_max_bytes 0
 // and refuse PUNCH_HOLE (seen on a 6.18 kernel, for all of them at first and for none later).
-// There STGT_TEST_BLOCK_DEVICE=/dev/X names a scratch device for the thin tests instead (e.g.
-// a zram device; ITS DATA IS DESTROYED); the checks on the loop device's backing file are then
-// left out.
+// STGT_TEST_BLOCK_DEVICE=/dev/X runs the thin tests on that scratch device instead (e.g. a
+// zram device, which also has 4 KiB sectors; ITS DATA IS DESTROYED); the checks on the loop
+// device's backing file are then left out.
 #include <fcntl.h>
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
@@ -252,25 +252,19 @@ class BlockDeviceTest : public StgtdTest, public testing::WithParamInterface<con
     ASSERT_TRUE(s_.login(stgtd_.portal(), kTargetIqn));
     logged_in_ = true;
   }
-  // The device for a thin LU: the loop device when it can deallocate, else the one named by
-  // STGT_TEST_BLOCK_DEVICE (opt-in, e.g. a zram device: its data is destroyed) when that
-  // can. Empty, with the reason in why_no_thin_, when there is none.
+  // The device for a thin LU: the one named by STGT_TEST_BLOCK_DEVICE (opt-in, e.g. a zram
+  // device with 4 KiB sectors: its data is destroyed) if set, else the loop device. Empty, with
+  // the reason in why_no_thin_, when that device cannot deallocate.
   std::string thin_device() {
-    const int err = punch_probe(loop_->path());
-    if (err == 0) return loop_->path();
-    why_no_thin_ =
-        loop_->path() + " cannot punch holes (" + std::strerror(err) + "), so no thin LU on it";
-    const char* other = std::getenv("STGT_TEST_BLOCK_DEVICE");
-    if (other == nullptr || *other == '\0') {
-      why_no_thin_ += " (STGT_TEST_BLOCK_DEVICE may name a scratch device that can)";
+    const char* named = std::getenv("STGT_TEST_BLOCK_DEVICE");
+    const std::string device = named != nullptr && *named != '\0' ? named : loop_->path();
+    if (const int err = punch_probe(device); err != 0) {
+      why_no_thin_ = device + " cannot punch holes (" + std::strerror(err) +
+                     "), so no thin LU on it (STGT_TEST_BLOCK_DEVICE may name a scratch device "
+                     "that can)";
       return {};
     }
-    if (const int e = punch_probe(other); e != 0) {
-      why_no_thin_ +=
-          "; nor can STGT_TEST_BLOCK_DEVICE " + std::string(other) + " (" + std::strerror(e) + ")";
-      return {};
-    }
-    return other;
+    return device;
   }
   // Thin LU on thin_device(); `device` is set, or the test is skipped (check IsSkipped()).
   void start_thin(std::string& device) {
