@@ -349,7 +349,7 @@ TEST_P(BlockDeviceTest, ThickLuStoresDataOnTheDevice) {
 // ZERO_RANGE on a device), of whole 4 KiB blocks and of 7 blocks inside one, on a loop device
 // with 512-byte sectors and on one with 4 KiB sectors (losetup --sector-size 4096) under a
 // 512-byte LU: each range reads back zeros, its neighbours keep their data, and the backing
-// file holds the same.
+// file holds the same and keeps its blocks allocated.
 TEST_P(BlockDeviceTest, ThickLuWriteSameZerosZeroesTheDevice) {
   for (const uint32_t sector : {uint32_t(512), uint32_t(4096)}) {
     SCOPED_TRACE("loop device with " + std::to_string(sector) + "-byte sectors");
@@ -363,6 +363,9 @@ TEST_P(BlockDeviceTest, ThickLuWriteSameZerosZeroesTheDevice) {
     ASSERT_TRUE(s.login(stgtd_.portal(), kTargetIqn));
     const Bytes data = make_pattern(sector, 4 << 20);  // blocks [0, 8192)
     ASSERT_TRUE(s.write(0, data));
+    ASSERT_EQ(synchronize_cache(s), "GOOD");
+    const uint64_t before = allocated_bytes(loop.file());
+    ASSERT_GE(before, data.size());
     EXPECT_EQ(write_same16_zeros(s, 1024, 2048), "GOOD");  // 1 MiB at 512 KiB
     EXPECT_EQ(write_same16_zeros(s, 4097, 7), "GOOD") << "7 blocks inside one 4 KiB block";
     EXPECT_EQ(write_same16_zeros(s, 6000, 1), "GOOD") << "one block";
@@ -377,6 +380,8 @@ TEST_P(BlockDeviceTest, ThickLuWriteSameZerosZeroesTheDevice) {
     EXPECT_EQ(slice(back, 6001, 2191), slice(data, 6001, 2191));
     ASSERT_EQ(synchronize_cache(s), "GOOD");
     EXPECT_EQ(pread_file(loop.file(), 0, data.size()), back) << "in " << loop.file();
+    // Fully provisioned: zeroing keeps the blocks (the loop device zeroes in its file).
+    EXPECT_GE(allocated_bytes(loop.file()), before);
     EXPECT_TRUE(s.logout());
     ASSERT_TRUE(stgtd_.stop());
   }
