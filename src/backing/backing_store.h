@@ -58,6 +58,11 @@ class BackingStore {
   // Makes every completed write durable (fdatasync for files).
   virtual void flush(reactor::Reactor* r, StoreCompletion* done) = 0;
 
+  // The medium's own physical block size in bytes, when it has one worth advertising (a
+  // block device's, BLKPBSZGET); 0: none. An LU with no configured physical_block_size
+  // reports this one, so initiators align their I/O (and unmaps) to the device's blocks.
+  virtual uint32_t physical_block_size() const { return 0; }
+
   // ---- atomic writes (optional) ----
 
   // Largest write (in bytes, from offset 0 of any range) that this store makes all or

@@ -15,6 +15,11 @@ LogicalUnit::LogicalUnit(const DeviceType& type, std::unique_ptr<backing::Backin
       wce_(settings.write_cache),
       stats_(settings.stats_shards) {
   if (settings_.block_size == 0) settings_.block_size = 512;
+  // Unconfigured, the physical block size is the medium's (a 4 KiB-sector disk under a
+  // 512-byte LU), so initiators align their writes and unmaps to it.
+  if (settings_.physical_block_size == 0 && store_) {
+    settings_.physical_block_size = store_->physical_block_size();
+  }
   // A trailing partial block is not addressable (SBC-4 4.5).
   if (store_) num_blocks_.store(store_->size() / settings_.block_size, std::memory_order_relaxed);
   thin_ = settings_.thin && store_ && store_->supports_unmap();

@@ -80,6 +80,7 @@ class CryptStore final : public BackingStore {
   void write_atomic(reactor::Reactor* r, std::span<const iovec> iov, uint64_t offset, bool fua,
                     StoreCompletion* done) override;
   bool supports_unmap() const override { return inner_->supports_unmap(); }
+  uint32_t physical_block_size() const override { return inner_->physical_block_size(); }
   std::string why_no_unmap() const override { return inner_->why_no_unmap(); }
   void unmap(reactor::Reactor* r, uint64_t offset, uint64_t length,
              StoreCompletion* done) override {

@@ -337,6 +337,10 @@ base::Result<std::unique_ptr<BackingStore>, std::string> FileStore::open(const S
     store->device_block_ = ::ioctl(store->fd_.get(), BLKSSZGET, &sector) == 0 && sector > 0
                                ? uint32_t(sector)
                                : 512;
+    unsigned int physical = 0;
+    if (::ioctl(store->fd_.get(), BLKPBSZGET, &physical) == 0) {
+      store->device_physical_block_ = physical;
+    }
   }
   if (auto ok = store->attach_journal(); !ok) return base::unexpected(ok.error());
   return std::unique_ptr<BackingStore>(std::move(store));

@@ -113,6 +113,7 @@ class FileStore final : public BackingStore {
   void unmap(reactor::Reactor* r, uint64_t offset, uint64_t length,
              StoreCompletion* done) override;
   Provisioning provisioning_status(uint64_t offset, uint64_t length) const override;
+  uint32_t physical_block_size() const override { return device_physical_block_; }
   bool supports_write_zeroes() const override {
     return zero_ranges_.load(std::memory_order_relaxed);
   }
@@ -153,6 +154,7 @@ class FileStore final : public BackingStore {
   // ranges aligned to it, so unmap() and write_zeroes() of other ranges complete with
   // -EOPNOTSUPP (nothing changed; the caller writes zeros or leaves the blocks mapped).
   uint32_t device_block_ = 0;
+  uint32_t device_physical_block_ = 0;  // BLKPBSZGET of a block device, else 0
   std::string no_unmap_reason_;  // empty: unmap() can deallocate
   // write_zeroes() works: set at open for a writable store, cleared for good by the first
   // EOPNOTSUPP from the file system.

@@ -88,6 +88,7 @@ class MemoryStore final : public backing::BackingStore {
     set_mapped(offset, length, false);
     done->store_done(0);
   }
+  uint32_t physical_block_size() const override { return physical_block; }
   bool supports_write_zeroes() const override { return zero_capable; }
   // Zeros in place: the sectors stay mapped (a fully provisioned range).
   void write_zeroes(reactor::Reactor*, uint64_t offset, uint64_t length, bool fua,
@@ -155,6 +156,7 @@ class MemoryStore final : public backing::BackingStore {
   bool unmap_capable = true;
   uint64_t atomic_bytes = 0;  // max_atomic_write_bytes(): 0, no WRITE ATOMIC
   int unmap_result = 0;  // 0: unmap works; else the -errno every unmap completes with
+  uint32_t physical_block = 0;  // physical_block_size(): 0, none of its own
   bool zero_capable = false;  // supports_write_zeroes()
   int zeroes = 0;
   uint64_t zeroed_bytes = 0;

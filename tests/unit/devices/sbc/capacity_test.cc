@@ -63,6 +63,20 @@ TEST(ReadCapacity, PhysicalBlockSizeGivesTheExponent) {
   EXPECT_EQ(test::data_in(*odd.run(rc16(32), 32))[13], 0);
 }
 
+// With no physical_block_size configured, the LU reports its medium's (a 4 KiB-sector
+// device under a 512-byte LU); a configured one wins.
+TEST(ReadCapacity, PhysicalBlockSizeDefaultsToTheMediums) {
+  for (const uint32_t configured : {0u, 512u, 8192u}) {
+    auto store = std::make_unique<test::MemoryStore>(Harness::kBlocks * 512);
+    store->physical_block = 4096;
+    scsi::LuSettings settings;
+    settings.physical_block_size = configured;
+    auto disk = make_disk(std::move(store), identity_for("iqn.test:t", 1), settings);
+    EXPECT_EQ(disk->physical_block_exponent(), configured == 0 ? 3 : configured == 512 ? 0 : 4)
+        << configured;
+  }
+}
+
 TEST(ReadCapacity, UnknownServiceAction) {
   Harness h;
   Bytes c = rc16(32);
