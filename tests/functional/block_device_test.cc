@@ -145,6 +145,16 @@ uint32_t logical_block_bytes(const std::string& device) {
   return uint32_t(bytes);
 }
 
+// The physical block size of block device `device` in bytes; 0 when it cannot be read.
+uint32_t physical_block_bytes(const std::string& device) {
+  const int fd = ::open(device.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  unsigned int bytes = 0;
+  if (::ioctl(fd, BLKPBSZGET, &bytes) != 0) bytes = 0;
+  ::close(fd);
+  return bytes;
+}
+
 uint64_t allocated_bytes(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 ? uint64_t(st.st_blocks) * 512 : 0;
@@ -349,7 +359,8 @@ TEST_P(BlockDeviceTest, ThickLuStoresDataOnTheDevice) {
 // ZERO_RANGE on a device), of whole 4 KiB blocks and of 7 blocks inside one, on a loop device
 // with 512-byte sectors and on one with 4 KiB sectors (losetup --sector-size 4096) under a
 // 512-byte LU: each range reads back zeros, its neighbours keep their data, and the backing
-// file holds the same and keeps its blocks allocated.
+// file holds the same and keeps its blocks allocated. READ CAPACITY (16) reports the
+// device's physical block size.
 TEST_P(BlockDeviceTest, ThickLuWriteSameZerosZeroesTheDevice) {
   for (const uint32_t sector : {uint32_t(512), uint32_t(4096)}) {
     SCOPED_TRACE("loop device with " + std::to_string(sector) + "-byte sectors");
@@ -361,6 +372,16 @@ TEST_P(BlockDeviceTest, ThickLuWriteSameZerosZeroesTheDevice) {
     ASSERT_TRUE(stgtd_.start({"--io-backend", GetParam()}));
     IscsiSession s;
     ASSERT_TRUE(s.login(stgtd_.portal(), kTargetIqn));
+    // No physical_block_size configured: the device's is reported (LBPPBE, SBC-4 5.20.2), so
+    // that initiators align to it; a 4 KiB-sector loop device's physical block is 4 KiB.
+    const Task rc16 = good(iscsi_readcapacity16_sync(s.get(), 1));
+    ASSERT_NE(rc16, nullptr) << s.error();
+    const auto* cap = static_cast<scsi_readcapacity16*>(scsi_datain_unmarshall(rc16.get()));
+    ASSERT_NE(cap, nullptr);
+    EXPECT_EQ(kBlockSize << cap->lbppbe, physical_block_bytes(loop.path()));
+    if (sector == 4096) {
+      EXPECT_EQ(cap->lbppbe, 3);
+    }
     const Bytes data = make_pattern(sector, 4 << 20);  // blocks [0, 8192)
     ASSERT_TRUE(s.write(0, data));
     ASSERT_EQ(synchronize_cache(s), "GOOD");
