@@ -10,11 +10,11 @@
 // kernel, not sysfs): LBPME/LBPRZ, VPD B2h thin; UNMAP and WRITE SAME (16) with UNMAP read
 // back zeros, keep their neighbours and release the backing file's blocks; GET LBA STATUS
 // reports mapped (a block device cannot tell).
-// A device that cannot deallocate: a thin LUN on it is refused ("cannot deallocate") at start
-// and by lun.add. A stacked loop device, which advertises discard whether or not it can, keeps
-// the thin LU's promises (UNMAP harmless, WRITE SAME with UNMAP reads zeros) if accepted.
-// Which of the two runs depends on the machine: loop devices can report discard_max_bytes 0
-// and refuse PUNCH_HOLE (seen on a 6.18 kernel, for all of them at first and for none later).
+// A device that cannot deallocate (a loop device added for the test, its discard limit set to
+// 0 in sysfs, removed afterwards): a thin LUN on it is refused ("cannot deallocate") at start
+// and by lun.add, and a thick one accepted. A loop device stacked on that one advertises
+// discard anyway; if stgtd takes it as thin, it keeps the thin LU's promises (UNMAP
+// harmless, WRITE SAME with UNMAP reads zeros).
 // STGT_TEST_BLOCK_DEVICE=/dev/X runs the thin tests on that scratch device instead (e.g. a
 // zram device, which also has 4 KiB sectors; ITS DATA IS DESTROYED); the checks on the loop
 // device's backing file are then left out.
@@ -23,6 +23,7 @@
 #include <iscsi/scsi-lowlevel.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
+#include <linux/loop.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -283,20 +284,53 @@ class BlockDeviceTest : public StgtdTest, public testing::WithParamInterface<con
     ASSERT_NO_FATAL_FAILURE(start(device, "thin"));
   }
   bool on_loop(const std::string& device) const { return device == loop_->path(); }
-  // A loop device over `file` that cannot punch holes: loop devices keep a discard limit of 0
-  // once set (queue/discard_max_bytes), so on some machines some of them cannot while others
-  // can. Tries the free ones; null when none of them is such.
-  static std::unique_ptr<LoopDevice> loop_that_cannot_punch(const std::string& file) {
-    for (int n = 0; n < 64; ++n) {
-      const std::string device = "/dev/loop" + std::to_string(n);
-      if (::access(device.c_str(), F_OK) != 0) continue;
-      auto loop = std::make_unique<LoopDevice>(file, kDeviceBytes, 0, device);
-      if (!loop->path().empty() && punch_probe(loop->path()) != 0) return loop;
+  // A device that cannot discard, as a disk without TRIM is: a loop device of its own,
+  // made for the test (LOOP_CTL_ADD at an unused number), whose discard limit is set to 0
+  // through sysfs. The kernel keeps that limit for the device's life, so it is removed
+  // again afterwards (LOOP_CTL_REMOVE) rather than handed back to other users. Null (the
+  // test skips) where loop devices cannot be added.
+  class UndiscardableLoop {
+   public:
+    explicit UndiscardableLoop(const std::string& file) {
+      control_ = ::open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+      if (control_ < 0) return;
+      for (int n = 200; n < 256 && number_ < 0; ++n) {
+        if (::ioctl(control_, LOOP_CTL_ADD, n) == n) number_ = n;
+      }
+      if (number_ < 0) return;
+      const std::string node = "/dev/loop" + std::to_string(number_);
+      for (int i = 0; i < 100 && ::access(node.c_str(), F_OK) != 0; ++i) ::usleep(10000);
+      loop_ = std::make_unique<LoopDevice>(file, kDeviceBytes, 0, node);
+      if (loop_->path().empty()) return;
+      FILE* limit = std::fopen(
+          ("/sys/block/loop" + std::to_string(number_) + "/queue/discard_max_bytes").c_str(),
+          "w");
+      ok_ = limit != nullptr && std::fputs("0\n", limit) >= 0;
+      if (limit != nullptr) ok_ = std::fclose(limit) == 0 && ok_;
     }
-    return nullptr;
-  }
+    ~UndiscardableLoop() {
+      loop_.reset();  // detached first (stgtd must have closed it, or this waits a second)
+      for (int i = 0; number_ >= 0 && i < 100; ++i) {
+        if (::ioctl(control_, LOOP_CTL_REMOVE, number_) >= 0 || errno != EBUSY) break;
+        ::usleep(10000);
+      }
+      if (control_ >= 0) ::close(control_);
+    }
+    UndiscardableLoop(const UndiscardableLoop&) = delete;
+    UndiscardableLoop& operator=(const UndiscardableLoop&) = delete;
+    // The device, or null when it could not be made.
+    const LoopDevice* device() const { return ok_ ? loop_.get() : nullptr; }
+
+   private:
+    int control_ = -1;
+    int number_ = -1;
+    std::unique_ptr<LoopDevice> loop_;
+    bool ok_ = false;
+  };
 
   std::unique_ptr<LoopDevice> loop_;
+  // Destroyed with the fixture, after TearDown has stopped stgtd, which may hold it open.
+  std::unique_ptr<UndiscardableLoop> undiscardable_;
   std::string why_no_thin_;
   IscsiSession s_;
   bool logged_in_ = false;
@@ -529,8 +563,10 @@ TEST_P(BlockDeviceTest, ThinLuGetLbaStatusReportsMapped) {
 // A thin LUN on a device that cannot deallocate is refused, at start and by lun.add, with
 // the reason; never run thick in its place.
 TEST_P(BlockDeviceTest, ThinLuOnADeviceThatCannotDeallocateIsRefused) {
-  const std::unique_ptr<LoopDevice> loop = loop_that_cannot_punch(stgtd_.dir() + "/other.img");
-  if (loop == nullptr) GTEST_SKIP() << "every free loop device can punch holes: nothing to refuse";
+  undiscardable_ = std::make_unique<UndiscardableLoop>(stgtd_.dir() + "/other.img");
+  const LoopDevice* loop = undiscardable_->device();
+  if (loop == nullptr) GTEST_SKIP() << "cannot add a loop device of the test's own here";
+  ASSERT_NE(punch_probe(loop->path()), 0) << loop->path() << " can deallocate after all";
   stgtd_.write_config(stgtd_.base_config({device_lun(loop->path(), "thin")}));
   const auto status = stgtd_.run_to_exit({"--io-backend", GetParam()}, std::chrono::seconds(10));
   ASSERT_TRUE(status.has_value()) << "stgtd started with a thin LUN it cannot deallocate";
@@ -559,12 +595,13 @@ TEST_P(BlockDeviceTest, ThinLuOnADeviceThatCannotDeallocateIsRefused) {
 }
 
 // A loop device stacked on another: it advertises discard (the kernel copies the lower
-// device's write-zeroes limit into the upper one's discard limit) but, over a loop device
-// that cannot punch holes (if there is one), every PUNCH_HOLE on it fails. If stgtd takes it
+// device's write-zeroes limit into the upper one's discard limit) whatever the lower one can
+// do; here the lower one cannot discard. If stgtd takes it
 // as thin, UNMAP may leave blocks mapped (SBC-4 5.32.1) but must not fail or damage them, and
 // WRITE SAME with UNMAP must still read back zeros (written when the device cannot deallocate).
 TEST_P(BlockDeviceTest, ThinLuOnAStackedLoopDeviceKeepsItsPromises) {
-  const std::unique_ptr<LoopDevice> lower = loop_that_cannot_punch(stgtd_.dir() + "/other.img");
+  undiscardable_ = std::make_unique<UndiscardableLoop>(stgtd_.dir() + "/other.img");
+  const LoopDevice* lower = undiscardable_->device();
   LoopDevice upper(lower != nullptr ? lower->path() : loop_->path(), 0);
   ASSERT_FALSE(upper.path().empty()) << upper.error();
   const bool punches = punch_probe(upper.path()) == 0;
