@@ -594,6 +594,37 @@ TEST_P(BlockDeviceTest, ThinLuOnADeviceThatCannotDeallocateIsRefused) {
   EXPECT_NE(thick.find("\"applied\":true"), std::string::npos) << thick;
 }
 
+// A thin 512-byte LU on a device with 4 KiB sectors: ranges that are not whole device blocks
+// still read back as zeros after UNMAP and WRITE SAME with UNMAP (the partial device blocks
+// at their edges are written with zeros), the whole device blocks in between are released
+// in the backing file, and the neighbours keep their data.
+TEST_P(BlockDeviceTest, ThinLuOnA4KSectorDeviceZeroesUnalignedRanges) {
+  LoopDevice big(stgtd_.dir() + "/sectors4k.img", kDeviceBytes, 4096);
+  ASSERT_FALSE(big.path().empty()) << big.error();
+  if (const int err = punch_probe(big.path()); err != 0) {
+    GTEST_SKIP() << big.path() << " cannot punch holes: " << std::strerror(err);
+  }
+  ASSERT_NO_FATAL_FAILURE(start(big.path(), "thin"));
+  const Bytes data = make_pattern(21, 8 << 20);  // blocks [0, 16384)
+  ASSERT_TRUE(s_.write(0, data));
+  ASSERT_EQ(synchronize_cache(s_), "GOOD");
+  const uint64_t before = allocated_bytes(big.file());
+  ASSERT_EQ(unmap(s_, 8193, 7), "GOOD");         // inside one 4 KiB device block
+  ASSERT_EQ(unmap(s_, 1001, 4000), "GOOD");      // 2 MiB, both edges partial
+  ASSERT_EQ(write_same16_unmap(s_, 10003, 3001), "GOOD");
+  ASSERT_EQ(synchronize_cache(s_), "GOOD");
+  Bytes back;
+  ASSERT_TRUE(s_.read(0, data.size(), back));
+  const auto zeroed = [](uint64_t b) {
+    return (b >= 8193 && b < 8200) || (b >= 1001 && b < 5001) || (b >= 10003 && b < 13004);
+  };
+  for (uint64_t b = 0; b < 16384; ++b) {
+    ASSERT_EQ(slice(back, b, 1), zeroed(b) ? zeros(1) : slice(data, b, 1)) << "block " << b;
+  }
+  // The whole device blocks of the two large ranges (3.4 MiB in all) were deallocated.
+  EXPECT_LE(allocated_bytes(big.file()), before - (3u << 20));
+}
+
 // A loop device stacked on another: it advertises discard (the kernel copies the lower
 // device's write-zeroes limit into the upper one's discard limit) whatever the lower one can
 // do; here the lower one cannot discard. If stgtd takes it
